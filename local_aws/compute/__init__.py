@@ -1,0 +1,1 @@
+"""The compute plane: what really runs SageMaker jobs as local processes."""

@@ -1,0 +1,113 @@
+"""The WSGI application behind the one URL: routes each request to local_aws's own services or
+to moto, which runs in-process and keeps every other service's state.
+
+A request belongs to the service named in its SigV4 credential scope
+(`Credential=AKID/date/region/SERVICE/aws4_request`). Within a service local_aws implements,
+a registered route (matched on method and path) wins; otherwise `X-Amz-Target` names a JSON 1.1
+action. A SageMaker request that matches neither is refused: moto's SageMaker would only record
+it and report success without doing the work.
+"""
+
+import importlib
+import logging
+import re
+import time
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import get_account_id_from
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.wrappers import Request, Response
+
+from local_aws import protocol, registry
+from local_aws.errors import AWSError, UnknownOperationException
+from local_aws.platform import Platform, RequestContext
+
+logger = logging.getLogger("local_aws.edge")
+
+IMPLEMENTED_SERVICES = {"sagemaker": "SageMaker"}  # signing name -> X-Amz-Target prefix
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+DEFAULT_REGION = "us-east-1"
+
+
+def load_service_modules() -> None:
+    for module in registry.SERVICE_MODULES:
+        importlib.import_module(module)
+
+
+class Edge:
+    def __init__(self, platform: Platform):
+        self.platform = platform
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        load_service_modules()
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        access_key, region, service = _credential_scope(environ)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if service is None and target.split(".", 1)[0] in IMPLEMENTED_SERVICES.values():
+            service = next(s for s, prefix in IMPLEMENTED_SERVICES.items() if target.startswith(prefix))
+        what = target or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        if service not in IMPLEMENTED_SERVICES:
+            return self._to_moto(environ, start_response, service or "-", what, started)
+        ctx = RequestContext(
+            self.platform, get_account_id_from(access_key) if access_key else DEFAULT_ACCOUNT_ID, region
+        )
+        response = self._serve(Request(environ), service, target, ctx)
+        logger.info(
+            "%s %s -> %s (%.1f ms)", service, what, response.status_code, (time.perf_counter() - started) * 1e3
+        )
+        return response(environ, start_response)
+
+    def _serve(self, request: Request, service: str, target: str, ctx: RequestContext) -> Response:
+        try:
+            found = registry.find_route(service, request.method, request.path)
+            if found is not None:
+                handler, args = found
+                return handler(request, ctx, **args)
+            prefix = IMPLEMENTED_SERVICES[service] + "."
+            if not target.startswith(prefix):
+                raise UnknownOperationException(
+                    f"local_aws does not implement {request.method} {request.path} for {service}."
+                )
+            return self._serve_action(request, service, target[len(prefix):], ctx)
+        except AWSError as error:
+            return _error_response(error)
+        except Exception:
+            logger.exception("internal error serving %s %s", service, target or request.path)
+            return _error_response(AWSError("local_aws failed to serve the request; see its log."))
+
+    def _serve_action(self, request: Request, service: str, action: str, ctx: RequestContext) -> Response:
+        handler = registry.find_action(service, action)
+        if handler is None:
+            raise UnknownOperationException(
+                f"local_aws does not implement {service} action {action}. "
+                f"Implemented: {', '.join(registry.implemented_actions(service))}."
+            )
+        params = protocol.parse_request(service, action, request.get_data())
+        result = handler(params, ctx)
+        return Response(protocol.serialise(result), status=200, content_type=protocol.JSON_CONTENT_TYPE)
+
+    def _to_moto(self, environ, start_response, service, what, started):
+        def logged_start_response(status, headers, exc_info=None):
+            logger.info("%s %s -> %s (%.1f ms)", service, what, status.split()[0], (time.perf_counter() - started) * 1e3)
+            return start_response(status, headers, exc_info)
+
+        return self.moto(environ, logged_start_response)
+
+
+def _credential_scope(environ) -> tuple[str | None, str, str | None]:
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match is None:
+        return None, DEFAULT_REGION, None
+    access_key, region, service = match.groups()
+    return access_key, region, service.lower()
+
+
+def _error_response(error: AWSError) -> Response:
+    return Response(
+        protocol.error_body(error),
+        status=error.status,
+        content_type=protocol.JSON_CONTENT_TYPE,
+        headers={"x-amzn-ErrorType": error.code},
+    )

@@ -1,0 +1,72 @@
+"""What the service implementations share: the edge's URL, the state dir, the supervisor of child
+processes, per-account-and-region state objects, and boto3 clients against the edge itself.
+
+The compute plane reaches S3 and CloudWatch Logs through those clients, i.e. through the same
+moto backends any other client sees, rather than through moto's internals.
+"""
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import boto3
+from botocore.config import Config
+
+from local_aws.supervisor import Supervisor
+
+State = TypeVar("State")
+
+# moto maps a 12-digit access key id to that account, so a client signed with the account id acts
+# as that account.
+_CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=32)
+
+
+class Platform:
+    def __init__(self, url: str, state_dir: Path, supervisor: Supervisor):
+        self.url = url
+        self.state_dir = state_dir
+        self.supervisor = supervisor
+        self._lock = threading.Lock()
+        self._states: dict[tuple[type, str, str], object] = {}
+        self._clients: dict[tuple[str, str, str], object] = {}
+
+    def state(self, state_class: type[State], account_id: str, region: str) -> State:
+        """The one `state_class(account_id, region)` of this edge for that account and region."""
+        key = (state_class, account_id, region)
+        with self._lock:
+            if key not in self._states:
+                self._states[key] = state_class(account_id, region)
+            return self._states[key]
+
+    def client(self, service: str, account_id: str, region: str):
+        key = (service, account_id, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = boto3.session.Session().client(
+                    service,
+                    endpoint_url=self.url,
+                    region_name=region,
+                    aws_access_key_id=account_id,
+                    aws_secret_access_key="local-aws",
+                    config=_CLIENT_CONFIG,
+                )
+            return self._clients[key]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is calling (account and region from the request's signature) and the shared platform."""
+
+    platform: Platform
+    account_id: str
+    region: str
+
+    def state(self, state_class: type[State]) -> State:
+        return self.platform.state(state_class, self.account_id, self.region)
+
+    def client(self, service: str):
+        return self.platform.client(service, self.account_id, self.region)
+
+    def arn(self, resource: str, service: str = "sagemaker") -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"

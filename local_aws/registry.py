@@ -1,0 +1,73 @@
+"""Where service modules declare what they implement; the edge consults nothing else.
+
+A JSON-protocol action is a function `handler(params: dict, ctx: RequestContext) -> dict`:
+
+    @action("sagemaker", "DescribeModel")
+    def describe_model(params, ctx): ...
+
+A non-JSON route (e.g. the SageMaker runtime's invocations) is a function
+`handler(request: werkzeug.Request, ctx: RequestContext, **rule_args) -> werkzeug.Response`:
+
+    @route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"])
+    def invoke_endpoint(request, ctx, name): ...
+
+`service` is the SigV4 signing name. Modules register at import; `SERVICE_MODULES` lists them.
+"""
+
+from collections.abc import Callable
+
+from werkzeug.routing import Map, Rule
+
+SERVICE_MODULES = (
+    "local_aws.sagemaker.models_api",
+    "local_aws.sagemaker.tags_api",
+)
+
+ActionHandler = Callable[..., dict]
+RouteHandler = Callable[..., object]
+
+_actions: dict[tuple[str, str], ActionHandler] = {}
+_route_maps: dict[str, Map] = {}
+_route_handlers: dict[str, RouteHandler] = {}
+
+
+def action(service: str, name: str) -> Callable[[ActionHandler], ActionHandler]:
+    def register(handler: ActionHandler) -> ActionHandler:
+        key = (service, name)
+        if key in _actions:
+            raise RuntimeError(f"{service} action {name} is registered twice")
+        _actions[key] = handler
+        return handler
+
+    return register
+
+
+def route(service: str, rule: str, methods: list[str]) -> Callable[[RouteHandler], RouteHandler]:
+    def register(handler: RouteHandler) -> RouteHandler:
+        endpoint = f"{handler.__module__}.{handler.__qualname__}"
+        _route_maps.setdefault(service, Map()).add(Rule(rule, methods=methods, endpoint=endpoint))
+        _route_handlers[endpoint] = handler
+        return handler
+
+    return register
+
+
+def find_action(service: str, name: str) -> ActionHandler | None:
+    return _actions.get((service, name))
+
+
+def implemented_actions(service: str) -> list[str]:
+    return sorted(name for svc, name in _actions if svc == service)
+
+
+def find_route(service: str, method: str, path: str) -> tuple[RouteHandler, dict] | None:
+    """The handler and rule arguments for a request, or None when no registered route matches."""
+    route_map = _route_maps.get(service)
+    if route_map is None:
+        return None
+    adapter = route_map.bind("localhost")
+    try:
+        endpoint, args = adapter.match(path, method=method)
+    except Exception:  # werkzeug's NotFound / MethodNotAllowed: not ours to answer
+        return None
+    return _route_handlers[endpoint], args

@@ -1,0 +1,1 @@
+"""SageMaker's control plane as local_aws implements it: state, wire shapes and actions."""

@@ -1,0 +1,61 @@
+"""SageMaker's List* semantics over plain summaries: filters, sorting and NextToken paging."""
+
+import base64
+import json
+
+from local_aws.errors import ValidationException
+
+DEFAULT_MAX_RESULTS = 10
+
+# List* request member -> (summary key, how it compares)
+_TIME_FILTERS = {
+    "CreationTimeAfter": ("CreationTime", lambda value, bound: value > bound),
+    "CreationTimeBefore": ("CreationTime", lambda value, bound: value < bound),
+    "LastModifiedTimeAfter": ("LastModifiedTime", lambda value, bound: value > bound),
+    "LastModifiedTimeBefore": ("LastModifiedTime", lambda value, bound: value < bound),
+}
+
+
+def page(summaries: list[dict], params: dict, *, name_key: str, status_key: str | None = None,
+         sort_keys: dict[str, str], default_sort: str = "CreationTime",
+         default_order: str = "Ascending") -> tuple[list[dict], str | None]:
+    """The page of `summaries` a List* request asks for, and the NextToken of the next page.
+
+    `sort_keys` maps the request's SortBy values to summary keys.
+    """
+    selected = [s for s in summaries if _selected(s, params, name_key, status_key)]
+    sort_by = params.get("SortBy", default_sort)
+    if sort_by not in sort_keys:
+        raise ValidationException(f"SortBy must be one of {sorted(sort_keys)}, not {sort_by!r}.")
+    descending = params.get("SortOrder", default_order) == "Descending"
+    selected.sort(key=lambda s: (s.get(sort_keys[sort_by]) is None, s.get(sort_keys[sort_by]), s[name_key]),
+                  reverse=descending)
+    start = _decode_token(params.get("NextToken"))
+    limit = params.get("MaxResults", DEFAULT_MAX_RESULTS)
+    end = start + limit
+    return selected[start:end], (_encode_token(end) if end < len(selected) else None)
+
+
+def _selected(summary: dict, params: dict, name_key: str, status_key: str | None) -> bool:
+    contains = params.get("NameContains")
+    if contains and contains.lower() not in summary[name_key].lower():
+        return False
+    if status_key and "StatusEquals" in params and summary.get(status_key) != params["StatusEquals"]:
+        return False
+    for member, (key, keep) in _TIME_FILTERS.items():
+        if member in params and (summary.get(key) is None or not keep(summary[key], params[member])):
+            return False
+    return True
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
+    except (ValueError, KeyError, TypeError):
+        raise ValidationException(f"Invalid pagination token {token!r}.")

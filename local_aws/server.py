@@ -1,0 +1,103 @@
+"""`LocalAWS`: the edge served by a threaded WSGI server, started and stopped in-process."""
+
+import logging
+import tempfile
+import threading
+from pathlib import Path
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import make_server
+
+from local_aws.edge import DEFAULT_REGION, Edge
+from local_aws.platform import Platform
+from local_aws.supervisor import Supervisor
+
+logger = logging.getLogger(__name__)
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    # The edge logs one line per request itself, with the service and action.
+    def log_request(self, code="-", size="-"):
+        pass
+
+
+class LocalAWS:
+    """Every AWS service on one loopback URL.
+
+        with LocalAWS(port=0, state_dir=tmp) as aws:
+            boto3.client("sagemaker", endpoint_url=aws.url, **aws.client_kwargs)
+
+    moto keeps its state in module globals, so two instances in one process share S3, IAM, logs...;
+    SageMaker state and child processes belong to each instance.
+    """
+
+    def __init__(self, port: int = 4566, host: str = "127.0.0.1", state_dir: str | Path | None = None):
+        self.host = host
+        self.port = port
+        self._given_state_dir = Path(state_dir) if state_dir is not None else None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self.supervisor = Supervisor()
+        self.platform: Platform | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("LocalAWS is not started")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment a client needs to use this edge as AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+
+    @property
+    def client_kwargs(self) -> dict[str, str]:
+        return {
+            "endpoint_url": self.url,
+            "region_name": DEFAULT_REGION,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+
+    def start(self) -> "LocalAWS":
+        if self._given_state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="local-aws-")
+            state_dir = Path(self._tmp.name)
+        else:
+            state_dir = self._given_state_dir
+            state_dir.mkdir(parents=True, exist_ok=True)
+        self._server = make_server(
+            self.host, self.port, app=None, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self._server.daemon_threads = True
+        self.platform = Platform(self.url, state_dir, self.supervisor)
+        self._server.app = Edge(self.platform)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws-edge", daemon=True)
+        self._thread.start()
+        logger.info("local_aws serving on %s (state in %s)", self.url, state_dir)
+        return self
+
+    def stop(self) -> None:
+        """Stop every child process, then the server."""
+        if self._server is None:
+            return
+        self.supervisor.shutdown()
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+        self._server = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> "LocalAWS":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
