@@ -19,6 +19,7 @@ from collections.abc import Callable
 from werkzeug.routing import Map, Rule
 
 SERVICE_MODULES = (
+    "local_aws.sagemaker.training_api",
     "local_aws.sagemaker.models_api",
     "local_aws.sagemaker.tags_api",
 )

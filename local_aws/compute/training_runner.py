@@ -1,0 +1,344 @@
+"""Runs a SageMaker training job as local processes, step by step as SageMaker does on its instances.
+
+Starting -> Downloading (source dir, channels and checkpoints from S3 into each host's `/opt/ml`
+stand-in) -> Training (one process per host, `python <sagemaker_program> <hyperparameters>` as the
+PyTorch container's toolkit runs it, output to CloudWatch Logs, metrics parsed from it) ->
+Uploading (`model.tar.gz` and `output.tar.gz` of algo-1, checkpoints) -> Completed, Failed or
+Stopped. Whatever happens becomes data on the job; nothing here raises into the API.
+"""
+
+import collections
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from local_aws.compute import s3, toolkit
+from local_aws.compute.cloudwatch import TRAINING_LOG_GROUP, LogStream, ensure_log_group
+from local_aws.compute.metrics import MetricParser
+from local_aws.compute.requirements import unmet_requirements
+from local_aws.platform import Platform
+from local_aws.sagemaker.training_jobs import TrainingJob
+
+logger = logging.getLogger(__name__)
+
+# SageMaker gives a stopped container 120 s after SIGTERM; locally a shorter grace keeps stops snappy.
+STOP_GRACE_SECONDS = 20
+POLL_SECONDS = 0.2
+CHECKPOINT_SYNC_SECONDS = 10
+FAILURE_REASON_MAX = 1024
+TAIL_LINES = 10
+
+
+class JobFailure(Exception):
+    """Ends the job as Failed with this message as its FailureReason."""
+
+
+@dataclass
+class Ending:
+    kind: str  # completed, failed, stopped, max_runtime
+    failure_reason: str | None = None
+
+
+@dataclass
+class HostProcess:
+    host: str
+    command: list[str]
+    process: subprocess.Popen
+    stream: LogStream
+    reader: threading.Thread
+    tail: collections.deque
+
+
+def start_training_job(job: TrainingJob, platform: Platform, account_id: str, region: str) -> threading.Thread:
+    run = TrainingRun(job, platform, account_id, region)
+    thread = threading.Thread(target=run.run, name=f"training-{job.name}", daemon=True)
+    thread.start()
+    return thread
+
+
+class TrainingRun:
+    def __init__(self, job: TrainingJob, platform: Platform, account_id: str, region: str):
+        self.job = job
+        self.platform = platform
+        self.account_id = account_id
+        self.region = region
+        self.s3 = platform.client("s3", account_id, region)
+        self.logs = platform.client("logs", account_id, region)
+        self.root = platform.state_dir / "training" / job.name
+        self.hosts = toolkit.host_names(job.instance_count)
+        self.dirs = {host: toolkit.HostDirs(self.root / host) for host in self.hosts}
+        spec = job.request["AlgorithmSpecification"]
+        self.metrics = MetricParser(spec.get("MetricDefinitions", []))
+        self.framework, self.user_hyperparameters = toolkit.split_framework_params(
+            toolkit.decode_hyperparameters(job.hyperparameters)
+        )
+        self.checkpoint_uri = job.request.get("CheckpointConfig", {}).get("S3Uri")
+        self._checkpoint_uploads: dict[Path, tuple[float, int]] = {}
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.job.max_runtime_seconds
+        try:
+            self._prepare()
+            self.job.advance("Downloading", "Downloading input data")
+            self._download()
+            self.job.advance("Training", "Training image download completed. Training in progress.")
+            ending = self._train(deadline)
+            if ending.kind == "failed":
+                self.job.finish("Failed", "Failed", "Training job failed", failure_reason=ending.failure_reason)
+                return
+            self.job.advance("Uploading", "Uploading generated training model")
+            artifacts = self._upload()
+        except JobFailure as failure:
+            self.job.finish("Failed", "Failed", "Training job failed", failure_reason=str(failure)[:FAILURE_REASON_MAX])
+            return
+        except Exception as error:
+            logger.exception("training job %s failed inside local_aws", self.job.name)
+            self.job.finish("Failed", "Failed", "Training job failed",
+                            failure_reason=f"InternalServerError: local_aws could not run the job: {error}"[:FAILURE_REASON_MAX])
+            return
+        finally:
+            shutil.rmtree(self.root / "downloads", ignore_errors=True)
+        if ending.kind == "completed":
+            self.job.finish("Completed", "Completed", "Training job completed", model_artifacts=artifacts)
+        elif ending.kind == "max_runtime":
+            self.job.finish("Stopped", "MaxRuntimeExceeded",
+                            "Training job stopped: it exceeded StoppingCondition.MaxRuntimeInSeconds",
+                            model_artifacts=artifacts)
+        else:
+            self.job.finish("Stopped", "Stopped", "Training job stopped", model_artifacts=artifacts)
+
+    def _prepare(self) -> None:
+        channels = [c["ChannelName"] for c in self.job.request.get("InputDataConfig", [])]
+        data_config = toolkit.input_data_config(self.job.request.get("InputDataConfig", []))
+        instance_type = self.job.request["ResourceConfig"]["InstanceType"]
+        for host, dirs in self.dirs.items():
+            dirs.create(channels)
+            toolkit.write_config_files(
+                dirs, self.job.hyperparameters, toolkit.resource_config(host, self.hosts, instance_type), data_config
+            )
+
+    # Downloading
+
+    def _download(self) -> None:
+        self._download_source_dir()
+        for channel in self.job.request.get("InputDataConfig", []):
+            self._download_channel(channel)
+        if self.checkpoint_uri:
+            self._download_prefix(self.checkpoint_uri, [dirs.checkpoints for dirs in self.dirs.values()])
+
+    def _download_source_dir(self) -> None:
+        program = self.framework.get(toolkit.PROGRAM_PARAM)
+        source = self.framework.get(toolkit.SUBMIT_DIR_PARAM)
+        if not program or not source:
+            raise JobFailure(
+                "AlgorithmError: the PyTorch container runs script mode: HyperParameters must name the entry point "
+                f"({toolkit.PROGRAM_PARAM}) and the S3 tarball of the code ({toolkit.SUBMIT_DIR_PARAM})."
+            )
+        if not str(source).startswith("s3://"):
+            raise JobFailure(f"ClientError: {toolkit.SUBMIT_DIR_PARAM} must be an s3:// URI, not {source!r}.")
+        archive = self.root / "downloads" / "sourcedir.tar.gz"
+        if not s3.object_exists(self.s3, source):
+            raise JobFailure(f"ClientError: Could not download the source directory {source}: no such S3 object.")
+        s3.download_uri(self.s3, source, archive)
+        for dirs in self.dirs.values():
+            s3.extract_tarball(archive, dirs.code)
+        requirements = self.dirs[self.hosts[0]].code / "requirements.txt"
+        if requirements.is_file():
+            unmet = unmet_requirements(requirements)
+            if unmet:
+                raise JobFailure(
+                    "AlgorithmError: requirements.txt asks for packages the local environment does not have "
+                    f"(local_aws cannot install packages): {'; '.join(unmet)}"
+                )
+
+    def _download_channel(self, channel: dict) -> None:
+        source = channel["DataSource"]["S3DataSource"]
+        uri = source["S3Uri"]
+        name = channel["ChannelName"]
+        if source.get("S3DataDistributionType", "FullyReplicated") == "ShardedByS3Key":
+            keys = self._keys_or_fail(uri)
+            for index, host in enumerate(self.hosts):
+                self._download_keys(uri, keys[index::len(self.hosts)], [self.dirs[host].channel(name)])
+        else:
+            self._download_prefix(uri, [dirs.channel(name) for dirs in self.dirs.values()], required=True)
+
+    def _keys_or_fail(self, uri: str) -> list[str]:
+        keys = sorted(key for key in s3.list_keys(self.s3, uri) if not key.endswith("/"))
+        if not keys:
+            bucket, _ = s3.parse_s3_uri(uri)
+            raise JobFailure(
+                f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure '
+                f"that the bucket exists in the selected region ({self.region}), that objects exist under that S3 "
+                f'prefix, and that the role "{self.job.request["RoleArn"]}" has "s3:ListBucket" permissions on '
+                f'bucket "{bucket}".'
+            )
+        return keys
+
+    def _download_prefix(self, uri: str, destinations: list[Path], required: bool = False) -> None:
+        if required:
+            keys = self._keys_or_fail(uri)
+        else:
+            keys = sorted(key for key in s3.list_keys(self.s3, uri) if not key.endswith("/"))
+        self._download_keys(uri, keys, destinations)
+
+    def _download_keys(self, uri: str, keys: list[str], destinations: list[Path]) -> None:
+        """Each key once, then hard-linked into every destination (hosts share nothing else)."""
+        bucket, prefix = s3.parse_s3_uri(uri)
+        for key in keys:
+            relative = s3.relative_key(prefix, key)
+            first = destinations[0] / relative
+            s3.download(self.s3, bucket, key, first)
+            for destination in destinations[1:]:
+                target = destination / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(first, target)
+
+    # Training
+
+    def _train(self, deadline: float) -> Ending:
+        ensure_log_group(self.logs, TRAINING_LOG_GROUP)
+        port = _free_port()
+        started = [self._start_host(host, port) for host in self.hosts]
+        last_sync = time.monotonic()
+        ending = None
+        try:
+            while ending is None:
+                time.sleep(POLL_SECONDS)
+                for host in started:
+                    host.stream.flush()
+                ending = self._ending(started, deadline)
+                if ending is None and self.checkpoint_uri and time.monotonic() - last_sync > CHECKPOINT_SYNC_SECONDS:
+                    self._sync_checkpoints()
+                    last_sync = time.monotonic()
+        finally:
+            for host in started:
+                self.platform.supervisor.stop(host.process, STOP_GRACE_SECONDS)
+            for host in started:
+                host.reader.join()
+                host.stream.flush()
+        return ending
+
+    def _ending(self, started: list[HostProcess], deadline: float) -> Ending | None:
+        for host in started:
+            code = host.process.poll()
+            if code not in (None, 0):
+                return Ending("failed", self._failure_reason(host, code))
+        if all(host.process.poll() == 0 for host in started):
+            return Ending("completed")
+        if self.job.stop_requested.is_set():
+            return Ending("stopped")
+        if time.monotonic() > deadline:
+            return Ending("max_runtime")
+        return None
+
+    def _start_host(self, host: str, master_port: int) -> HostProcess:
+        dirs = self.dirs[host]
+        program = str(self.framework[toolkit.PROGRAM_PARAM])
+        # /opt/ml/checkpoints does not exist here, so its stand-in is the one argument local_aws adds.
+        command = [sys.executable, program, *toolkit.to_cmd_args(self.user_hyperparameters),
+                   "--checkpoint_dir", str(dirs.checkpoints)]
+        process = self.platform.supervisor.spawn(
+            command, cwd=dirs.code, env=self._host_env(host, master_port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        stream = LogStream(self.logs, TRAINING_LOG_GROUP, f"{self.job.name}/{host}-{int(time.time())}")
+        tail = collections.deque(maxlen=TAIL_LINES)
+        reader = threading.Thread(
+            target=self._read_output, args=(process, stream, tail), name=f"{self.job.name}-{host}-log", daemon=True
+        )
+        reader.start()
+        return HostProcess(host, command, process, stream, reader, tail)
+
+    def _host_env(self, host: str, master_port: int) -> dict[str, str]:
+        dirs = self.dirs[host]
+        resources = toolkit.resource_config(host, self.hosts, self.job.request["ResourceConfig"]["InstanceType"])
+        data_config = toolkit.input_data_config(self.job.request.get("InputDataConfig", []))
+        # Each host stands for a whole instance; on one machine they share its cores.
+        cpus = max(1, (os.cpu_count() or 1) // len(self.hosts))
+        return {
+            **os.environ,
+            **self.job.request.get("Environment", {}),
+            **toolkit.training_environment(
+                job_name=self.job.name, dirs=dirs, hyperparameters=self.job.hyperparameters,
+                resources=resources, data_config=data_config, num_cpus=cpus, region=self.region,
+            ),
+            "TRAINING_JOB_ARN": self.job.arn,
+            # Host names like algo-1 resolve only inside SageMaker's network; every host is local here.
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(master_port),
+            "OMP_NUM_THREADS": str(cpus),
+            "PYTHONUNBUFFERED": "1",
+            "AWS_ENDPOINT_URL": self.platform.url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": self.account_id,
+            "AWS_SECRET_ACCESS_KEY": "local-aws",
+        }
+
+    def _read_output(self, process: subprocess.Popen, stream: LogStream, tail: collections.deque) -> None:
+        for raw in process.stdout:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            stream.write(line)
+            tail.append(line)
+            for name, value in self.metrics.scan(line):
+                self.job.record_metric(name, value)
+        process.stdout.close()
+
+    def _failure_reason(self, host: HostProcess, code: int) -> str:
+        failure_file = self.dirs[host.host].failure_file
+        if failure_file.is_file() and failure_file.read_text().strip():
+            return f"AlgorithmError: {failure_file.read_text().strip()}"[:FAILURE_REASON_MAX]
+        host.reader.join(timeout=5)
+        message = "\n".join(host.tail)
+        command = " ".join(host.command)
+        reason = (f'AlgorithmError: ExecuteUserScriptError:\nExitCode {code}\nErrorMessage "{message}"\n'
+                  f'Command "{command}", exit code: {code}')
+        if len(reason) <= FAILURE_REASON_MAX:
+            return reason
+        # Keep the end of the log, which names the error, rather than the start.
+        room = FAILURE_REASON_MAX - (len(reason) - len(message)) - 3
+        return reason.replace(message, "..." + message[-room:]) if room > 0 else reason[:FAILURE_REASON_MAX]
+
+    # Uploading
+
+    def _upload(self) -> str:
+        output_path = self.job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        prefix = f"{output_path}/{self.job.name}/output"
+        first = self.dirs[self.hosts[0]]
+        model_archive = self.root / "model.tar.gz"
+        s3.tar_directory(first.model, model_archive)
+        s3.upload(self.s3, model_archive, f"{prefix}/model.tar.gz")
+        output_archive = self.root / "output.tar.gz"
+        s3.tar_directory(first.output_data, output_archive)
+        s3.upload(self.s3, output_archive, f"{prefix}/output.tar.gz")
+        if self.checkpoint_uri:
+            self._sync_checkpoints()
+        return f"{prefix}/model.tar.gz"
+
+    def _sync_checkpoints(self) -> None:
+        base = self.checkpoint_uri.rstrip("/")
+        for dirs in self.dirs.values():
+            for path in sorted(dirs.checkpoints.rglob("*")):
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # a checkpoint being replaced as we look
+                    continue
+                if not path.is_file() or self._checkpoint_uploads.get(path) == (stat.st_mtime, stat.st_size):
+                    continue
+                try:
+                    s3.upload(self.s3, path, f"{base}/{path.relative_to(dirs.checkpoints).as_posix()}")
+                except FileNotFoundError:
+                    continue
+                self._checkpoint_uploads[path] = (stat.st_mtime, stat.st_size)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

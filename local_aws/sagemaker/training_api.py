@@ -1,0 +1,152 @@
+"""CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob.
+
+CreateTrainingJob refuses, with an explicit error, every option local processes cannot honour;
+what it accepts really runs (local_aws.compute.training_runner).
+"""
+
+from local_aws.compute.images import require_pytorch_image
+from local_aws.compute.training_runner import start_training_job
+from local_aws.errors import NotSupportedLocally, ResourceInUse, ValidationException
+from local_aws.registry import action
+from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.tags import TagState
+from local_aws.sagemaker.training_jobs import TrainingJob, TrainingState, find_training_job
+
+# Options whose work local_aws does not do; accepting them would pretend it happened.
+_REFUSED_MEMBERS = {
+    "VpcConfig": "Training runs on the loopback interface; there is no VPC.",
+    "DebugRuleConfigurations": "Debugger rules run as processing jobs, which local_aws does not run.",
+    "ProfilerRuleConfigurations": "Profiler rules run as processing jobs, which local_aws does not run.",
+    "DebugHookConfig": "SageMaker Debugger is not available.",
+    "TensorBoardOutputConfig": "TensorBoard output is not collected.",
+    "RetryStrategy": "Jobs are not retried.",
+    "RemoteDebugConfig": "Remote debugging is not available.",
+    "InfraCheckConfig": "There are no instances to check.",
+    "SessionChainingConfig": "Session chaining is not available.",
+    "ModelPackageConfig": "Training into a model package is not available; register the model after training.",
+    "ServerlessJobConfig": "Serverless training is not available.",
+}
+_GPU_FAMILIES = ("ml.p", "ml.g", "ml.trn", "ml.inf", "ml.dl")
+_FILE_MODES = {"File", "FastFile"}  # both give the script a file system; local_aws downloads the data first
+
+
+@action("sagemaker", "CreateTrainingJob")
+def create_training_job_action(params, ctx):
+    return {"TrainingJobArn": create_training_job(params, ctx).arn}
+
+
+def create_training_job(params: dict, ctx, tuning_job_arn: str | None = None) -> TrainingJob:
+    """Validate, record and start a training job (also used for a tuning job's trials)."""
+    _refuse_unsupported(params)
+    request = {k: v for k, v in params.items() if k != "Tags"}
+    name = params["TrainingJobName"]
+    job = TrainingJob(name, ctx.arn(f"training-job/{name.lower()}"), request, tuning_job_arn)
+    state = ctx.state(TrainingState)
+    with state.lock:
+        if name in state.jobs:
+            raise ResourceInUse(
+                "Training job names must be unique within an AWS account and region, and a training job with "
+                f"this name already exists ({state.jobs[name].arn})"
+            )
+        state.jobs[name] = job
+    ctx.state(TagState).register(job.arn, params.get("Tags"))
+    start_training_job(job, ctx.platform, ctx.account_id, ctx.region)
+    return job
+
+
+def _refuse_unsupported(params: dict) -> None:
+    for member, why in _REFUSED_MEMBERS.items():
+        if member in params:
+            raise NotSupportedLocally(member, why)
+    profiler = params.get("ProfilerConfig")
+    if profiler is not None and not profiler.get("DisableProfiler", False):
+        raise NotSupportedLocally("ProfilerConfig", "SageMaker Profiler is not available; set DisableProfiler.")
+    if params.get("EnableNetworkIsolation"):
+        raise NotSupportedLocally("EnableNetworkIsolation for training", "Local processes cannot be isolated.")
+    _check_algorithm(params["AlgorithmSpecification"])
+    _check_resources(params["ResourceConfig"])
+    _check_channels(params.get("InputDataConfig", []), params["AlgorithmSpecification"]["TrainingInputMode"])
+    if params["OutputDataConfig"].get("CompressionType", "GZIP") != "GZIP":
+        raise NotSupportedLocally("OutputDataConfig.CompressionType NONE", "Artifacts are uploaded as tar.gz.")
+    checkpoint = params.get("CheckpointConfig", {})
+    if checkpoint.get("LocalPath", "/opt/ml/checkpoints") != "/opt/ml/checkpoints":
+        raise NotSupportedLocally("CheckpointConfig.LocalPath", "The checkpoint dir is passed as --checkpoint_dir.")
+    stopping = params.get("StoppingCondition", {})
+    if params.get("EnableManagedSpotTraining") and "MaxWaitTimeInSeconds" not in stopping:
+        raise ValidationException("MaxWaitTimeInSeconds must be specified when EnableManagedSpotTraining is true.")
+    if "MaxWaitTimeInSeconds" in stopping and stopping["MaxWaitTimeInSeconds"] < stopping.get("MaxRuntimeInSeconds", 86400):
+        raise ValidationException("MaxWaitTimeInSeconds must be greater than or equal to MaxRuntimeInSeconds.")
+
+
+def _check_algorithm(spec: dict) -> None:
+    if "TrainingImage" not in spec:
+        raise NotSupportedLocally("AlgorithmName", "Give a PyTorch training image as TrainingImage.")
+    require_pytorch_image(spec["TrainingImage"], "training")
+    for member in ("ContainerEntrypoint", "ContainerArguments", "TrainingImageConfig"):
+        if member in spec:
+            raise NotSupportedLocally(f"AlgorithmSpecification.{member}", "The PyTorch image runs script mode.")
+    if spec["TrainingInputMode"] not in _FILE_MODES:
+        raise NotSupportedLocally(f"TrainingInputMode {spec['TrainingInputMode']}", "Use File or FastFile.")
+    names = [definition["Name"] for definition in spec.get("MetricDefinitions", [])]
+    if len(names) != len(set(names)):
+        raise ValidationException("MetricDefinitions names must be unique.")
+
+
+def _check_resources(resources: dict) -> None:
+    if "InstanceGroups" in resources:
+        raise NotSupportedLocally("ResourceConfig.InstanceGroups", "Give InstanceType and InstanceCount.")
+    if "InstanceType" not in resources or "InstanceCount" not in resources:
+        raise ValidationException("ResourceConfig must specify InstanceType and InstanceCount.")
+    if resources["InstanceType"].startswith(_GPU_FAMILIES):
+        raise NotSupportedLocally(
+            f"the accelerated instance type {resources['InstanceType']}", "This machine has no GPU; use a CPU "
+            "instance type such as ml.m5.xlarge or ml.c5.2xlarge."
+        )
+    if resources.get("KeepAlivePeriodInSeconds"):
+        raise NotSupportedLocally("warm pools (KeepAlivePeriodInSeconds)")
+
+
+def _check_channels(channels: list[dict], default_mode: str) -> None:
+    names = [channel["ChannelName"] for channel in channels]
+    if len(names) != len(set(names)):
+        raise ValidationException("Channel names in InputDataConfig must be unique.")
+    for channel in channels:
+        source = channel["DataSource"].get("S3DataSource")
+        if source is None:
+            raise NotSupportedLocally("file system data sources", "Give channels an S3DataSource.")
+        if source["S3DataType"] != "S3Prefix":
+            raise NotSupportedLocally(f"S3DataType {source['S3DataType']}", "Use S3Prefix.")
+        if channel.get("InputMode", default_mode) not in _FILE_MODES:
+            raise NotSupportedLocally(f"InputMode {channel['InputMode']}", "Use File or FastFile.")
+        if channel.get("CompressionType", "None") != "None":
+            raise NotSupportedLocally("compressed channels", "Give uncompressed objects.")
+        for member in ("ShuffleConfig", "RecordWrapperType"):
+            if member in channel and channel[member] != "None":
+                raise NotSupportedLocally(f"channel {member}", "They apply to Pipe mode only.")
+
+
+@action("sagemaker", "DescribeTrainingJob")
+def describe_training_job(params, ctx):
+    return find_training_job(ctx, params["TrainingJobName"]).describe()
+
+
+@action("sagemaker", "StopTrainingJob")
+def stop_training_job(params, ctx):
+    job = find_training_job(ctx, params["TrainingJobName"])
+    if not job.request_stop():
+        raise ValidationException(
+            f"The request was rejected because the training job is in status {job.describe()['TrainingJobStatus']}."
+        )
+    return {}
+
+
+@action("sagemaker", "ListTrainingJobs")
+def list_training_jobs(params, ctx):
+    state = ctx.state(TrainingState)
+    with state.lock:
+        jobs = list(state.jobs.values())
+    summaries, next_token = page(
+        [job.summary() for job in jobs], params, name_key="TrainingJobName", status_key="TrainingJobStatus",
+        sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"},
+    )
+    return {"TrainingJobSummaries": summaries, **({"NextToken": next_token} if next_token else {})}

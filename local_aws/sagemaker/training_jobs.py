@@ -1,0 +1,188 @@
+"""Training jobs as state: status, secondary status transitions, metrics, wire shapes.
+
+The compute plane moves a job along (`advance`, `record_metric`, `finish`); the API reads
+snapshots (`describe`, `summary`) under the job's lock, so any number of clients may poll while
+the job runs.
+"""
+
+import datetime
+import threading
+from dataclasses import dataclass
+
+from local_aws.errors import ValidationException
+
+TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass
+class Transition:
+    status: str
+    message: str
+    start_time: datetime.datetime
+    end_time: datetime.datetime | None = None
+
+    def wire(self) -> dict:
+        shape = {"Status": self.status, "StartTime": self.start_time, "StatusMessage": self.message}
+        if self.end_time is not None:
+            shape["EndTime"] = self.end_time
+        return shape
+
+
+class TrainingJob:
+    def __init__(self, name: str, arn: str, request: dict, tuning_job_arn: str | None = None):
+        self.name = name
+        self.arn = arn
+        self.request = request
+        self.tuning_job_arn = tuning_job_arn
+        self.lock = threading.Lock()
+        self.stop_requested = threading.Event()
+        self.finished = threading.Event()
+        now = _now()
+        self.creation_time = now
+        self.last_modified_time = now
+        self.status = "InProgress"
+        self.secondary_status = "Starting"
+        self.transitions = [Transition("Starting", "Launching requested ML instances", now)]
+        self.training_start_time: datetime.datetime | None = None
+        self.training_end_time: datetime.datetime | None = None
+        self.failure_reason: str | None = None
+        self.model_artifacts: str | None = None
+        self.metrics: dict[str, tuple[float, datetime.datetime]] = {}
+
+    @property
+    def hyperparameters(self) -> dict[str, str]:
+        return self.request.get("HyperParameters", {})
+
+    @property
+    def instance_count(self) -> int:
+        return self.request["ResourceConfig"]["InstanceCount"]
+
+    @property
+    def max_runtime_seconds(self) -> int:
+        return self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS)
+
+    def advance(self, secondary_status: str, message: str) -> None:
+        with self.lock:
+            if self.status in TERMINAL_STATUSES:
+                return
+            if secondary_status == "Downloading":
+                self.training_start_time = _now()
+            self._transition(secondary_status, message)
+
+    def record_metric(self, name: str, value: float) -> None:
+        with self.lock:
+            self.metrics[name] = (value, _now())
+
+    def request_stop(self) -> bool:
+        """Ask a running job to stop; False when it has already ended."""
+        with self.lock:
+            if self.status in TERMINAL_STATUSES:
+                return False
+            if self.status != "Stopping":
+                self.status = "Stopping"
+                self._transition("Stopping", "Stopping the training job")
+        self.stop_requested.set()
+        return True
+
+    def finish(self, status: str, secondary_status: str, message: str, *,
+               failure_reason: str | None = None, model_artifacts: str | None = None) -> None:
+        with self.lock:
+            end = _now()
+            self.status = status
+            self.training_end_time = end
+            self.failure_reason = failure_reason
+            self.model_artifacts = model_artifacts
+            self._transition(secondary_status, message)
+            self.transitions[-1].end_time = end
+        self.finished.set()
+
+    def _transition(self, secondary_status: str, message: str) -> None:
+        now = _now()
+        self.transitions[-1].end_time = now
+        self.transitions.append(Transition(secondary_status, message, now))
+        self.secondary_status = secondary_status
+        self.last_modified_time = now
+
+    def final_metric(self, name: str) -> float | None:
+        with self.lock:
+            found = self.metrics.get(name)
+        return None if found is None else found[0]
+
+    def describe(self) -> dict:
+        with self.lock:
+            request = self.request
+            described = {
+                "TrainingJobName": self.name,
+                "TrainingJobArn": self.arn,
+                "TrainingJobStatus": self.status,
+                "SecondaryStatus": self.secondary_status,
+                "HyperParameters": self.hyperparameters,
+                "AlgorithmSpecification": request["AlgorithmSpecification"],
+                "RoleArn": request["RoleArn"],
+                "InputDataConfig": request.get("InputDataConfig", []),
+                "OutputDataConfig": request["OutputDataConfig"],
+                "ResourceConfig": request["ResourceConfig"],
+                "StoppingCondition": {"MaxRuntimeInSeconds": self.max_runtime_seconds,
+                                      **request.get("StoppingCondition", {})},
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time,
+                "SecondaryStatusTransitions": [t.wire() for t in self.transitions],
+                "FinalMetricDataList": [
+                    {"MetricName": name, "Value": value, "Timestamp": at}
+                    for name, (value, at) in sorted(self.metrics.items())
+                ],
+                "EnableNetworkIsolation": request.get("EnableNetworkIsolation", False),
+                "EnableInterContainerTrafficEncryption": request.get("EnableInterContainerTrafficEncryption", False),
+                "EnableManagedSpotTraining": request.get("EnableManagedSpotTraining", False),
+                "ModelArtifacts": {"S3ModelArtifacts": self.model_artifacts} if self.model_artifacts else {},
+            }
+            for optional in ("CheckpointConfig", "Environment", "RetryStrategy"):
+                if optional in request:
+                    described[optional] = request[optional]
+            if self.tuning_job_arn:
+                described["TuningJobArn"] = self.tuning_job_arn
+            if self.failure_reason:
+                described["FailureReason"] = self.failure_reason
+            if self.training_start_time:
+                described["TrainingStartTime"] = self.training_start_time
+            if self.training_end_time:
+                described["TrainingEndTime"] = self.training_end_time
+                if self.training_start_time:
+                    seconds = int((self.training_end_time - self.training_start_time).total_seconds())
+                    described["TrainingTimeInSeconds"] = seconds
+                    described["BillableTimeInSeconds"] = seconds
+            return described
+
+    def summary(self) -> dict:
+        with self.lock:
+            summary = {
+                "TrainingJobName": self.name,
+                "TrainingJobArn": self.arn,
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time,
+                "TrainingJobStatus": self.status,
+                "SecondaryStatus": self.secondary_status,
+            }
+            if self.training_end_time:
+                summary["TrainingEndTime"] = self.training_end_time
+            return summary
+
+
+class TrainingState:
+    def __init__(self, account_id: str, region: str):
+        self.lock = threading.Lock()
+        self.jobs: dict[str, TrainingJob] = {}
+
+
+def find_training_job(ctx, name: str) -> TrainingJob:
+    state = ctx.state(TrainingState)
+    with state.lock:
+        job = state.jobs.get(name)
+    if job is None:
+        raise ValidationException("Requested resource not found.")
+    return job
