@@ -1,0 +1,1 @@
+"""The front door's logic as plain functions; `handler.py` wires them to Lambda and Powertools."""
