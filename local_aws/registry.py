@@ -22,6 +22,8 @@ SERVICE_MODULES = (
     "local_aws.sagemaker.training_api",
     "local_aws.sagemaker.models_api",
     "local_aws.sagemaker.tags_api",
+    "local_aws.hosting.endpoints_api",
+    "local_aws.hosting.runtime",
 )
 
 ActionHandler = Callable[..., dict]

@@ -10,7 +10,6 @@ checked against it, never pip-installed, so a model never silently runs against 
 not ask for.
 """
 
-import importlib.metadata
 import importlib.util
 import inspect
 import sys
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from packaging.requirements import InvalidRequirement, Requirement
+from local_aws.compute.requirements import unmet_requirements
 
 DEFAULT_ENTRY_POINT = "inference.py"
 # The toolkit decodes these bodies to str before input_fn sees them (content_types.UTF8_TYPES).
@@ -44,33 +43,6 @@ class InvocationError(Exception):
 class Response:
     body: bytes
     content_type: str
-
-
-def unmet_requirements(requirements_file: Path) -> list[str]:
-    """Describe each line of a requirements file that the running environment does not satisfy."""
-    problems = []
-    for line in requirements_file.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("-"):
-            problems.append(f"{line!r}: pip options are not supported, list plain requirements")
-            continue
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement as error:
-            problems.append(f"{line!r}: {error}")
-            continue
-        if requirement.marker is not None and not requirement.marker.evaluate():
-            continue
-        try:
-            installed = importlib.metadata.version(requirement.name)
-        except importlib.metadata.PackageNotFoundError:
-            problems.append(f"{requirement.name} is not installed")
-            continue
-        if requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
-            problems.append(f"{requirement.name} {installed} is installed, {requirement} is required")
-    return problems
 
 
 def _import_entry_point(script: Path):

@@ -1,0 +1,141 @@
+"""The replicas of one production variant: least-loaded choice, scaling, draining.
+
+Requests hold a replica between :meth:`VariantFleet.acquire` and :meth:`VariantFleet.release`; that
+in-flight count drives routing (least loaded wins, ties rotate) and draining (a replica leaves the
+routing set first and is stopped only once its in-flight requests are answered). A closed fleet
+hands out no replica, which tells the router to look up the endpoint's current fleets again.
+"""
+
+import itertools
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local_aws.hosting.replica import (
+    Replica,
+    ReplicaStartError,
+    launch_replica,
+    stop_replica,
+    wait_until_healthy,
+)
+from local_aws.supervisor import Supervisor
+
+
+@dataclass(frozen=True)
+class ReplicaSpec:
+    """How to start a replica of a variant: the extracted model and its container settings."""
+
+    model_dir: Path
+    work_dir: Path
+    environment: dict[str, str] = field(default_factory=dict)
+    threads: int = 1
+    startup_timeout: float = 600.0
+
+
+class VariantFleet:
+    def __init__(self, supervisor: Supervisor, variant_name: str, spec: ReplicaSpec):
+        self.supervisor = supervisor
+        self.variant_name = variant_name
+        self.spec = spec
+        self._replicas: list[Replica] = []
+        self._state = threading.Condition()
+        self._scaling = threading.Lock()
+        self._closed = False
+        self._rotation = itertools.count()
+        self._instance_numbers = itertools.count(1)
+
+    @property
+    def instance_count(self) -> int:
+        return len(self._replicas)
+
+    def acquire(self) -> Replica | None:
+        with self._state:
+            if self._closed or not self._replicas:
+                return None
+            start = next(self._rotation) % len(self._replicas)
+            rotated = self._replicas[start:] + self._replicas[:start]
+            replica = min(rotated, key=lambda candidate: candidate.in_flight)
+            replica.in_flight += 1
+            return replica
+
+    def release(self, replica: Replica) -> None:
+        with self._state:
+            replica.in_flight -= 1
+            self._state.notify_all()
+
+    def scale_to(self, count: int) -> None:
+        """Start or stop replicas until ``count`` serve; new ones join only once healthy.
+
+        Raises :class:`ReplicaStartError` (having stopped what it started) if a new replica fails.
+        """
+        with self._scaling:
+            missing = count - len(self._replicas)
+            if missing > 0:
+                started = self._start(missing)
+                with self._state:
+                    if self._closed:
+                        self._stop_all(started)
+                        return
+                    self._replicas.extend(started)
+            elif missing < 0:
+                with self._state:
+                    # Least busy first, so the drain is short.
+                    leaving = sorted(self._replicas, key=lambda replica: replica.in_flight)[:-missing]
+                    self._replicas = [r for r in self._replicas if r not in leaving]
+                self._drain_and_stop(leaving)
+
+    def close(self) -> None:
+        """Take every replica out of routing, let in-flight requests finish, stop them."""
+        with self._state:
+            self._closed = True
+            leaving, self._replicas = self._replicas, []
+        self._drain_and_stop(leaving)
+
+    def remove_exited(self) -> list[Replica]:
+        """Drop replicas whose process died, so requests stop going to them."""
+        with self._state:
+            exited = [r for r in self._replicas if r.process.poll() is not None]
+            self._replicas = [r for r in self._replicas if r not in exited]
+        self._stop_all(exited)
+        return exited
+
+    def _start(self, count: int) -> list[Replica]:
+        spec = self.spec
+        replicas = [
+            launch_replica(
+                self.supervisor,
+                f"{self.variant_name}-{next(self._instance_numbers)}",
+                spec.model_dir,
+                spec.work_dir,
+                spec.environment,
+                spec.threads,
+            )
+            for _ in range(count)
+        ]
+        deadline = time.monotonic() + spec.startup_timeout
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            outcomes = list(pool.map(lambda r: _health_error(r, deadline), replicas))
+        errors = [error for error in outcomes if error is not None]
+        if errors:
+            self._stop_all(replicas)
+            raise errors[0]
+        return replicas
+
+    def _drain_and_stop(self, replicas: list[Replica]) -> None:
+        with self._state:
+            self._state.wait_for(lambda: all(replica.in_flight == 0 for replica in replicas))
+        self._stop_all(replicas)
+
+    def _stop_all(self, replicas: list[Replica]) -> None:
+        for replica in replicas:
+            stop_replica(self.supervisor, replica)
+
+
+def _health_error(replica: Replica, deadline: float) -> ReplicaStartError | None:
+    try:
+        wait_until_healthy(replica, deadline)
+    except ReplicaStartError as error:
+        return error
+    return None

@@ -1,0 +1,168 @@
+"""The compute side of endpoints: builds deployments and moves endpoints through their statuses.
+
+Each ``run_*`` function runs in a background thread started by an API call; whatever goes wrong
+becomes data on the endpoint (``Failed`` with a ``FailureReason``, or a rolled-back update
+reported in ``FailureReason``), never an exception through the API.
+"""
+
+import itertools
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from local_aws.compute import s3
+from local_aws.errors import AWSError
+from local_aws.hosting.deployment import Deployment, VariantPlan, VariantStartError
+from local_aws.hosting.fleet import ReplicaSpec
+from local_aws.hosting.replica import ReplicaStartError
+from local_aws.hosting.state import FAILED, IN_SERVICE, Endpoint, EndpointConfig, HostingState
+from local_aws.platform import RequestContext
+from local_aws.sagemaker.models import find_model
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STARTUP_TIMEOUT_SECONDS = 600
+_deployment_numbers = itertools.count(1)
+
+
+class DeploymentError(Exception):
+    """Why a deployment could not be built or started, worded for FailureReason."""
+
+
+def in_background(work, *args) -> None:
+    threading.Thread(target=work, args=args, name=work.__name__, daemon=True).start()
+
+
+def initial_counts(config: EndpointConfig) -> dict[str, int]:
+    return {variant["VariantName"]: variant["InitialInstanceCount"] for variant in config.production_variants}
+
+
+def replica_threads(instance_count: int) -> int:
+    """Intra-op threads per replica: the machine's cores shared by the deployment's instances."""
+    return max(1, (os.cpu_count() or 1) // max(1, instance_count))
+
+
+def plan_deployment(
+    ctx: RequestContext, config: EndpointConfig, counts: dict[str, int], work_dir: Path
+) -> list[VariantPlan]:
+    """Fetch and extract each variant's model once; describe how to start its replicas."""
+    threads = replica_threads(sum(counts.values()))
+    s3_client = ctx.client("s3")
+    plans = []
+    for variant in config.production_variants:
+        name = variant["VariantName"]
+        try:
+            model = find_model(ctx, variant["ModelName"])
+        except AWSError as error:
+            raise DeploymentError(error.message)
+        data_url = model.container["ModelDataUrl"]
+        model_dir = work_dir / name / "model"
+        archive = work_dir / name / "model.tar.gz"
+        try:
+            s3.download_uri(s3_client, data_url, archive)
+            s3.extract_tarball(archive, model_dir)
+        except Exception as error:
+            raise DeploymentError(
+                f'Failed to extract model data archive from URL "{data_url}" for production variant '
+                f"{name}: {type(error).__name__}: {error}"
+            )
+        finally:
+            archive.unlink(missing_ok=True)
+        spec = ReplicaSpec(
+            model_dir=model_dir,
+            work_dir=work_dir / name / "instances",
+            environment=dict(model.container.get("Environment", {})),
+            threads=threads,
+            startup_timeout=variant.get(
+                "ContainerStartupHealthCheckTimeoutInSeconds", DEFAULT_STARTUP_TIMEOUT_SECONDS
+            ),
+        )
+        plans.append(VariantPlan(name, variant.get("InitialVariantWeight", 1.0), counts[name], spec))
+    return plans
+
+
+def start_deployment(
+    ctx: RequestContext, endpoint: Endpoint, config: EndpointConfig, counts: dict[str, int]
+) -> Deployment:
+    work_dir = ctx.platform.state_dir / "endpoints" / endpoint.name / f"deployment-{next(_deployment_numbers)}"
+    deployment = Deployment(ctx.platform.supervisor, plan_deployment(ctx, config, counts, work_dir))
+    try:
+        deployment.start()
+    except VariantStartError as error:
+        raise DeploymentError(str(error))
+    return deployment
+
+
+def run_create(ctx: RequestContext, state: HostingState, endpoint: Endpoint) -> None:
+    counts = initial_counts(endpoint.config)
+    try:
+        deployment = start_deployment(ctx, endpoint, endpoint.config, counts)
+    except DeploymentError as error:
+        with state.lock:
+            endpoint.set_status(FAILED, str(error))
+        return
+    except Exception as error:
+        logger.exception("creating endpoint %s failed", endpoint.name)
+        with state.lock:
+            endpoint.set_status(FAILED, f"local_aws failed to start the endpoint: {error}")
+        return
+    with state.lock:
+        endpoint.deployment = deployment
+        endpoint.desired_counts = counts
+        endpoint.set_status(IN_SERVICE)
+
+
+def run_update(
+    ctx: RequestContext, state: HostingState, endpoint: Endpoint, config: EndpointConfig,
+    counts: dict[str, int], deployment_config: dict | None,
+) -> None:
+    """Blue/green: the new fleet serves only once healthy; the old one then drains and stops.
+
+    If the new fleet cannot start, traffic never leaves the old one and the endpoint returns to
+    InService on its old configuration with the failure in FailureReason (SageMaker's rollback).
+    """
+    try:
+        deployment = start_deployment(ctx, endpoint, config, counts)
+    except Exception as error:
+        if not isinstance(error, DeploymentError):
+            logger.exception("updating endpoint %s failed", endpoint.name)
+        with state.lock:
+            endpoint.pending_config = None
+            endpoint.set_status(
+                IN_SERVICE,
+                f"Update to endpoint configuration {config.name} failed and was rolled back to "
+                f"{endpoint.config.name}: {error}",
+            )
+        return
+    with state.lock:
+        old = endpoint.deployment
+        endpoint.deployment = deployment
+        endpoint.config = config
+        endpoint.desired_counts = counts
+        endpoint.pending_config = None
+        if deployment_config is not None:
+            endpoint.deployment_config = deployment_config
+        endpoint.set_status(IN_SERVICE)
+    wait = (deployment_config or {}).get("BlueGreenUpdatePolicy", {}).get("TerminationWaitInSeconds", 0)
+    time.sleep(wait)
+    old.close()
+
+
+def run_scale(ctx: RequestContext, state: HostingState, endpoint: Endpoint, counts: dict[str, int]) -> None:
+    """Start or stop replicas of the current deployment to reach ``counts``."""
+    failures = []
+    for name, count in counts.items():
+        try:
+            endpoint.deployment.fleets[name].scale_to(count)
+        except ReplicaStartError as error:
+            failures.append(f"production variant {name} could not scale to {count} instances: {error}")
+    with state.lock:
+        endpoint.set_status(IN_SERVICE, "; ".join(failures) or None)
+
+
+def run_delete(ctx: RequestContext, state: HostingState, endpoint: Endpoint) -> None:
+    if endpoint.deployment is not None:
+        endpoint.deployment.close()
+    state.remove_endpoint(endpoint)

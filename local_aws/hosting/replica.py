@@ -1,0 +1,116 @@
+"""The life of one replica process: launch, health check, stop.
+
+A replica is one "instance" of a production variant: a ``replica_server`` process started by the
+edge's supervisor in its own process group (so stopping it, or the edge, also stops anything the
+model code spawned), a loopback port bound
+here before launch, and a keep-alive connection pool the edge forwards requests through.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import urllib3
+
+from local_aws.supervisor import Supervisor
+
+HEALTH_POLL_SECONDS = 0.05
+STOP_GRACE_SECONDS = 5.0
+# Concurrent requests the edge keeps a connection open for; more are served on short-lived ones.
+POOL_CONNECTIONS = 32
+
+
+class ReplicaStartError(Exception):
+    """A replica did not become healthy; the message says why (the model's load error if known)."""
+
+
+@dataclass(eq=False)
+class Replica:
+    instance_id: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    failure_file: Path
+    pool: urllib3.HTTPConnectionPool
+    in_flight: int = field(default=0)
+
+    def exit_reason(self) -> str:
+        """Why the process ended: its failure file, else the tail of its log."""
+        if self.failure_file.exists():
+            return self.failure_file.read_text().strip()
+        lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        tail = " | ".join(lines[-3:]) or "no output"
+        return f"the model server exited with status {self.process.returncode}: {tail}"
+
+
+def launch_replica(
+    supervisor: Supervisor,
+    instance_id: str,
+    model_dir: Path,
+    work_dir: Path,
+    environment: dict[str, str],
+    threads: int,
+) -> Replica:
+    """Start a replica process serving ``model_dir``; it is not healthy yet."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    log_path = work_dir / f"{instance_id}.log"
+    failure_file = work_dir / f"{instance_id}.failure"
+    failure_file.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        **environment,
+        # Replicas share the machine's cores: each gets its share of intra-op threads instead of
+        # every replica's torch claiming all of them.
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable, "-m", "local_aws.hosting.replica_server",
+        "--model-dir", str(model_dir),
+        "--listen-fd", str(listener.fileno()),
+        "--failure-file", str(failure_file),
+    ]
+    try:
+        with open(log_path, "ab") as log:
+            process = supervisor.spawn(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                pass_fds=(listener.fileno(),),
+            )
+    finally:
+        listener.close()
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=POOL_CONNECTIONS, retries=False)
+    return Replica(instance_id, port, process, log_path, failure_file, pool)
+
+
+def wait_until_healthy(replica: Replica, deadline: float) -> None:
+    """Poll ``/ping`` until it answers 200, the process exits or ``deadline`` (monotonic) passes."""
+    while True:
+        if replica.process.poll() is not None:
+            raise ReplicaStartError(replica.exit_reason())
+        try:
+            if replica.pool.request("GET", "/ping", timeout=2.0).status == 200:
+                return
+        except urllib3.exceptions.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise ReplicaStartError("the model server did not pass the ping health check in time")
+        time.sleep(HEALTH_POLL_SECONDS)
+
+
+def stop_replica(supervisor: Supervisor, replica: Replica) -> None:
+    """Stop the replica's whole process group: SIGTERM, then SIGKILL after a grace period."""
+    replica.pool.close()
+    supervisor.stop(replica.process, STOP_GRACE_SECONDS)

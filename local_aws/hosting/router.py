@@ -1,0 +1,117 @@
+"""Forward one invocation to a replica: choose the variant, take the least-loaded replica, relay.
+
+The router knows nothing of AWS wire formats; it reports what the container answered (or why no
+container could answer) and how long the container took, which becomes ``ModelLatency``.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import urllib3
+
+from local_aws.hosting.deployment import Deployment
+
+# SageMaker gives a container 60 s to answer an invocation.
+INVOCATION_TIMEOUT_SECONDS = 60.0
+CONNECT_TIMEOUT_SECONDS = 2.0
+# A replica can vanish between being chosen and being reached (a blue/green switch closing its
+# fleet, a scale-in, a crash): the request then goes to the endpoint's current replicas instead.
+ATTEMPTS = 4
+CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    body: bytes
+    content_type: str | None = None
+    accept: str | None = None
+    custom_attributes: str | None = None
+    target_variant: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerResponse:
+    variant_name: str
+    instance_id: str
+    status: int
+    body: bytes
+    content_type: str | None
+    custom_attributes: str | None
+    model_latency: float  # seconds
+
+
+class NoHealthyReplica(Exception):
+    pass
+
+
+class ContainerTimeout(Exception):
+    def __init__(self, variant_name: str, instance_id: str):
+        super().__init__(f"{variant_name}/{instance_id} did not answer in time")
+        self.variant_name = variant_name
+        self.instance_id = instance_id
+
+
+class ContainerFailure(Exception):
+    """The container broke the connection while answering (it crashed mid-request)."""
+
+    def __init__(self, variant_name: str, instance_id: str, cause: Exception):
+        super().__init__(f"{variant_name}/{instance_id}: {cause}")
+        self.variant_name = variant_name
+        self.instance_id = instance_id
+
+
+def forward(
+    current_deployment: Callable[[], Deployment | None],
+    invocation: Invocation,
+    timeout: float = INVOCATION_TIMEOUT_SECONDS,
+) -> ContainerResponse:
+    headers = {
+        name: value
+        for name, value in (
+            ("Content-Type", invocation.content_type),
+            ("Accept", invocation.accept),
+            (CUSTOM_ATTRIBUTES_HEADER, invocation.custom_attributes),
+        )
+        if value is not None
+    }
+    for _ in range(ATTEMPTS):
+        deployment = current_deployment()
+        if deployment is None:
+            break
+        fleet = deployment.choose_fleet(invocation.target_variant)
+        replica = fleet.acquire()
+        if replica is None:
+            continue
+        started = time.perf_counter()
+        try:
+            response = replica.pool.urlopen(
+                "POST",
+                "/invocations",
+                body=invocation.body,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=timeout),
+                retries=False,
+                redirect=False,
+            )
+        except urllib3.exceptions.ReadTimeoutError:
+            raise ContainerTimeout(fleet.variant_name, replica.instance_id)
+        except urllib3.exceptions.NewConnectionError:
+            # Nothing was sent: the replica is gone, another one can take the request.
+            fleet.remove_exited()
+            continue
+        except urllib3.exceptions.ProtocolError as error:
+            fleet.remove_exited()
+            raise ContainerFailure(fleet.variant_name, replica.instance_id, error)
+        finally:
+            fleet.release(replica)
+        return ContainerResponse(
+            variant_name=fleet.variant_name,
+            instance_id=replica.instance_id,
+            status=response.status,
+            body=response.data,
+            content_type=response.headers.get("Content-Type"),
+            custom_attributes=response.headers.get(CUSTOM_ATTRIBUTES_HEADER),
+            model_latency=time.perf_counter() - started,
+        )
+    raise NoHealthyReplica()

@@ -1,0 +1,113 @@
+"""sagemaker-runtime ``InvokeEndpoint``: ``POST /endpoints/<name>/invocations``.
+
+The wire shapes are AWS's rest-json ones: the body passes through untouched, the model's
+content type, the invoked variant and custom attributes come back as headers, and a container
+error becomes ``ModelError`` (HTTP 424) carrying the container's status and message.
+"""
+
+import json
+import time
+
+from werkzeug import Request, Response
+
+from local_aws.errors import AWSError
+from local_aws.hosting.deployment import UnknownVariant
+from local_aws.hosting.router import (
+    CUSTOM_ATTRIBUTES_HEADER,
+    ContainerFailure,
+    ContainerTimeout,
+    Invocation,
+    NoHealthyReplica,
+    forward,
+)
+from local_aws.hosting.state import HostingState
+from local_aws.registry import route
+
+# InvokeEndpoint's documented limit on the request payload.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+CONTAINER_NAME = "primary"
+TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
+INVOKED_VARIANT_HEADER = "x-Amzn-Invoked-Production-Variant"
+REST_JSON = "application/json"
+
+
+class RuntimeValidationError(AWSError):
+    code = "ValidationError"
+    status = 400
+
+
+class ServiceUnavailable(AWSError):
+    code = "ServiceUnavailable"
+    status = 503
+
+
+class PayloadTooLarge(AWSError):
+    # AWS answers an oversized body from its front end, without an error code: boto3 reports the
+    # status as the code ("413").
+    code = "413"
+    status = 413
+
+
+def log_group(endpoint_name: str) -> str:
+    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
+
+
+def _model_error(ctx, endpoint_name: str, status: int, message: str) -> Response:
+    kind = "client" if 400 <= status < 500 else "server"
+    group = log_group(endpoint_name)
+    body = {
+        "message": (
+            f'Received {kind} error ({status}) from {CONTAINER_NAME} with message "{message}". See '
+            f"https://{ctx.region}.console.aws.amazon.com/cloudwatch/home?region={ctx.region}"
+            f"#logEventViewer:group={group} in account {ctx.account_id} for more information."
+        ),
+        "OriginalStatusCode": status,
+        "OriginalMessage": message,
+        "LogStreamArn": f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{group}",
+    }
+    return Response(json.dumps(body), status=424, content_type=REST_JSON, headers={"x-amzn-ErrorType": "ModelError"})
+
+
+@route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"])
+def invoke_endpoint(request: Request, ctx, name: str) -> Response:
+    received = time.perf_counter()
+    endpoint = ctx.state(HostingState).find_endpoint(name)
+    if endpoint is None or endpoint.deployment is None:
+        raise RuntimeValidationError(f"Endpoint {name} of account {ctx.account_id} not found.")
+    if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(f"HTTP content length exceeded {MAX_PAYLOAD_BYTES} bytes.")
+    invocation = Invocation(
+        body=request.get_data(),
+        content_type=request.headers.get("Content-Type"),
+        accept=request.headers.get("Accept"),
+        custom_attributes=request.headers.get(CUSTOM_ATTRIBUTES_HEADER),
+        target_variant=request.headers.get(TARGET_VARIANT_HEADER),
+    )
+    try:
+        answer = forward(lambda: endpoint.deployment, invocation)
+    except UnknownVariant as error:
+        raise RuntimeValidationError(f"Endpoint {name} does not have target variant {error}.")
+    except NoHealthyReplica:
+        raise ServiceUnavailable(f"Endpoint {name} has no healthy instance to serve the request; try again.")
+    except ContainerTimeout as timeout:
+        endpoint.metrics.record(timeout.variant_name, status=500)
+        return _model_error(
+            ctx, name, 0,
+            f"Your invocation timed out while waiting for a response from container {CONTAINER_NAME}. "
+            "Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.",
+        )
+    except ContainerFailure as failure:
+        endpoint.metrics.record(failure.variant_name, status=500)
+        return _model_error(ctx, name, 500, f"the container closed the connection: {failure}")
+    endpoint.metrics.record(
+        answer.variant_name,
+        status=answer.status,
+        model_latency=answer.model_latency,
+        overhead_latency=time.perf_counter() - received - answer.model_latency,
+    )
+    if answer.status >= 400:
+        return _model_error(ctx, name, answer.status, answer.body.decode("utf-8", errors="replace"))
+    headers = {INVOKED_VARIANT_HEADER: answer.variant_name}
+    if answer.custom_attributes is not None:
+        headers[CUSTOM_ATTRIBUTES_HEADER] = answer.custom_attributes
+    return Response(answer.body, status=200, content_type=answer.content_type, headers=headers)
