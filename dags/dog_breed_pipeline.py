@@ -1,0 +1,113 @@
+"""
+### Dog-breed classifier: from `dogImages.zip` to a served SageMaker endpoint
+
+Validates the parameters, stages the dataset and the training code in S3, tunes the PyTorch model
+(SageMaker hyperparameter tuning, Bayesian by default), trains it with the best trial's hyperparameters,
+evaluates it against a threshold and the model currently serving, and, when the gate passes, registers
+it, deploys it blue/green, smoke-tests the endpoint and writes a report. A model that fails the gate
+stops the run before deployment; the endpoint keeps serving its model.
+
+The same DAG runs against AWS and against the project's local AWS endpoint: only configuration
+(`AWS_ENDPOINT_URL`, the `aws_default` connection and the parameters below) differs. See
+`docs/pipeline.md`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, chain, dag, task
+
+from dog_breed import steps
+from dog_breed.config import PROFILE_ENV, param_specs, profile_defaults
+from dog_breed.operators import (
+    BestTrialTrainingOperator,
+    BlueGreenEndpointOperator,
+    ResumableTuningOperator,
+    ReusableModelOperator,
+)
+
+SCHEDULE_ENV = "DOG_BREED_SCHEDULE"
+PROFILE = os.environ.get(PROFILE_ENV, "aws")
+# The local endpoint finishes jobs in seconds to minutes; AWS in many minutes, and throttles describes.
+POLL_SECONDS = 5 if PROFILE == "local" else 30
+
+AWS_TASK = {"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True}
+LOCAL_TASK = {"retries": 0}
+JOB_TASK = {**AWS_TASK, "aws_conn_id": steps.AWS_CONN_ID, "region_name": "{{ params.region }}",
+            "deferrable": True, "check_interval": POLL_SECONDS}
+
+validate_config = task(steps.validate_config, multiple_outputs=True, execution_timeout=timedelta(minutes=5),
+                       **LOCAL_TASK)
+stage_dataset = task(steps.stage_dataset, execution_timeout=timedelta(hours=2), **AWS_TASK)
+package_model_code = task(steps.package_model_code, execution_timeout=timedelta(minutes=10), **AWS_TASK)
+evaluate = task(steps.evaluate, execution_timeout=timedelta(minutes=15), **AWS_TASK)
+gate = task.branch(steps.gate, execution_timeout=timedelta(minutes=1), **LOCAL_TASK)
+register_model = task(steps.register_model, multiple_outputs=True, execution_timeout=timedelta(minutes=15),
+                      **AWS_TASK)
+smoke_test = task(steps.smoke_test, execution_timeout=timedelta(minutes=15), **AWS_TASK)
+# The report runs after a deployment and after a closed gate alike.
+report = task(steps.build_report, task_id="report", trigger_rule="none_failed_min_one_success",
+              execution_timeout=timedelta(minutes=15), **AWS_TASK)
+
+
+@dag(
+    dag_id="dog_breed_pipeline",
+    schedule=os.environ.get(SCHEDULE_ENV, "@weekly"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    # Runs share the endpoint: one at a time, so a gate compares against what really serves.
+    max_active_runs=1,
+    default_args={"owner": "ml-platform"},
+    tags=["dog-breed", "sagemaker", "ml", "pytorch"],
+    doc_md=__doc__,
+    params={name: Param(**spec) for name, spec in param_specs(profile_defaults()).items()},
+)
+def dog_breed_pipeline():
+    plan = validate_config()
+    staged = stage_dataset(plan)
+    code = package_model_code(plan)
+
+    # A later issue adds the EC2/SSM training path here: a branch between `tune`/`train` on SageMaker
+    # and training on an EC2 instance through SSM, joining again at `evaluate`.
+    tune = ResumableTuningOperator(task_id="tune", config=plan["tuning"], execution_timeout=timedelta(hours=24),
+                                   max_ingestion_time=24 * 3600, **JOB_TASK)
+    train = BestTrialTrainingOperator(task_id="train", config=plan["training"], tuning_result=tune.output,
+                                      execution_timeout=timedelta(hours=12), max_ingestion_time=12 * 3600,
+                                      print_log=False, **JOB_TASK)
+    evaluation = evaluate(plan, train.output)
+    decision = gate(evaluation)
+    registered = register_model(plan, evaluation, staged, tune.output)
+    model = ReusableModelOperator(task_id="create_model", config=registered["model"],
+                                  execution_timeout=timedelta(minutes=10), aws_conn_id=steps.AWS_CONN_ID,
+                                  region_name="{{ params.region }}", **AWS_TASK)
+    endpoint = BlueGreenEndpointOperator(task_id="deploy_endpoint", config=registered["endpoint"],
+                                         rollback_alarm=registered["rollback_alarm"],
+                                         execution_timeout=timedelta(hours=2), max_ingestion_time=2 * 3600,
+                                         **JOB_TASK)
+    smoke = smoke_test(plan, evaluation, endpoint.output)
+    summary = report(plan, tuning=tune.output, training=train.output, evaluation_result=evaluation,
+                     smoke_result=smoke)
+
+    chain(
+        plan,
+        [staged, code],
+        tune,
+        train,
+        evaluation,
+        decision,
+        [registered, summary],
+    )
+    chain(
+        registered,
+        model,
+        endpoint,
+        # A later issue registers the endpoint with Application Auto Scaling here, before traffic tests it.
+        smoke,
+        # ... and deploys the Lambda front door here, once the endpoint has proven itself.
+        summary,
+    )
+
+
+dog_breed_pipeline()

@@ -1,0 +1,225 @@
+"""The SageMaker API requests of the pipeline, as pure functions of the configuration.
+
+Each function returns the keyword arguments of one boto3 call (`create_hyper_parameter_tuning_job`,
+`create_training_job`, `create_model`, `create_endpoint_config`, `create_endpoint`), ready for the
+provider's operators; the tests validate every one against botocore's service model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from model_code.metric_definitions import METRIC_DEFINITIONS, OBJECTIVE_METRIC
+
+from dog_breed.config import PipelineConfig
+from dog_breed.images import pytorch_image_uri
+from dog_breed.naming import ResourceNames
+
+TRAINING_CHANNEL = "training"
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+TUNED_HYPERPARAMETERS = ("learning_rate", "batch_size", "epochs")
+VARIANT_NAME = "AllTraffic"
+PROFILING_INTERVAL_MS = 500
+
+
+def data_uri(config: PipelineConfig) -> str:
+    """Where a dataset version lives: the folder SageMaker mounts as SM_CHANNEL_TRAINING."""
+    return f"{config.s3_root}/data/{config.dataset_version}/"
+
+
+def tags(config: PipelineConfig, names: ResourceNames) -> list[dict[str, str]]:
+    return [{"Key": "project", "Value": config.project}, {"Key": "pipeline-run", "Value": names.run_tag}]
+
+
+def static_hyperparameters(config: PipelineConfig, code_uri: str) -> dict[str, str]:
+    """What every trial and the final training pass to train.py besides the tuned values."""
+    return {
+        "sagemaker_program": "train.py",
+        "sagemaker_submit_directory": code_uri,
+        "sagemaker_region": config.region,
+        **config.extra_hyperparameters,
+    }
+
+
+def _algorithm(config: PipelineConfig, instance_type: str) -> dict[str, Any]:
+    return {
+        "TrainingImage": pytorch_image_uri(config.region, instance_type, inference=False),
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [dict(d) for d in METRIC_DEFINITIONS],
+    }
+
+
+def _input(config: PipelineConfig) -> list[dict[str, Any]]:
+    return [{
+        "ChannelName": TRAINING_CHANNEL,
+        "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix",
+            "S3Uri": data_uri(config),
+            "S3DataDistributionType": "FullyReplicated",
+        }},
+    }]
+
+
+def _resources(config: PipelineConfig, instance_type: str, count: int) -> dict[str, Any]:
+    return {"InstanceType": instance_type, "InstanceCount": count, "VolumeSizeInGB": config.volume_size_gb}
+
+
+def tuning_request(config: PipelineConfig, names: ResourceNames, code_uri: str) -> dict[str, Any]:
+    return {
+        "HyperParameterTuningJobName": names.tuning_job,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": config.tuning_strategy,
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": OBJECTIVE_METRIC},
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": config.tuning_max_jobs,
+                "MaxParallelTrainingJobs": config.tuning_max_parallel_jobs,
+            },
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [{
+                    "Name": "learning_rate",
+                    "MinValue": str(config.learning_rate_min),
+                    "MaxValue": str(config.learning_rate_max),
+                    "ScalingType": "Logarithmic",
+                }],
+                "IntegerParameterRanges": [{
+                    "Name": "epochs",
+                    "MinValue": str(config.epochs_min),
+                    "MaxValue": str(config.epochs_max),
+                    "ScalingType": "Auto",
+                }],
+                "CategoricalParameterRanges": [{
+                    "Name": "batch_size",
+                    "Values": [str(b) for b in config.batch_sizes],
+                }],
+            },
+            "TrainingJobEarlyStoppingType": "Off",
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": static_hyperparameters(config, code_uri),
+            "AlgorithmSpecification": _algorithm(config, config.tuning_instance_type),
+            "RoleArn": config.sagemaker_role_arn,
+            "InputDataConfig": _input(config),
+            "OutputDataConfig": {"S3OutputPath": f"{config.s3_root}/tuning"},
+            "ResourceConfig": _resources(config, config.tuning_instance_type, 1),
+            "StoppingCondition": {"MaxRuntimeInSeconds": config.max_runtime_seconds},
+        },
+        "Tags": tags(config, names),
+    }
+
+
+def training_request(config: PipelineConfig, names: ResourceNames, code_uri: str) -> dict[str, Any]:
+    """The final training job, without the tuned hyperparameters (the train task adds the best trial's)."""
+    request: dict[str, Any] = {
+        "TrainingJobName": names.training_job,
+        "AlgorithmSpecification": _algorithm(config, config.training_instance_type),
+        "HyperParameters": static_hyperparameters(config, code_uri),
+        "RoleArn": config.sagemaker_role_arn,
+        "InputDataConfig": _input(config),
+        "OutputDataConfig": {"S3OutputPath": f"{config.s3_root}/training"},
+        "ResourceConfig": _resources(config, config.training_instance_type, config.training_instance_count),
+        "StoppingCondition": {"MaxRuntimeInSeconds": config.max_runtime_seconds},
+        "Tags": tags(config, names),
+    }
+    if config.use_spot_instances:
+        request["EnableManagedSpotTraining"] = True
+        request["StoppingCondition"]["MaxWaitTimeInSeconds"] = config.max_wait_seconds
+        # Keyed by the run, not the attempt: a retried job resumes from the interrupted one's epochs.
+        request["CheckpointConfig"] = {
+            "S3Uri": f"{config.s3_root}/checkpoints/{names.training_job}/",
+            "LocalPath": CHECKPOINT_LOCAL_PATH,
+        }
+    if config.enable_debugger:
+        request["DebugHookConfig"] = {"S3OutputPath": f"{config.s3_root}/debugger"}
+    if config.enable_profiler:
+        request["ProfilerConfig"] = {
+            "S3OutputPath": f"{config.s3_root}/profiler",
+            "ProfilingIntervalInMilliseconds": PROFILING_INTERVAL_MS,
+        }
+    return request
+
+
+def with_tuned_hyperparameters(request: dict[str, Any], tuned: dict[str, str]) -> dict[str, Any]:
+    """The training request with the best trial's values of the tuned hyperparameters."""
+    missing = [name for name in TUNED_HYPERPARAMETERS if name not in tuned]
+    if missing:
+        raise ValueError(f"the best trial lacks tuned hyperparameters {missing}; it has {sorted(tuned)}")
+    best = {name: str(tuned[name]).strip('"') for name in TUNED_HYPERPARAMETERS}
+    return {**request, "HyperParameters": {**request["HyperParameters"], **best}}
+
+
+def model_request(config: PipelineConfig, names: ResourceNames, model_name: str,
+                  model_data_url: str) -> dict[str, Any]:
+    """A model serving `model.tar.gz` with its own `code/inference.py`, cut off from the network."""
+    return {
+        "ModelName": model_name,
+        "PrimaryContainer": {
+            "Image": pytorch_image_uri(config.region, config.endpoint_instance_type, inference=True),
+            "ModelDataUrl": model_data_url,
+            "Environment": {
+                "SAGEMAKER_PROGRAM": "inference.py",
+                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                "SAGEMAKER_REGION": config.region,
+            },
+        },
+        "ExecutionRoleArn": config.sagemaker_role_arn,
+        "EnableNetworkIsolation": True,
+        "Tags": tags(config, names),
+    }
+
+
+def endpoint_config_request(config: PipelineConfig, names: ResourceNames, model_name: str) -> dict[str, Any]:
+    # One endpoint config per model, named after it: re-running a deployment finds it instead of copying it.
+    return {
+        "EndpointConfigName": model_name,
+        "ProductionVariants": [{
+            "VariantName": VARIANT_NAME,
+            "ModelName": model_name,
+            "InstanceType": config.endpoint_instance_type,
+            "InitialInstanceCount": config.endpoint_instance_count,
+            "InitialVariantWeight": 1.0,
+        }],
+        "Tags": tags(config, names),
+    }
+
+
+def rollback_alarm_name(config: PipelineConfig) -> str:
+    return f"{config.endpoint_name}-5xx"
+
+
+def endpoint_request(config: PipelineConfig, names: ResourceNames, model_name: str) -> dict[str, Any]:
+    """Create-or-update of the endpoint: blue/green, rolled back when the 5xx alarm fires while baking."""
+    return {
+        "EndpointName": config.endpoint_name,
+        "EndpointConfigName": model_name,
+        "DeploymentConfig": {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {
+                    "Type": "ALL_AT_ONCE",
+                    "WaitIntervalInSeconds": config.deployment_bake_seconds,
+                },
+                "TerminationWaitInSeconds": 0,
+            },
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": rollback_alarm_name(config)}]},
+        },
+        "Tags": tags(config, names),
+    }
+
+
+def rollback_alarm_request(config: PipelineConfig) -> dict[str, Any]:
+    """CloudWatch `put_metric_alarm`: any 5xx answer from the endpoint's variant in a minute."""
+    return {
+        "AlarmName": rollback_alarm_name(config),
+        "AlarmDescription": f"Rolls back a deployment of {config.endpoint_name} that answers with 5xx errors.",
+        "Namespace": "AWS/SageMaker",
+        "MetricName": "Invocation5XXErrors",
+        "Dimensions": [
+            {"Name": "EndpointName", "Value": config.endpoint_name},
+            {"Name": "VariantName", "Value": VARIANT_NAME},
+        ],
+        "Statistic": "Sum",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+    }

@@ -1,0 +1,268 @@
+"""The pipeline's own steps, as plain functions the DAG wraps with `@task`.
+
+Each step builds its AWS clients from the provider's hooks (connection `aws_default`, so the same code
+talks to AWS or to the local endpoint named by AWS_ENDPOINT_URL), calls the pure modules of this
+package, and returns JSON-safe data for XCom. Arguments named `params`, `run_id` and `ti` are filled in
+by Airflow from the task context.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.providers.common.compat.sdk import AirflowException
+
+from model_code import metric_definitions
+
+from dog_breed import dataset, evaluation, registry, report, smoke, staging
+from dog_breed.config import PipelineConfig
+from dog_breed.naming import ResourceNames, resource_names
+from dog_breed.sagemaker_requests import (
+    data_uri,
+    endpoint_config_request,
+    endpoint_request,
+    model_request,
+    rollback_alarm_request,
+    training_request,
+    tuning_request,
+)
+
+AWS_CONN_ID = "aws_default"
+MODEL_CODE_DIR = Path(metric_definitions.__file__).resolve().parent
+
+log = logging.getLogger(__name__)
+
+
+def _config(plan: dict[str, Any]) -> PipelineConfig:
+    return PipelineConfig(**plan["config"])
+
+
+def _names(plan: dict[str, Any]) -> ResourceNames:
+    return ResourceNames(**plan["names"])
+
+
+def _client(config: PipelineConfig, service: str) -> Any:
+    if service == "s3":
+        return S3Hook(aws_conn_id=AWS_CONN_ID, region_name=config.region).get_conn()
+    if service == "sagemaker":
+        return SageMakerHook(aws_conn_id=AWS_CONN_ID, region_name=config.region).get_conn()
+    return AwsBaseHook(aws_conn_id=AWS_CONN_ID, region_name=config.region, client_type=service).get_conn()
+
+
+def manifest_key(config: PipelineConfig) -> str:
+    # Beside the training channel's prefix, not inside it, so SageMaker does not copy it to the instances.
+    return f"{config.s3_prefix}/data/{config.dataset_version}.manifest.json"
+
+
+def validate_config(params: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Check every parameter, then fix the run's resource names and its tuning and training requests."""
+    config = PipelineConfig.from_mapping(dict(params))
+    names = resource_names(config.project, config.s3_prefix, run_id)
+    code_uri = f"s3://{config.bucket}/{names.code_key}"
+    log.info("Run %s: tuning job %s, training job %s", run_id, names.tuning_job, names.training_job)
+    return {
+        "config": config.to_dict(),
+        "names": names.to_dict(),
+        "tuning": tuning_request(config, names, code_uri),
+        "training": training_request(config, names, code_uri),
+    }
+
+
+def stage_dataset(plan: dict[str, Any]) -> dict[str, Any]:
+    """Fetch, check and upload the dataset version once; return its manifest summary and S3 location."""
+    config = _config(plan)
+    s3 = _client(config, "s3")
+    staging.ensure_bucket(s3, config.bucket, config.region, log.info)
+    data_prefix = data_uri(config)[len(f"s3://{config.bucket}/"):]
+    with tempfile.TemporaryDirectory(prefix="dog-breed-dataset-") as work:
+        work_dir = Path(work)
+        zip_path = dataset.fetch(config.dataset_url, work_dir / "dataset.zip", log=log.info,
+                                 download_s3=lambda bucket, key, dest: s3.download_file(bucket, key, str(dest)))
+        root = dataset.extract(zip_path, work_dir / "unpacked")
+        classes = dataset.check_layout(root)
+        full = dataset.manifest(root, classes)
+        log.info("dataset: %d files, %d bytes, %d classes, sha256 %s", full["file_count"], full["bytes"],
+                 len(classes), full["sha256"])
+        staged = staging.stage_dataset(s3, root, full, bucket=config.bucket, data_prefix=data_prefix,
+                                       manifest_key=manifest_key(config), log=log.info)
+    return staged | {"s3_uri": data_uri(config), "dataset_version": config.dataset_version}
+
+
+def package_model_code(plan: dict[str, Any]) -> str:
+    """Upload `model_code/` as the script-mode source the tuning and training jobs run."""
+    config, names = _config(plan), _names(plan)
+    body = staging.source_tarball(MODEL_CODE_DIR)
+    _client(config, "s3").put_object(Bucket=config.bucket, Key=names.code_key, Body=body)
+    uri = f"s3://{config.bucket}/{names.code_key}"
+    log.info("uploaded %s (%d bytes) to %s", MODEL_CODE_DIR, len(body), uri)
+    return uri
+
+
+def evaluate(plan: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
+    """The candidate's test metrics against the threshold and against the model serving now."""
+    config = _config(plan)
+    job = training["Training"]
+    s3, sagemaker = _client(config, "s3"), _client(config, "sagemaker")
+    model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
+    metrics = evaluation.read_metrics(s3, model_data_url)
+    serving = evaluation.serving_model(sagemaker, config.endpoint_name)
+    serving_metrics = evaluation.read_metrics(s3, serving["model_data_url"]) if serving else None
+    decision = evaluation.decide(metrics["test_accuracy"],
+                                 serving_metrics["test_accuracy"] if serving_metrics else None,
+                                 threshold=config.accuracy_threshold, max_drop=config.max_accuracy_drop)
+    log.info("candidate %s: %s", job["TrainingJobName"], decision.reason)
+    return {
+        "training_job": job["TrainingJobName"],
+        "model_data_url": model_data_url,
+        "metrics": metrics,
+        "serving": serving,
+        "serving_metrics": serving_metrics,
+        "decision": decision.to_dict(),
+    }
+
+
+def gate(evaluation_result: dict[str, Any]) -> str:
+    """Branch: deploy the candidate, or go straight to the report and leave the endpoint as it is."""
+    decision = evaluation_result["decision"]
+    if decision["deploy"]:
+        log.info("Gate passed: %s", decision["reason"])
+        return "register_model"
+    log.warning("Gate closed, the endpoint keeps its current model: %s", decision["reason"])
+    return "report"
+
+
+def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], staged: dict[str, Any],
+                   tuning: dict[str, Any]) -> dict[str, Any]:
+    """Register the approved candidate in the model registry, and hand its deployment requests on."""
+    config, names = _config(plan), _names(plan)
+    model_name = evaluation_result["training_job"]
+    model = model_request(config, names, model_name, evaluation_result["model_data_url"])
+    metrics = evaluation_result["metrics"]
+    metadata = {
+        "training_job": model_name,
+        "tuning_job": tuning["Tuning"]["HyperParameterTuningJobName"],
+        "test_accuracy": str(metrics["test_accuracy"]),
+        "test_loss": str(metrics["test_loss"]),
+        "valid_accuracy": str(metrics["valid_accuracy"]),
+        "dataset_version": staged["dataset_version"],
+        "dataset_sha256": staged["sha256"],
+        "pipeline_run": names.run_tag,
+    }
+    sagemaker = _client(config, "sagemaker")
+    registry.ensure_group(sagemaker, config.model_package_group, f"Dog-breed classifiers of {config.project}")
+    package, created = registry.register(sagemaker, registry.version_request(
+        group=config.model_package_group, container=model["PrimaryContainer"],
+        instance_type=config.endpoint_instance_type, metadata=metadata, approved=True))
+    log.info("%s model package %s", "registered" if created else "found registered", package["ModelPackageArn"])
+    return {
+        "model_package_arn": package["ModelPackageArn"],
+        "model": model,
+        "endpoint": {
+            "EndpointConfig": endpoint_config_request(config, names, model_name),
+            "Endpoint": endpoint_request(config, names, model_name),
+        },
+        "rollback_alarm": rollback_alarm_request(config),
+    }
+
+
+def smoke_test(plan: dict[str, Any], evaluation_result: dict[str, Any], deployed: dict[str, Any]) -> dict[str, Any]:
+    """Send test images to the endpoint; check each answer's shape and the accuracy over all of them."""
+    config = _config(plan)
+    s3, runtime = _client(config, "s3"), _client(config, "sagemaker-runtime")
+    staged = staging.read_json(s3, config.bucket, manifest_key(config))
+    if staged is None:
+        raise AirflowException(f"no manifest at s3://{config.bucket}/{manifest_key(config)}")
+    data_prefix = data_uri(config)[len(f"s3://{config.bucket}/"):]
+    endpoint = deployed["Endpoint"]["EndpointName"]
+    correct, example = 0, None
+    images = smoke.pick_test_images(staged["files"], config.smoke_test_images)
+    for path, expected in images:
+        body = s3.get_object(Bucket=config.bucket, Key=f"{data_prefix}{path}")["Body"].read()
+        response = runtime.invoke_endpoint(EndpointName=endpoint, ContentType=smoke.content_type(path),
+                                           Accept="application/json", Body=body)
+        answer = json.loads(response["Body"].read())
+        predicted = smoke.check_answer(answer, path)
+        correct += predicted == expected
+        example = example or {"image": path, "expected": expected, "top3": answer[:3]}
+    accuracy = smoke.check_accuracy(correct, len(images), evaluation_result["metrics"]["test_accuracy"])
+    log.info("endpoint %s: %d/%d test images right (accuracy %.3f)", endpoint, correct, len(images), accuracy)
+    return {"endpoint": endpoint, "images": len(images), "correct": correct, "accuracy": accuracy,
+            "example": example}
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return round((end - start).total_seconds(), 1) if start and end else None
+
+
+def _trials(sagemaker: Any, tuning_job: str) -> list[dict[str, Any]]:
+    paginator = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
+    trials = []
+    for page in paginator.paginate(HyperParameterTuningJobName=tuning_job):
+        for summary in page["TrainingJobSummaries"]:
+            job = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+            billable = job.get("BillableTimeInSeconds") or 0
+            resources = job["ResourceConfig"]
+            trials.append({
+                "name": summary["TrainingJobName"],
+                "status": summary["TrainingJobStatus"],
+                "objective": summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value"),
+                "hyperparameters": summary.get("TunedHyperParameters", {}),
+                "billable_seconds": billable,
+                "cost": report.job_cost(resources["InstanceType"], resources["InstanceCount"], billable),
+            })
+    return sorted(trials, key=lambda t: t["name"])
+
+
+def build_report(plan: dict[str, Any], tuning: dict[str, Any], training: dict[str, Any],
+                 evaluation_result: dict[str, Any], smoke_result: dict[str, Any] | None,
+                 run_id: str | None = None) -> dict[str, Any]:
+    """Write the run summary to the log and to S3 as Markdown; return it for `make run` and the tests."""
+    config, names = _config(plan), _names(plan)
+    sagemaker, s3 = _client(config, "sagemaker"), _client(config, "s3")
+    tuning_job = sagemaker.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning["Tuning"]["HyperParameterTuningJobName"])
+    job = sagemaker.describe_training_job(TrainingJobName=training["Training"]["TrainingJobName"])
+    trials = _trials(sagemaker, tuning_job["HyperParameterTuningJobName"])
+    billable = job.get("BillableTimeInSeconds") or 0
+    training_cost = report.job_cost(job["ResourceConfig"]["InstanceType"], job["ResourceConfig"]["InstanceCount"],
+                                    billable)
+    endpoint = None
+    if smoke_result is not None:
+        described = sagemaker.describe_endpoint(EndpointName=smoke_result["endpoint"])
+        endpoint = {
+            "name": described["EndpointName"], "status": described["EndpointStatus"],
+            "model": evaluation_result["training_job"], "smoke_accuracy": round(smoke_result["accuracy"], 4),
+            "smoke_images": smoke_result["images"], "example": smoke_result["example"],
+            "hourly_cost": report.job_cost(config.endpoint_instance_type, config.endpoint_instance_count, 3600),
+        }
+    summary = {
+        "run_id": run_id,
+        "decision": evaluation_result["decision"],
+        "tuning_job": tuning_job["HyperParameterTuningJobName"],
+        "training_job": job["TrainingJobName"],
+        "best_hyperparameters": {k: v for k, v in job["HyperParameters"].items() if not k.startswith("sagemaker_")},
+        "trials": trials,
+        "metrics": {k: v for k, v in evaluation_result["metrics"].items() if isinstance(v, (int, float))},
+        "endpoint": endpoint,
+        "timings": [
+            {"name": "tuning", "seconds": _seconds(tuning_job.get("CreationTime"),
+                                                   tuning_job.get("HyperParameterTuningEndTime")),
+             "cost": report.total_cost([t["cost"] for t in trials])},
+            {"name": "training", "seconds": _seconds(job.get("TrainingStartTime"), job.get("TrainingEndTime")),
+             "cost": training_cost},
+        ],
+        "training_cost": report.total_cost([*(t["cost"] for t in trials), training_cost]),
+        "report_uri": f"s3://{config.bucket}/{names.report_key}",
+    }
+    markdown = report.render(summary)
+    s3.put_object(Bucket=config.bucket, Key=names.report_key, Body=markdown.encode(), ContentType="text/markdown")
+    log.info("Run summary (also at %s):\n%s", summary["report_uri"], markdown)
+    return summary
