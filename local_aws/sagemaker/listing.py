@@ -27,9 +27,11 @@ def page(summaries: list[dict], params: dict, *, name_key: str, status_key: str 
     sort_by = params.get("SortBy", default_sort)
     if sort_by not in sort_keys:
         raise ValidationException(f"SortBy must be one of {sorted(sort_keys)}, not {sort_by!r}.")
-    descending = params.get("SortOrder", default_order) == "Descending"
-    selected.sort(key=lambda s: (s.get(sort_keys[sort_by]) is None, s.get(sort_keys[sort_by]), s[name_key]),
-                  reverse=descending)
+    key = sort_keys[sort_by]
+    present = sorted((s for s in selected if s.get(key) is not None), key=lambda s: (s[key], s[name_key]),
+                     reverse=params.get("SortOrder", default_order) == "Descending")
+    # Summaries without the sort field (e.g. a trial without an objective value yet) come last.
+    selected = present + [s for s in selected if s.get(key) is None]
     start = _decode_token(params.get("NextToken"))
     limit = params.get("MaxResults", DEFAULT_MAX_RESULTS)
     end = start + limit

@@ -37,7 +37,7 @@ def create_training_job_action(params, ctx):
 
 def create_training_job(params: dict, ctx, tuning_job_arn: str | None = None) -> TrainingJob:
     """Validate, record and start a training job (also used for a tuning job's trials)."""
-    _refuse_unsupported(params)
+    refuse_unsupported(params)
     request = {k: v for k, v in params.items() if k != "Tags"}
     name = params["TrainingJobName"]
     job = TrainingJob(name, ctx.arn(f"training-job/{name.lower()}"), request, tuning_job_arn)
@@ -54,7 +54,8 @@ def create_training_job(params: dict, ctx, tuning_job_arn: str | None = None) ->
     return job
 
 
-def _refuse_unsupported(params: dict) -> None:
+def refuse_unsupported(params: dict) -> None:
+    """Raise for any option of a CreateTrainingJob request that local processes cannot honour."""
     for member, why in _REFUSED_MEMBERS.items():
         if member in params:
             raise NotSupportedLocally(member, why)

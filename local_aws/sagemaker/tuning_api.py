@@ -1,0 +1,121 @@
+"""CreateHyperParameterTuningJob, DescribeHyperParameterTuningJob, ListHyperParameterTuningJobs,
+ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob."""
+
+from local_aws.compute.metrics import MetricParser
+from local_aws.compute.search_space import search_space
+from local_aws.compute.tuner import start_tuning_job, trial_request
+from local_aws.errors import NotSupportedLocally, ResourceInUse, ValidationException
+from local_aws.registry import action
+from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.tags import TagState
+from local_aws.sagemaker.training_api import create_training_job, refuse_unsupported
+from local_aws.sagemaker.tuning_jobs import TuningJob, TuningState, find_tuning_job
+
+_REFUSED_MEMBERS = {
+    "TrainingJobDefinitions": "Give one TrainingJobDefinition.",
+    "WarmStartConfig": "Warm starts are not available.",
+    "Autotune": "Autotune is not available; give the strategy and ranges.",
+}
+
+
+@action("sagemaker", "CreateHyperParameterTuningJob")
+def create_tuning_job(params, ctx):
+    for member, why in _REFUSED_MEMBERS.items():
+        if member in params:
+            raise NotSupportedLocally(member, why)
+    if "TrainingJobDefinition" not in params:
+        raise ValidationException("TrainingJobDefinition is required.")
+    config = params["HyperParameterTuningJobConfig"]
+    definition = params["TrainingJobDefinition"]
+    _check_config(config)
+    _check_objective(config, definition)
+    parameters = search_space(config.get("ParameterRanges", {}), definition.get("StaticHyperParameters", {}))
+    if "HyperParameterTuningResourceConfig" in definition:
+        raise NotSupportedLocally("HyperParameterTuningResourceConfig", "Give ResourceConfig.")
+    refuse_unsupported(trial_request(definition, "trial", {}))
+    name = params["HyperParameterTuningJobName"]
+    job = TuningJob(name, ctx.arn(f"hyper-parameter-tuning-job/{name.lower()}"),
+                    {k: v for k, v in params.items() if k != "Tags"})
+    state = ctx.state(TuningState)
+    with state.lock:
+        if name in state.jobs:
+            raise ResourceInUse(f"A hyperparameter tuning job with the name, {name}, already exists. Choose a different name.")
+        state.jobs[name] = job
+    ctx.state(TagState).register(job.arn, params.get("Tags"))
+    start_tuning_job(job, parameters, ctx, create_training_job)
+    return {"HyperParameterTuningJobArn": job.arn}
+
+
+def _check_config(config: dict) -> None:
+    if config["Strategy"] not in ("Bayesian", "Random"):
+        raise NotSupportedLocally(f"the {config['Strategy']} strategy", "Use Bayesian or Random.")
+    if "StrategyConfig" in config:
+        raise NotSupportedLocally("StrategyConfig", "It configures Hyperband, which is not available.")
+    if config.get("TrainingJobEarlyStoppingType", "Off") != "Off":
+        raise NotSupportedLocally("TrainingJobEarlyStoppingType Auto", "Set it to Off.")
+    criteria = config.get("TuningJobCompletionCriteria", {})
+    if set(criteria) - {"TargetObjectiveMetricValue"}:
+        raise NotSupportedLocally("TuningJobCompletionCriteria other than TargetObjectiveMetricValue")
+    limits = config["ResourceLimits"]
+    if "MaxNumberOfTrainingJobs" not in limits:
+        raise ValidationException("ResourceLimits.MaxNumberOfTrainingJobs is required for the Bayesian and Random strategies.")
+
+
+def _check_objective(config: dict, definition: dict) -> None:
+    objective = config.get("HyperParameterTuningJobObjective")
+    if objective is None:
+        raise ValidationException("HyperParameterTuningJobObjective is required.")
+    spec = definition["AlgorithmSpecification"]
+    if "TrainingImage" not in spec:
+        raise NotSupportedLocally("AlgorithmName", "Give a PyTorch training image as TrainingImage.")
+    definitions = spec.get("MetricDefinitions", [])
+    MetricParser(definitions)
+    if objective["MetricName"] not in {d["Name"] for d in definitions}:
+        raise ValidationException(
+            "A metric is required for this hyperparameter tuning job objective. Provide a metric in the metric definitions."
+        )
+
+
+@action("sagemaker", "DescribeHyperParameterTuningJob")
+def describe_tuning_job(params, ctx):
+    return find_tuning_job(ctx, params["HyperParameterTuningJobName"]).describe()
+
+
+@action("sagemaker", "StopHyperParameterTuningJob")
+def stop_tuning_job(params, ctx):
+    job = find_tuning_job(ctx, params["HyperParameterTuningJobName"])
+    if not job.request_stop():
+        raise ValidationException(f"The hyperparameter tuning job {job.name} has already ended and cannot be stopped.")
+    return {}
+
+
+@action("sagemaker", "ListHyperParameterTuningJobs")
+def list_tuning_jobs(params, ctx):
+    state = ctx.state(TuningState)
+    with state.lock:
+        jobs = list(state.jobs.values())
+    summaries, next_token = page(
+        [job.summary() for job in jobs], params, name_key="HyperParameterTuningJobName",
+        status_key="HyperParameterTuningJobStatus",
+        sort_keys={"Name": "HyperParameterTuningJobName", "CreationTime": "CreationTime",
+                   "Status": "HyperParameterTuningJobStatus"},
+        default_sort="Name",
+    )
+    return {"HyperParameterTuningJobSummaries": summaries, **({"NextToken": next_token} if next_token else {})}
+
+
+@action("sagemaker", "ListTrainingJobsForHyperParameterTuningJob")
+def list_trials(params, ctx):
+    summaries = find_tuning_job(ctx, params["HyperParameterTuningJobName"]).trial_summaries()
+    for summary in summaries:
+        metric = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+        summary["_objective"] = None if metric is None else metric["Value"]
+    trials, next_token = page(
+        summaries, params, name_key="TrainingJobName", status_key="TrainingJobStatus",
+        sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus",
+                   "FinalObjectiveMetricValue": "_objective"},
+        default_sort="Name",
+    )
+    for trial in trials:
+        trial.pop("_objective")
+    return {"TrainingJobSummaries": trials, **({"NextToken": next_token} if next_token else {})}
