@@ -20,6 +20,7 @@ from werkzeug.routing import Map, Rule
 
 SERVICE_MODULES = (
     "local_aws.sagemaker.training_api",
+    "local_aws.sagemaker.tuning_api",
     "local_aws.sagemaker.models_api",
     "local_aws.sagemaker.tags_api",
     "local_aws.hosting.endpoints_api",
