@@ -100,6 +100,8 @@ def _json_document(data: bytes) -> object:
         return json.loads(data)
     except ValueError as error:
         raise BadRequest("MalformedJson", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest("MalformedJson", "the body nests JSON arrays or objects too deeply") from None
 
 
 def _image_from_base64(value: object, max_image_bytes: int) -> bytes:

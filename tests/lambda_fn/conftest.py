@@ -33,7 +33,9 @@ def load_handler(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", *CONFIG_VARIABLES):
+    # A call that escapes the Stubber goes to a closed loopback port, never to AWS.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    for name in ("AWS_PROFILE", *CONFIG_VARIABLES):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.syspath_prepend(str(LAMBDA_DIR))
 
