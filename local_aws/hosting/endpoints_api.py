@@ -7,6 +7,7 @@ background thread, so the endpoint's status tells clients what happened, as on A
 
 from local_aws.errors import NotSupportedLocally, ValidationException
 from local_aws.hosting import provisioning
+from local_aws.hosting.monitor import HostingMonitor
 from local_aws.hosting.state import CREATING, DELETING, IN_SERVICE, UPDATING, HostingState, now
 from local_aws.registry import action
 from local_aws.sagemaker.listing import page
@@ -116,6 +117,7 @@ def create_endpoint(params, ctx):
     endpoint = state.add_endpoint(params["EndpointName"], config, deployment_config)
     ctx.state(TagState).register(endpoint.arn, params.get("Tags"))
     provisioning.in_background(provisioning.run_create, ctx, state, endpoint)
+    ctx.state(HostingMonitor).ensure_started(ctx)
     return {"EndpointArn": endpoint.arn}
 
 
