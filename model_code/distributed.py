@@ -100,6 +100,18 @@ def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
+def broadcast_buffers(model: torch.nn.Module) -> None:
+    """Give every process rank 0's buffers (BatchNorm running statistics).
+
+    DistributedDataParallel syncs them at the start of each training forward, so after the last step
+    of an epoch each process holds the statistics of its own last batch; evaluation and the saved model
+    must all use the same ones.
+    """
+    if dist.is_initialized():
+        for buffer in model.buffers():
+            dist.broadcast(buffer, src=0)
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

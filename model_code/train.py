@@ -187,6 +187,7 @@ def main(args: argparse.Namespace) -> dict:
 
 def run_epoch(epoch, trained, model, train_loader, valid, optimizer, args, device, spec) -> EpochResult:
     train_loss, train_accuracy, images, seconds = train_one_epoch(trained, train_loader, optimizer, device, args.freeze_backbone)
+    distributed.broadcast_buffers(model)
     valid_loss, valid_accuracy = evaluate(model, valid, args.batch_size, device, spec)
     log(format_metric_line("train", train_loss, train_accuracy, epoch))
     log(format_metric_line("valid", valid_loss, valid_accuracy, epoch))
