@@ -140,11 +140,16 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 class _DeadlineSocket:
     """Re-arms the socket timeout to the time left before every operation, so the deadline is total
-    rather than per read (a server sending one byte a second would otherwise never time out)."""
+    rather than per read (a server sending one byte a second would otherwise never time out).
+
+    Like a real socket, it stays open while a response still reads from it: http.client closes the
+    connection's socket right after the headers when the server will close the connection."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
         self._deadline = deadline
+        self._open_readers = 0
+        self._closed = False
 
     def arm(self) -> socket.socket:
         self._sock.settimeout(_remaining(self._deadline))
@@ -154,10 +159,20 @@ class _DeadlineSocket:
         self.arm().sendall(data)
 
     def makefile(self, mode: str) -> io.BufferedReader:
+        self._open_readers += 1
         return io.BufferedReader(_DeadlineReader(self))
 
+    def reader_closed(self) -> None:
+        self._open_readers -= 1
+        self._release()
+
     def close(self) -> None:
-        self._sock.close()
+        self._closed = True
+        self._release()
+
+    def _release(self) -> None:
+        if self._closed and not self._open_readers:
+            self._sock.close()
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -169,6 +184,11 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         return self._sock.arm().recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
 
 
 def _remaining(deadline: float) -> float:
