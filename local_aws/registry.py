@@ -22,6 +22,7 @@ SERVICE_MODULES = (
     "local_aws.sagemaker.training_api",
     "local_aws.sagemaker.tuning_api",
     "local_aws.sagemaker.models_api",
+    "local_aws.sagemaker.model_registry_api",
     "local_aws.sagemaker.tags_api",
     "local_aws.hosting.endpoints_api",
     "local_aws.hosting.runtime",

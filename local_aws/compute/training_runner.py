@@ -272,6 +272,7 @@ class TrainingRun:
             # Host names like algo-1 resolve only inside SageMaker's network; every host is local here.
             "MASTER_ADDR": "127.0.0.1",
             "MASTER_PORT": str(master_port),
+            "GLOO_SOCKET_IFNAME": "lo",
             "OMP_NUM_THREADS": str(cpus),
             "PYTHONUNBUFFERED": "1",
             "AWS_ENDPOINT_URL": self.platform.url,

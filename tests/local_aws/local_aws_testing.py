@@ -1,0 +1,100 @@
+"""Helpers for the local_aws tests: a probe script for script mode, request pieces, waiting.
+
+A module of its own (not conftest) so that test modules can import it by a name no other area uses."""
+
+import io
+import itertools
+import tarfile
+import textwrap
+import time
+import uuid
+
+TRAINING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5.1-cpu-py311"
+INFERENCE_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+TERMINAL = {"Completed", "Failed", "Stopped"}
+
+# A script-mode entry point that records what it was given and prints metric lines.
+PROBE_SCRIPT = textwrap.dedent('''
+    import argparse, json, os, sys, time
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--learning_rate", type=float, default=0.1)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--mode", default="ok")
+    parser.add_argument("--checkpoint_dir")
+    args = parser.parse_args()
+    print("probe args " + json.dumps(sys.argv[1:]))
+    for epoch in range(1, args.epochs + 1):
+        # Best when learning_rate is 0.01: a known optimum for the tuning tests.
+        accuracy = 1.0 - abs(args.learning_rate - 0.01) / epoch
+        print(f"epoch={epoch} valid:loss={1 - accuracy:.6f} valid:accuracy={accuracy:.6f}")
+    if args.mode == "fail":
+        raise ValueError("the probe was told to fail")
+    if args.mode == "sleep":
+        time.sleep(600)
+    env = {k: v for k, v in os.environ.items() if k.startswith("SM_") or k in ("MASTER_ADDR", "MASTER_PORT", "PROBE_ENV")}
+    files = sorted(os.path.relpath(os.path.join(d, f), os.environ["SM_CHANNEL_TRAINING"])
+                   for d, _, fs in os.walk(os.environ["SM_CHANNEL_TRAINING"]) for f in fs)
+    with open(os.path.join(os.environ["SM_MODEL_DIR"], "probe.json"), "w") as out:
+        json.dump({"env": env, "files": files, "argv": sys.argv[1:], "cwd": os.getcwd()}, out)
+    with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "metrics.json"), "w") as out:
+        json.dump({"valid_accuracy": accuracy}, out)
+    with open(os.path.join(args.checkpoint_dir, "checkpoint-0001.pth"), "w") as out:
+        out.write("state")
+''')
+METRIC_DEFINITIONS = [
+    {"Name": "valid:loss", "Regex": r"\bvalid:loss=([-+0-9.eE]+)"},
+    {"Name": "valid:accuracy", "Regex": r"\bvalid:accuracy=([-+0-9.eE]+)"},
+]
+_names = itertools.count()
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{next(_names)}-{uuid.uuid4().hex[:6]}"
+
+
+def tarball(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def wait_for(describe, status_key: str, until: set[str] = TERMINAL, timeout: float = 300) -> dict:
+    """Poll `describe()` until its `status_key` is one of `until`; its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described = describe()
+        if described[status_key] in until:
+            return described
+        assert time.monotonic() < deadline, f"still {described[status_key]} after {timeout}s"
+        time.sleep(0.2)
+
+
+
+
+def probe_training_request(bucket: str, name: str, hyperparameters: dict | None = None, instance_count: int = 1,
+                           **overrides) -> dict:
+    """A CreateTrainingJob request running the probe script on the bucket's data."""
+    request = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": TRAINING_IMAGE, "TrainingInputMode": "File",
+                                   "MetricDefinitions": METRIC_DEFINITIONS},
+        "RoleArn": ROLE,
+        "HyperParameters": {
+            "sagemaker_program": '"train.py"',
+            "sagemaker_submit_directory": f'"s3://{bucket}/probe/sourcedir.tar.gz"',
+            **(hyperparameters or {}),
+        },
+        "InputDataConfig": [{"ChannelName": "training", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/"}}}],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": instance_count, "VolumeSizeInGB": 5},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 120},
+    }
+    request.update(overrides)
+    return request

@@ -1,0 +1,173 @@
+"""Training jobs through boto3: what the script receives, what the job reports, what it refuses."""
+
+import io
+import json
+import tarfile
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local_aws_testing import TRAINING_IMAGE, probe_training_request, unique_name, wait_for
+
+
+def run_job(sm, request: dict) -> dict:
+    sm.create_training_job(**request)
+    return wait_for(lambda: sm.describe_training_job(TrainingJobName=request["TrainingJobName"]), "TrainingJobStatus")
+
+
+def read_tar_member(s3, uri: str, member: str) -> bytes:
+    bucket, key = uri[len("s3://"):].split("/", 1)
+    archive = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        return tar.extractfile(member).read()
+
+
+@pytest.fixture(scope="module")
+def completed(local_aws, bucket):
+    """One completed two-host probe job, shared by the tests that only read it."""
+    name = unique_name("probe")
+    request = probe_training_request(
+        bucket, name, {"learning_rate": "0.02", "epochs": "2"}, instance_count=2,
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output/"},
+        CheckpointConfig={"S3Uri": f"s3://{bucket}/checkpoints/{name}"},
+        Environment={"PROBE_ENV": "given"},
+        Tags=[{"Key": "project", "Value": "dog-breeds"}],
+    )
+    return run_job(boto3.client("sagemaker", **local_aws.client_kwargs), request)
+
+
+def test_a_job_completes_through_sagemakers_statuses(completed):
+    assert completed["TrainingJobStatus"] == "Completed"
+    assert [t["Status"] for t in completed["SecondaryStatusTransitions"]] == [
+        "Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert completed["TrainingStartTime"] <= completed["TrainingEndTime"]
+    assert completed["TrainingTimeInSeconds"] >= 0
+
+
+def test_artifacts_land_where_sagemaker_puts_them(completed, s3, bucket):
+    name = completed["TrainingJobName"]
+    model_uri = f"s3://{bucket}/output/{name}/output/model.tar.gz"
+    assert completed["ModelArtifacts"]["S3ModelArtifacts"] == model_uri
+    probe = json.loads(read_tar_member(s3, model_uri, "probe.json"))
+    assert probe["files"] == ["train/001.Zero/0.txt", "train/001.Zero/1.txt",
+                              "valid/001.Zero/0.txt", "valid/001.Zero/1.txt"]
+    output = json.loads(read_tar_member(s3, f"s3://{bucket}/output/{name}/output/output.tar.gz", "metrics.json"))
+    assert output["valid_accuracy"] == pytest.approx(1 - 0.01 / 2)
+    checkpoint = s3.get_object(Bucket=bucket, Key=f"checkpoints/{name}/checkpoint-0001.pth")["Body"].read()
+    assert checkpoint == b"state"
+
+
+def test_script_gets_hyperparameters_and_environment_as_the_toolkit_gives_them(completed, s3):
+    probe = json.loads(read_tar_member(s3, completed["ModelArtifacts"]["S3ModelArtifacts"], "probe.json"))
+    argv = probe["argv"]
+    # sagemaker_* parameters are the toolkit's own; user hyperparameters come sorted by name.
+    assert argv[:4] == ["--epochs", "2", "--learning_rate", "0.02"]
+    assert argv[4] == "--checkpoint_dir" and argv[5].endswith("/algo-1/checkpoints")
+    env = probe["env"]
+    assert json.loads(env["SM_HOSTS"]) == ["algo-1", "algo-2"]
+    assert env["SM_CURRENT_HOST"] == "algo-1"
+    assert json.loads(env["SM_HPS"]) == {"epochs": 2, "learning_rate": 0.02}
+    assert json.loads(env["SM_CHANNELS"]) == ["training"]
+    assert env["SM_CHANNEL_TRAINING"].endswith("/algo-1/input/data/training")
+    assert env["SM_MODEL_DIR"].endswith("/algo-1/model")
+    assert env["SM_USER_ENTRY_POINT"] == "train.py"
+    assert json.loads(env["SM_USER_ARGS"]) == ["--epochs", "2", "--learning_rate", "0.02"]
+    assert env["SM_NUM_GPUS"] == "0"
+    assert json.loads(env["SM_TRAINING_ENV"])["job_name"] == completed["TrainingJobName"]
+    assert env["MASTER_ADDR"] == "127.0.0.1" and int(env["MASTER_PORT"]) > 0
+    assert env["PROBE_ENV"] == "given"  # the job's Environment
+    assert probe["cwd"].endswith("/algo-1/code")
+
+
+def test_final_metrics_are_the_last_values_in_the_log(completed):
+    metrics = {m["MetricName"]: m["Value"] for m in completed["FinalMetricDataList"]}
+    assert metrics["valid:accuracy"] == pytest.approx(1 - 0.01 / 2)
+    assert metrics["valid:loss"] == pytest.approx(0.01 / 2)
+
+
+def test_each_host_logs_to_its_own_stream(completed, logs):
+    name = completed["TrainingJobName"]
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix=name + "/")["logStreams"]
+    assert [s["logStreamName"].rsplit("-", 1)[0] for s in streams] == [f"{name}/algo-1", f"{name}/algo-2"]
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                 logStreamName=streams[1]["logStreamName"])["events"]
+    assert any(e["message"].startswith("probe args") for e in events)
+
+
+def test_jobs_are_listed_and_tagged(completed, sm):
+    listed = sm.list_training_jobs(NameContains=completed["TrainingJobName"])["TrainingJobSummaries"]
+    assert [j["TrainingJobName"] for j in listed] == [completed["TrainingJobName"]]
+    assert listed[0]["TrainingJobStatus"] == "Completed"
+    assert sm.list_training_jobs(NameContains=completed["TrainingJobName"], StatusEquals="Failed")[
+        "TrainingJobSummaries"] == []
+    tags = sm.list_tags(ResourceArn=completed["TrainingJobArn"])["Tags"]
+    assert tags == [{"Key": "project", "Value": "dog-breeds"}]
+
+
+def test_a_failing_script_fails_the_job_quoting_its_log(sm, probe_request):
+    described = run_job(sm, probe_request(unique_name("fails"), {"mode": "fail"}))
+    assert described["TrainingJobStatus"] == "Failed"
+    assert described["SecondaryStatus"] == "Failed"
+    reason = described["FailureReason"]
+    assert reason.startswith("AlgorithmError: ExecuteUserScriptError:\nExitCode 1")
+    assert "ValueError: the probe was told to fail" in reason
+    assert "ModelArtifacts" not in described or not described["ModelArtifacts"]
+
+
+def test_max_runtime_stops_the_job(sm, probe_request):
+    request = probe_request(unique_name("too-long"), {"mode": "sleep"},
+                            StoppingCondition={"MaxRuntimeInSeconds": 2})
+    described = run_job(sm, request)
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
+    assert described["TrainingEndTime"] > described["TrainingStartTime"]
+
+
+def test_stop_training_job_stops_it(sm, probe_request):
+    name = unique_name("stopped")
+    sm.create_training_job(**probe_request(name, {"mode": "sleep"}))
+    wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "SecondaryStatus", until={"Training"})
+    sm.stop_training_job(TrainingJobName=name)
+    described = wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert "Stopping" in [t["Status"] for t in described["SecondaryStatusTransitions"]]
+    with pytest.raises(ClientError, match="training job is in status Stopped"):
+        sm.stop_training_job(TrainingJobName=name)
+
+
+def test_missing_input_data_fails_the_job_as_sagemaker_words_it(sm, probe_request, bucket):
+    request = probe_request(unique_name("no-data"), InputDataConfig=[{"ChannelName": "training", "DataSource": {
+        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/nothing-here/"}}}])
+    described = run_job(sm, request)
+    assert described["TrainingJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith(f'ClientError: No S3 objects found under S3 URL "s3://{bucket}/nothing-here/"')
+
+
+def test_unknown_job_is_a_validation_exception(sm):
+    with pytest.raises(ClientError) as raised:
+        sm.describe_training_job(TrainingJobName="never-created")
+    assert raised.value.response["Error"] == {"Code": "ValidationException", "Message": "Requested resource not found."}
+
+
+def test_duplicate_name_is_resource_in_use(sm, completed, probe_request):
+    with pytest.raises(ClientError) as raised:
+        sm.create_training_job(**probe_request(completed["TrainingJobName"]))
+    assert raised.value.response["Error"]["Code"] == "ResourceInUse"
+
+
+@pytest.mark.parametrize("change, refused", [
+    ({"AlgorithmSpecification": {"TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
+                                 "TrainingInputMode": "File"}}, "pytorch-training"),
+    ({"AlgorithmSpecification": {"TrainingImage": TRAINING_IMAGE, "TrainingInputMode": "Pipe"}},
+     "TrainingInputMode Pipe"),
+    ({"ResourceConfig": {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5}},
+     "no GPU"),
+    ({"VpcConfig": {"SecurityGroupIds": ["sg-12345678"], "Subnets": ["subnet-12345678"]}}, "VpcConfig"),
+    ({"EnableManagedSpotTraining": True}, "MaxWaitTimeInSeconds must be specified"),
+])
+def test_what_cannot_run_locally_is_refused(sm, probe_request, change, refused):
+    with pytest.raises(ClientError) as raised:
+        sm.create_training_job(**probe_request(unique_name("refused"), **change))
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert refused in raised.value.response["Error"]["Message"]
