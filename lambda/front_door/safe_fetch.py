@@ -24,7 +24,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 _USER_AGENT = "dog-breed-front-door/1"
 # Built once per container: loading the CA bundle costs milliseconds.
-_TLS = ssl.create_default_context()
+TLS_CONTEXT = ssl.create_default_context()
 
 
 class FetchTimeout(InvalidValue):
@@ -131,7 +131,7 @@ class _PinnedConnection(http.client.HTTPConnection):
     def connect(self) -> None:
         raw = socket.create_connection((str(self._address), self.port), timeout=_remaining(self._deadline))
         try:
-            sock = _TLS.wrap_socket(raw, server_hostname=self._target.host) if self._target.scheme == "https" else raw
+            sock = TLS_CONTEXT.wrap_socket(raw, server_hostname=self._target.host) if self._target.scheme == "https" else raw
         except BaseException:
             raw.close()
             raise
