@@ -1,0 +1,171 @@
+"""Target tracking on InvocationsPerInstance: the rule on plain data, then replicas really scaling
+1 -> 3 -> 1 under load with compressed time, and the metrics that drove it in CloudWatch."""
+
+import datetime
+import json
+import threading
+import time
+
+import pytest
+
+from hosting_helpers import VARIANT, wait_while
+from local_aws.hosting.autoscaling import (
+    SCALE_IN_PERIODS,
+    ScalingHistory,
+    TrackedVariant,
+    desired_capacity,
+    tracked_variants,
+)
+
+RESOURCE_ID = "endpoint/shop/variant/AllTraffic"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def variant(**overrides) -> TrackedVariant:
+    settings = dict(endpoint_name="shop", variant_name="AllTraffic", min_capacity=1, max_capacity=3,
+                    target_value=100.0, scale_out_cooldown=30, scale_in_cooldown=30, disable_scale_in=False,
+                    scale_out_suspended=False)
+    return TrackedVariant(**{**settings, **overrides})
+
+
+def history(*rates: float, **times: float) -> ScalingHistory:
+    recorded = ScalingHistory(**times)
+    recorded.rates.extend(rates)
+    return recorded
+
+
+def same_clock(seconds: float) -> float:
+    return seconds
+
+
+def test_scales_out_after_three_periods_above_target_to_the_proportional_capacity():
+    assert desired_capacity(variant(), history(150, 210), 1, now=1000, seconds=same_clock) is None
+    assert desired_capacity(variant(), history(150, 210, 180), 1, now=1000, seconds=same_clock) == 2
+    assert desired_capacity(variant(), history(150, 210, 250), 1, now=1000, seconds=same_clock) == 3
+    assert desired_capacity(variant(), history(500, 500, 900), 1, now=1000, seconds=same_clock) == 3
+
+
+def test_scale_out_waits_for_its_cooldown():
+    recent = history(300, 300, 300, last_scale_out=990)
+    assert desired_capacity(variant(), recent, 1, now=1000, seconds=same_clock) is None
+    assert desired_capacity(variant(), recent, 1, now=1021, seconds=same_clock) == 3
+    assert desired_capacity(variant(scale_out_suspended=True), recent, 1, now=1021, seconds=same_clock) is None
+
+
+def test_scales_in_only_after_fifteen_periods_well_below_target():
+    low = [10.0] * SCALE_IN_PERIODS
+    assert desired_capacity(variant(), history(*low[1:]), 3, now=1000, seconds=same_clock) is None
+    assert desired_capacity(variant(), history(*low[:-1], 95), 3, now=1000, seconds=same_clock) is None
+    assert desired_capacity(variant(), history(*low), 3, now=1000, seconds=same_clock) == 1
+    assert desired_capacity(variant(), history(*low, last_scale_in=990), 3, now=1000, seconds=same_clock) is None
+    assert desired_capacity(variant(disable_scale_in=True), history(*low), 3, now=1000, seconds=same_clock) is None
+
+
+def test_capacity_is_brought_within_bounds_at_once():
+    assert desired_capacity(variant(min_capacity=2), history(), 1, now=0, seconds=same_clock) == 2
+    assert desired_capacity(variant(max_capacity=2), history(), 3, now=0, seconds=same_clock) == 2
+
+
+def test_cooldowns_follow_the_time_scale():
+    recent = history(300, 300, 300, last_scale_out=100)
+    compressed = lambda seconds: seconds / 60  # noqa: E731  (LOCAL_AWS_TIME_SCALE=60)
+    assert desired_capacity(variant(), recent, 1, now=100.4, seconds=compressed) is None
+    assert desired_capacity(variant(), recent, 1, now=100.6, seconds=compressed) == 3
+
+
+def test_only_target_tracking_on_the_predefined_sagemaker_metric_is_tracked():
+    targets = [{"ResourceId": RESOURCE_ID, "ScalableDimension": DIMENSION, "MinCapacity": 1, "MaxCapacity": 3}]
+    tracking = {"TargetValue": 100.0, "ScaleInCooldown": 30, "ScaleOutCooldown": 30,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}
+    custom = {"TargetValue": 1.0, "CustomizedMetricSpecification": {"MetricName": "CPUUtilization"}}
+    policies = [
+        {"ResourceId": RESOURCE_ID, "TargetTrackingScalingPolicyConfiguration": tracking},
+        {"ResourceId": RESOURCE_ID, "TargetTrackingScalingPolicyConfiguration": custom},
+        {"ResourceId": "endpoint/other/variant/AllTraffic", "TargetTrackingScalingPolicyConfiguration": tracking},
+    ]
+    assert tracked_variants(targets, policies) == [variant()]
+
+
+@pytest.fixture
+def compressed_time(monkeypatch):
+    """One metric minute per second, cooldowns alike."""
+    monkeypatch.setenv("LOCAL_AWS_TIME_SCALE", "60")
+
+
+def instance_counts(sagemaker, name: str) -> tuple[str, int, int]:
+    described = sagemaker.describe_endpoint(EndpointName=name)
+    [production_variant] = described["ProductionVariants"]
+    return (described["EndpointStatus"], production_variant["CurrentInstanceCount"],
+            production_variant["DesiredInstanceCount"])
+
+
+def wait_for_instances(sagemaker, name: str, count: int, timeout: float) -> float:
+    started = time.monotonic()
+    while instance_counts(sagemaker, name) != ("InService", count, count):
+        assert time.monotonic() - started < timeout, instance_counts(sagemaker, name)
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_an_endpoint_scales_out_under_load_and_back_in_when_idle(
+    compressed_time, local_aws, sagemaker, runtime, create_model, create_config, trained_model_archive,
+    digit_jpeg, endpoint,
+):
+    import boto3
+
+    name, described = endpoint(create_config(create_model(trained_model_archive)))
+    assert described["EndpointStatus"] == "InService"
+    scaling = boto3.client("application-autoscaling", **local_aws.client_kwargs)
+    resource_id = f"endpoint/{name}/variant/{VARIANT}"
+    scaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=DIMENSION,
+        MinCapacity=1, MaxCapacity=3,
+    )
+    # The user's document: target 100 invocations per instance per minute, 30 s cooldowns. At one
+    # metric minute per second, 100 per minute is 100 requests per second per instance, so the
+    # target here is 10 per minute to stay light on a shared 2-core machine.
+    scaling.put_scaling_policy(
+        PolicyName="invocations-per-instance", ServiceNamespace="sagemaker", ResourceId=resource_id,
+        ScalableDimension=DIMENSION, PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 10.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            "ScaleOutCooldown": 30,
+            "ScaleInCooldown": 30,
+        },
+    )
+
+    stop = threading.Event()
+    sent = []
+
+    def load():
+        while not stop.is_set():
+            runtime.invoke_endpoint(EndpointName=name, Body=digit_jpeg, ContentType="image/jpeg")
+            sent.append(1)
+            time.sleep(0.02)
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        wait_for_instances(sagemaker, name, 3, timeout=60)
+    finally:
+        stop.set()
+        worker.join()
+    # Idle: fifteen metric minutes below 90% of the target, then one scale-in to the minimum.
+    wait_for_instances(sagemaker, name, 1, timeout=60)
+    response = runtime.invoke_endpoint(EndpointName=name, Body=digit_jpeg, ContentType="image/jpeg")
+    assert json.loads(response["Body"].read())
+
+    cloudwatch = boto3.client("cloudwatch", **local_aws.client_kwargs)
+    dimensions = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": VARIANT}]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    window = dict(Namespace="AWS/SageMaker", Dimensions=dimensions, StartTime=now - datetime.timedelta(minutes=10),
+                  EndTime=now + datetime.timedelta(minutes=1), Period=600)
+    invocations = cloudwatch.get_metric_statistics(MetricName="Invocations", Statistics=["Sum"], **window)
+    assert 0 < invocations["Datapoints"][0]["Sum"] <= len(sent) + 1
+    latency = cloudwatch.get_metric_statistics(MetricName="ModelLatency", Statistics=["Average", "Maximum"], **window)
+    assert latency["Datapoints"][0]["Unit"] == "Microseconds"
+    assert 0 < latency["Datapoints"][0]["Average"] <= latency["Datapoints"][0]["Maximum"] < 60_000_000
+    per_instance = cloudwatch.get_metric_statistics(MetricName="InvocationsPerInstance", Statistics=["Maximum"], **window)
+    assert per_instance["Datapoints"][0]["Maximum"] > 10.0
