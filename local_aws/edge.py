@@ -10,6 +10,7 @@ it and report success without doing the work.
 
 import importlib
 import logging
+import os
 import re
 import time
 
@@ -50,9 +51,7 @@ class Edge:
         what = target or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
         if service not in IMPLEMENTED_SERVICES:
             return self._to_moto(environ, start_response, service or "-", what, started)
-        ctx = RequestContext(
-            self.platform, get_account_id_from(access_key) if access_key else DEFAULT_ACCOUNT_ID, region
-        )
+        ctx = RequestContext(self.platform, _account_id(environ, access_key), region)
         response = self._serve(Request(environ), service, target, ctx)
         logger.info(
             "%s %s -> %s (%.1f ms)", service, what, response.status_code, (time.perf_counter() - started) * 1e3
@@ -102,6 +101,15 @@ def _credential_scope(environ) -> tuple[str | None, str, str | None]:
         return None, DEFAULT_REGION, None
     access_key, region, service = match.groups()
     return access_key, region, service.lower()
+
+
+def _account_id(environ, access_key: str | None) -> str:
+    """The caller's account, decided as moto decides it, so both halves agree on whose state it is."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if "HTTP_X_MOTO_ACCOUNT_ID" in environ:
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"]
+    return get_account_id_from(access_key) if access_key else DEFAULT_ACCOUNT_ID
 
 
 def _error_response(error: AWSError) -> Response:

@@ -5,6 +5,7 @@ The compute plane reaches S3 and CloudWatch Logs through those clients, i.e. thr
 moto backends any other client sees, rather than through moto's internals.
 """
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,6 @@ from local_aws.supervisor import Supervisor
 
 State = TypeVar("State")
 
-# moto maps a 12-digit access key id to that account, so a client signed with the account id acts
-# as that account.
 _CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=32)
 
 
@@ -43,15 +42,22 @@ class Platform:
         key = (service, account_id, region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = boto3.session.Session().client(
+                client = boto3.session.Session().client(
                     service,
                     endpoint_url=self.url,
                     region_name=region,
-                    aws_access_key_id=account_id,
+                    aws_access_key_id="local-aws",
                     aws_secret_access_key="local-aws",
                     config=_CLIENT_CONFIG,
                 )
+                client.meta.events.register("before-sign", functools.partial(_act_as, account_id))
+                self._clients[key] = client
             return self._clients[key]
+
+
+def _act_as(account_id: str, request, **_) -> None:
+    # moto's way of naming the account a request acts for.
+    request.headers["x-moto-account-id"] = account_id
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,9 @@ class TrainingRun:
             self.job.finish("Failed", "Failed", "Training job failed", failure_reason=str(failure)[:FAILURE_REASON_MAX])
             return
         except Exception as error:
+            if self.platform.supervisor.stopping.is_set():
+                logger.info("training job %s ended by local_aws shutting down", self.job.name)
+                return
             logger.exception("training job %s failed inside local_aws", self.job.name)
             self.job.finish("Failed", "Failed", "Training job failed",
                             failure_reason=f"InternalServerError: local_aws could not run the job: {error}"[:FAILURE_REASON_MAX])

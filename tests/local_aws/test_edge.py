@@ -1,0 +1,131 @@
+"""The edge: routing to moto or to local_aws, request validation, AWS-shaped errors, the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from local_aws_testing import probe_training_request, unique_name, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def raw_sagemaker(url: str, action: str, body: bytes) -> requests.Response:
+    return requests.post(url, data=body, timeout=10, headers={
+        "X-Amz-Target": f"SageMaker.{action}", "Content-Type": "application/x-amz-json-1.1"})
+
+
+def test_other_services_are_served_by_moto(aws_client):
+    assert aws_client("sts").get_caller_identity()["Account"] == "123456789012"
+    iam = aws_client("iam")
+    iam.create_role(RoleName=unique_name("role"), AssumeRolePolicyDocument="{}")
+
+
+def test_validation_errors_have_aws_shape_status_and_header(local_aws):
+    response = raw_sagemaker(local_aws.url, "DescribeTrainingJob", b'{"TrainingJobName": "bad_name!"}')
+    assert response.status_code == 400
+    assert response.headers["x-amzn-ErrorType"] == "ValidationException"
+    assert response.json() == {"__type": "ValidationException", "message": (
+        "1 validation error detected: Value 'bad_name!' at 'trainingJobName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")}
+
+
+def test_missing_members_and_bad_json_are_refused(local_aws):
+    missing = raw_sagemaker(local_aws.url, "DescribeTrainingJob", b"{}").json()
+    assert missing["__type"] == "ValidationException"
+    assert 'Missing required parameter in input: "TrainingJobName"' in missing["message"]
+    broken = raw_sagemaker(local_aws.url, "DescribeTrainingJob", b"{not json")
+    assert (broken.status_code, broken.json()["__type"]) == (400, "ValidationException")
+
+
+def test_sagemaker_actions_local_aws_does_not_run_are_refused(sm):
+    with pytest.raises(ClientError) as raised:
+        sm.list_processing_jobs()
+    error = raised.value.response["Error"]
+    assert error["Code"] == "UnknownOperationException"
+    assert "does not implement sagemaker action ListProcessingJobs" in error["Message"]
+
+
+def test_the_calling_account_owns_what_it_creates(local_aws, bucket):
+    client = boto3.client("sagemaker", **local_aws.client_kwargs)
+    client.meta.events.register("before-sign", lambda request, **_: request.headers.__setitem__(
+        "x-moto-account-id", "111122223333"))  # how moto (and so local_aws) is told the account
+    name = unique_name("other-account")
+    arn = client.create_training_job(**probe_training_request(bucket, name))["TrainingJobArn"]
+    assert arn.startswith("arn:aws:sagemaker:us-east-1:111122223333:training-job/")
+    wait_for(lambda: client.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+    default_account = boto3.client("sagemaker", **local_aws.client_kwargs)
+    with pytest.raises(ClientError):
+        default_account.describe_training_job(TrainingJobName=name)
+
+
+def test_many_clients_poll_a_running_job(local_aws, bucket):
+    name = unique_name("polled")
+    boto3.client("sagemaker", **local_aws.client_kwargs).create_training_job(**probe_training_request(bucket, name))
+    statuses, errors = [], []
+
+    def poll():
+        client = boto3.client("sagemaker", **local_aws.client_kwargs)
+        try:
+            statuses.append(wait_for(lambda: client.describe_training_job(TrainingJobName=name),
+                                     "TrainingJobStatus")["TrainingJobStatus"])
+        except Exception as error:  # collected: a thread's exception would otherwise be lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=poll) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and statuses == ["Completed"] * 6
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_cli_prints_the_environment_and_sigterm_stops_every_child(tmp_path, bucket):
+    # The session's moto state lives in this process; the CLI's edge has its own, so it gets its own data.
+    state_dir = tmp_path / "state"
+    cli = subprocess.Popen([sys.executable, "-m", "local_aws", "--port", "0", "--state-dir", str(state_dir)],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        env = dict(cli.stdout.readline().strip().removeprefix("export ").split("=", 1) for _ in range(4))
+        assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert env["AWS_DEFAULT_REGION"] == "us-east-1"
+        kwargs = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": "us-east-1",
+                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        s3 = boto3.client("s3", **kwargs)
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="data/train/x.txt", Body=b"x")
+        from local_aws_testing import PROBE_SCRIPT, tarball
+        s3.put_object(Bucket=bucket, Key="probe/sourcedir.tar.gz", Body=tarball({"train.py": PROBE_SCRIPT}))
+        sm = boto3.client("sagemaker", **kwargs)
+        name = unique_name("orphan")
+        sm.create_training_job(**probe_training_request(bucket, name, {"mode": "sleep"}))
+        wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "SecondaryStatus", until={"Training"})
+        job_dir = str(state_dir / "training" / name)
+        wait_for(lambda: {"up": "yes" if _processes_mentioning(job_dir) else "no"}, "up", until={"yes"}, timeout=30)
+        cli.send_signal(signal.SIGTERM)
+        assert cli.wait(timeout=60) == 0
+        assert _processes_mentioning(job_dir) == []
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        cli.stdout.close()
