@@ -128,7 +128,7 @@ def _json_request(body) -> PredictionRequest:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequest(f"the body is not valid JSON: {error}") from error
-    if not isinstance(payload, dict) or "image" not in payload:
+    if not isinstance(payload, dict):
         raise InvalidRequest('expected a JSON object {"image": "<base64 JPEG or PNG>", "top_k": 5}')
     unknown = sorted(set(payload) - set(JSON_FIELDS))
     if unknown:
@@ -136,6 +136,8 @@ def _json_request(body) -> PredictionRequest:
             f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(JSON_FIELDS)}"
             + (" (URLs are never fetched: send the image bytes as base64)" if "url" in unknown else "")
         )
+    if "image" not in payload:
+        raise InvalidRequest('the JSON object lacks "image", the base64 JPEG or PNG')
     if not isinstance(payload["image"], str):
         raise InvalidRequest('"image" must be a base64 string')
     try:
