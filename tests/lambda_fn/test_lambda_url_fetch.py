@@ -170,21 +170,17 @@ def test_a_closed_port_is_reported(invoke, fetcher, dns):
     assert outcome(invoke, fetcher, "http://images.test:9/dog.jpg")[:2] == (422, "ImageFetchFailed")
 
 
-def test_loopback_needs_the_test_only_setting(load_handler, invoke, server):
-    handler = load_handler(ALLOWED_IMAGE_HOSTS="localhost", ALLOW_HTTP_IMAGE_URLS="true")
+@pytest.mark.parametrize(
+    ("missing_setting", "code"),
+    [("ALLOW_LOOPBACK_FOR_TESTS", "ForbiddenAddress"), ("ALLOW_HTTP_IMAGE_URLS", "UrlSchemeNotAllowed")],
+)
+def test_loopback_and_plain_http_each_need_their_own_setting(load_handler, invoke, server, missing_setting, code):
+    env = {"ALLOW_LOOPBACK_FOR_TESTS": "true", "ALLOW_HTTP_IMAGE_URLS": "true", missing_setting: None}
+    handler = load_handler(ALLOWED_IMAGE_HOSTS="localhost", **env)
     with Stubber(handler.runtime):
         status, _, body = invoke({"url": f"http://localhost:{server.port}/image/dog.jpg"}, handler)
 
-    assert (status, body["error"]["code"]) == (422, "ForbiddenAddress")
-    assert server.requests == []
-
-
-def test_plain_http_needs_its_own_setting(load_handler, invoke, server):
-    handler = load_handler(ALLOWED_IMAGE_HOSTS="localhost", ALLOW_LOOPBACK_FOR_TESTS="true")
-    with Stubber(handler.runtime):
-        status, _, body = invoke({"url": f"http://localhost:{server.port}/image/dog.jpg"}, handler)
-
-    assert (status, body["error"]["code"]) == (422, "UrlSchemeNotAllowed")
+    assert (status, body["error"]["code"]) == (422, code)
     assert server.requests == []
 
 
