@@ -15,10 +15,11 @@ from botocore.exceptions import ClientError, ConnectionError, ConnectTimeoutErro
 
 from front_door.errors import EndpointTimeout, EndpointUnavailable, UpstreamFailed
 
-# Two attempts of at most 2 s connect + 10 s read, plus backoff, stay under API Gateway's 29 s limit.
+# Two attempts of at most 2 s connect + 8 s read, plus backoff, leave room for a URL fetch
+# (IMAGE_FETCH_TIMEOUT_SECONDS) under API Gateway's 29 s integration limit.
 RUNTIME_CLIENT_CONFIG = Config(
     connect_timeout=2,
-    read_timeout=10,
+    read_timeout=8,
     retries={"mode": "standard", "total_max_attempts": 2},
 )
 

@@ -79,7 +79,7 @@ def test_transport_failures_after_bounded_retries(handler, invoke, jpeg, failure
 
 def test_runtime_client_has_explicit_timeouts_and_bounded_retries(handler):
     config = handler.runtime.meta.config
-    assert (config.connect_timeout, config.read_timeout) == (2, 10)
+    assert (config.connect_timeout, config.read_timeout) == (2, 8)
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
 
 
