@@ -6,7 +6,6 @@ Sizes are checked before anything is decoded, so a hostile body costs a length c
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -87,9 +86,10 @@ def _body_bytes(body: str | None, is_base64_encoded: bool, limit: int) -> bytes:
             raise _body_too_large(limit)
         try:
             return base64.b64decode(body, validate=True)
-        except binascii.Error:
+        except ValueError:
             raise BadRequest("MalformedBody", "the body is flagged isBase64Encoded but is not valid base64") from None
-    data = body.encode("utf-8", errors="surrogateescape")
+    # Lone surrogates pass through to the JSON parser, which refuses them as invalid UTF-8.
+    data = body.encode("utf-8", errors="surrogatepass")
     if len(data) > limit:
         raise _body_too_large(limit)
     return data
@@ -111,7 +111,8 @@ def _image_from_base64(value: object, max_image_bytes: int) -> bytes:
         raise _too_large(max_image_bytes)
     try:
         image = base64.b64decode(value, validate=True)
-    except binascii.Error:
+    # binascii.Error for a bad alphabet or padding, a plain ValueError for non-ASCII text.
+    except ValueError:
         raise InvalidValue("InvalidBase64", '"image" is not valid base64 (standard alphabet, padded)') from None
     return _checked_image(image, max_image_bytes)
 

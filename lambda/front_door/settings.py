@@ -6,13 +6,12 @@ ConfigurationError naming the variable and the fix, never as a stack trace at im
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from front_door.errors import ConfigurationError
+from front_door.host_names import is_ip_literal
 
 MODEL_TOP_K = 5
 # InvokeEndpoint refuses bodies over 6 MB, so a larger limit could only produce endpoint errors.
@@ -119,17 +118,3 @@ def _origin(origin: str) -> str:
             "https://app.example.com (no wildcard, path or trailing slash)"
         )
     return origin
-
-
-def is_ip_literal(host: str) -> bool:
-    """True for any spelling the C resolver would read as an address: 2130706433, 0x7f.1, 0177.0.0.1, ::1."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return True
-    except ValueError:
-        pass
-    try:
-        socket.inet_aton(host)
-        return True
-    except OSError:
-        return False

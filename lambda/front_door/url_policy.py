@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from front_door.errors import InvalidValue
-from front_door.settings import Settings, is_ip_literal
+from front_door.host_names import is_ip_literal
+from front_door.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+# RFC 3986 reserved and unreserved characters plus "%", so an already encoded URL is sent unchanged.
+_URL_SAFE = "%/:@!$&'()*+,;=?-._~"
 _NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
 
@@ -80,13 +83,15 @@ def parse_target(url: str, policy: FetchPolicy) -> Target:
         raise InvalidValue("HostNotAllowed", "IP address hosts are not accepted: use an allowlisted host name")
     if host not in policy.allowed_hosts:
         raise InvalidValue("HostNotAllowed", f"host {host!r} is not in ALLOWED_IMAGE_HOSTS")
-    path = parts.path or "/"
+    # http.client sends the request line as ASCII, so anything else is percent-encoded here.
+    path = quote(parts.path or "/", safe=_URL_SAFE)
+    query = quote(parts.query, safe=_URL_SAFE)
     return Target(
         url=url,
         scheme=scheme,
         host=host,
         port=port or _DEFAULT_PORTS[scheme],
-        request_path=f"{path}?{parts.query}" if parts.query else path,
+        request_path=f"{path}?{query}" if query else path,
     )
 
 

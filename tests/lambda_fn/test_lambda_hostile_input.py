@@ -65,6 +65,7 @@ def test_malformed_json_is_400(invoke, stubber, body, code):
         ({"image": {"data": "x"}}, "InvalidImage"),
         ({"image": "!!!not base64!!!"}, "InvalidBase64"),
         ({"image": "abc"}, "InvalidBase64"),
+        ({"image": "héllo=="}, "InvalidBase64"),
         ({"image": ""}, "EmptyImage"),
         ({"url": 42}, "InvalidUrl"),
         ({"url": ""}, "InvalidUrl"),
@@ -120,6 +121,9 @@ def test_unsupported_content_types_are_415(invoke, stubber, jpeg, content_type):
 
 def test_broken_base64_flag_and_invalid_utf8(invoke, stubber):
     refused(invoke, http_api_event(body="@@@", is_base64_encoded=True), 400, "MalformedBody")
+    refused(invoke, http_api_event(body="é€==", is_base64_encoded=True), 400, "MalformedBody")
+    # A lone surrogate survives JSON decoding; base64 decoding then refuses it.
+    refused(invoke, http_api_event(body='{"image": "\ud800"}'), 422, "InvalidBase64")
     not_utf8 = base64.b64encode(b'\xff\xfe{"image": 1}').decode()
     refused(invoke, http_api_event(body=not_utf8, is_base64_encoded=True), 400, "MalformedJson")
 

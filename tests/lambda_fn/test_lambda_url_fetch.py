@@ -166,6 +166,14 @@ def test_an_error_status_is_reported(invoke, fetcher, server, dns):
     assert "404" in body["error"]["message"]
 
 
+def test_non_ascii_paths_are_sent_percent_encoded(invoke, fetcher, server, dns):
+    assert outcome(invoke, fetcher, f"http://images.test:{server.port}/image/dög.jpg?size=grand-ü")[:2] == (
+        422,
+        "ImageFetchFailed",
+    )
+    assert server.requests[0]["path"] == "/image/d%C3%B6g.jpg"
+
+
 def test_a_closed_port_is_reported(invoke, fetcher, dns):
     assert outcome(invoke, fetcher, "http://images.test:9/dog.jpg")[:2] == (422, "ImageFetchFailed")
 
