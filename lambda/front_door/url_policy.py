@@ -72,6 +72,8 @@ def parse_target(url: str, policy: FetchPolicy) -> Target:
         port = parts.port
     except ValueError as error:
         raise InvalidValue("InvalidUrl", f"the URL cannot be parsed: {error}") from None
+    if port == 0:
+        raise InvalidValue("InvalidUrl", "port 0 cannot be connected to")
     scheme = parts.scheme.lower()
     if scheme not in policy.allowed_schemes:
         allowed = " or ".join(sorted(policy.allowed_schemes))
@@ -90,7 +92,7 @@ def parse_target(url: str, policy: FetchPolicy) -> Target:
         url=url,
         scheme=scheme,
         host=host,
-        port=port or _DEFAULT_PORTS[scheme],
+        port=_DEFAULT_PORTS[scheme] if port is None else port,
         request_path=f"{path}?{query}" if query else path,
     )
 

@@ -154,6 +154,7 @@ def test_broken_base64_flag_and_invalid_utf8(invoke, stubber):
         ("https://evil.test\\@images.example.com/dog.jpg", "InvalidUrl"),
         ("https://user:secret@images.example.com/dog.jpg", "InvalidUrl"),
         ("https://images.example.com:99999/dog.jpg", "InvalidUrl"),
+        ("https://images.example.com:0/dog.jpg", "InvalidUrl"),
         ("https://images.example.com/dog.jpg\r\nX-Injected: 1", "InvalidUrl"),
         ("https://[::1/", "InvalidUrl"),
         ("https:///dog.jpg", "InvalidUrl"),
