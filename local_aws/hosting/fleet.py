@@ -7,6 +7,7 @@ hands out no replica, which tells the router to look up the endpoint's current f
 """
 
 import itertools
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from local_aws.hosting.replica import (
     stop_replica,
     wait_until_healthy,
 )
+from local_aws.hosting.replica_logs import StreamFactory
 from local_aws.supervisor import Supervisor
 
 
@@ -32,6 +34,8 @@ class ReplicaSpec:
     environment: dict[str, str] = field(default_factory=dict)
     threads: int = 1
     startup_timeout: float = 600.0
+    # Where each new instance's output goes besides its local log file (CloudWatch Logs).
+    log_streams: StreamFactory | None = None
 
 
 class VariantFleet:
@@ -44,7 +48,6 @@ class VariantFleet:
         self._scaling = threading.Lock()
         self._closed = False
         self._rotation = itertools.count()
-        self._instance_numbers = itertools.count(1)
 
     @property
     def instance_count(self) -> int:
@@ -103,16 +106,19 @@ class VariantFleet:
 
     def _start(self, count: int) -> list[Replica]:
         spec = self.spec
+        # EC2-style ids, unique across deployments, as SageMaker names an endpoint's log streams.
+        instance_ids = [f"i-{secrets.token_hex(9)[:17]}" for _ in range(count)]
         replicas = [
             launch_replica(
                 self.supervisor,
-                f"{self.variant_name}-{next(self._instance_numbers)}",
+                instance_id,
                 spec.model_dir,
                 spec.work_dir,
                 spec.environment,
                 spec.threads,
+                spec.log_streams(instance_id) if spec.log_streams else None,
             )
-            for _ in range(count)
+            for instance_id in instance_ids
         ]
         deadline = time.monotonic() + spec.startup_timeout
         with ThreadPoolExecutor(max_workers=count) as pool:

@@ -17,6 +17,7 @@ from local_aws.errors import AWSError
 from local_aws.hosting.deployment import Deployment, VariantPlan, VariantStartError
 from local_aws.hosting.fleet import ReplicaSpec
 from local_aws.hosting.replica import ReplicaStartError
+from local_aws.hosting.replica_logs import cloudwatch_streams
 from local_aws.hosting.state import FAILED, IN_SERVICE, Endpoint, EndpointConfig, HostingState
 from local_aws.platform import RequestContext
 from local_aws.sagemaker.models import find_model
@@ -45,11 +46,12 @@ def replica_threads(instance_count: int) -> int:
 
 
 def plan_deployment(
-    ctx: RequestContext, config: EndpointConfig, counts: dict[str, int], work_dir: Path
+    ctx: RequestContext, endpoint_name: str, config: EndpointConfig, counts: dict[str, int], work_dir: Path
 ) -> list[VariantPlan]:
     """Fetch and extract each variant's model once; describe how to start its replicas."""
     threads = replica_threads(sum(counts.values()))
     s3_client = ctx.client("s3")
+    logs = ctx.client("logs")
     plans = []
     for variant in config.production_variants:
         name = variant["VariantName"]
@@ -78,6 +80,7 @@ def plan_deployment(
             startup_timeout=variant.get(
                 "ContainerStartupHealthCheckTimeoutInSeconds", DEFAULT_STARTUP_TIMEOUT_SECONDS
             ),
+            log_streams=cloudwatch_streams(logs, endpoint_name, name),
         )
         plans.append(VariantPlan(name, variant.get("InitialVariantWeight", 1.0), counts[name], spec))
     return plans
@@ -87,7 +90,7 @@ def start_deployment(
     ctx: RequestContext, endpoint: Endpoint, config: EndpointConfig, counts: dict[str, int]
 ) -> Deployment:
     work_dir = ctx.platform.state_dir / "endpoints" / endpoint.name / f"deployment-{next(_deployment_numbers)}"
-    deployment = Deployment(ctx.platform.supervisor, plan_deployment(ctx, config, counts, work_dir))
+    deployment = Deployment(ctx.platform.supervisor, plan_deployment(ctx, endpoint.name, config, counts, work_dir))
     try:
         deployment.start()
     except VariantStartError as error:

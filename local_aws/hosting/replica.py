@@ -10,12 +10,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import urllib3
 
+from local_aws.compute.cloudwatch import LogStream
+from local_aws.hosting.replica_logs import ship_output
 from local_aws.supervisor import Supervisor
 
 HEALTH_POLL_SECONDS = 0.05
@@ -36,10 +39,12 @@ class Replica:
     log_path: Path
     failure_file: Path
     pool: urllib3.HTTPConnectionPool
+    log_shipper: threading.Thread
     in_flight: int = field(default=0)
 
     def exit_reason(self) -> str:
         """Why the process ended: its failure file, else the tail of its log."""
+        self.log_shipper.join(timeout=STOP_GRACE_SECONDS)
         if self.failure_file.exists():
             return self.failure_file.read_text().strip()
         lines = self.log_path.read_text(errors="replace").strip().splitlines()
@@ -54,6 +59,7 @@ def launch_replica(
     work_dir: Path,
     environment: dict[str, str],
     threads: int,
+    log_stream: LogStream | None,
 ) -> Replica:
     """Start a replica process serving ``model_dir``; it is not healthy yet."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -80,19 +86,19 @@ def launch_replica(
         "--failure-file", str(failure_file),
     ]
     try:
-        with open(log_path, "ab") as log:
-            process = supervisor.spawn(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                pass_fds=(listener.fileno(),),
-            )
+        process = supervisor.spawn(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            pass_fds=(listener.fileno(),),
+        )
     finally:
         listener.close()
+    shipper = ship_output(process.stdout, log_path, log_stream)
     pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=POOL_CONNECTIONS, retries=False)
-    return Replica(instance_id, port, process, log_path, failure_file, pool)
+    return Replica(instance_id, port, process, log_path, failure_file, pool, shipper)
 
 
 def wait_until_healthy(replica: Replica, deadline: float) -> None:

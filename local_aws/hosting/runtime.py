@@ -12,6 +12,7 @@ from werkzeug import Request, Response
 
 from local_aws.errors import AWSError
 from local_aws.hosting.deployment import UnknownVariant
+from local_aws.hosting.replica_logs import endpoint_log_group
 from local_aws.hosting.router import (
     CUSTOM_ATTRIBUTES_HEADER,
     ContainerFailure,
@@ -48,13 +49,9 @@ class PayloadTooLarge(AWSError):
     status = 413
 
 
-def log_group(endpoint_name: str) -> str:
-    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
-
-
 def _model_error(ctx, endpoint_name: str, status: int, message: str) -> Response:
     kind = "client" if 400 <= status < 500 else "server"
-    group = log_group(endpoint_name)
+    group = endpoint_log_group(endpoint_name)
     body = {
         "message": (
             f'Received {kind} error ({status}) from {CONTAINER_NAME} with message "{message}". See '

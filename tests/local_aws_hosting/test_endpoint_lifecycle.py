@@ -6,10 +6,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from hosting_helpers import unique, wait_while
+from hosting_helpers import VARIANT, unique, wait_while
 
 
 def invoke(runtime, endpoint_name: str, image: bytes, **extra) -> tuple[list[dict], dict]:
@@ -78,11 +79,19 @@ def test_create_invoke_update_under_load_and_delete(
 
 
 @pytest.mark.slow
-def test_a_model_that_fails_to_load_fails_the_endpoint(sagemaker, create_model, create_config, broken_model_archive, endpoint):
+def test_a_model_that_fails_to_load_fails_the_endpoint(
+    local_aws, sagemaker, create_model, create_config, broken_model_archive, endpoint
+):
     name, described = endpoint(create_config(create_model(broken_model_archive)))
     assert described["EndpointStatus"] == "Failed"
     assert "did not pass the ping health check" in described["FailureReason"]
     assert "model.pth is missing from the archive" in described["FailureReason"]
+    # The container's traceback is where SageMaker puts it: the endpoint's CloudWatch log group.
+    logs = boto3.client("logs", **local_aws.client_kwargs)
+    events = logs.filter_log_events(logGroupName=f"/aws/sagemaker/Endpoints/{name}")["events"]
+    assert any("FileNotFoundError: model.pth is missing" in event["message"] for event in events)
+    [stream] = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{name}")["logStreams"]
+    assert stream["logStreamName"].startswith(f"{VARIANT}/")
 
 
 @pytest.mark.slow
