@@ -59,7 +59,7 @@ def parse_http_request(
 
 
 def parse_document(document: object, default_top_k: int, max_image_bytes: int) -> PredictionRequest:
-    """Validates a JSON document: the direct-invocation event itself, or a decoded HTTP body."""
+    """Validates the decoded JSON body (a direct invocation's event arrives here as that body)."""
     if not isinstance(document, dict):
         raise BadRequest(
             "MalformedRequest", 'the request must be a JSON object such as {"image": "<base64>"} or {"url": "..."}'

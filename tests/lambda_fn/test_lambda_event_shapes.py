@@ -3,10 +3,13 @@
 import json
 
 import pytest
+from botocore.stub import Stubber
 from front_door_events import (
     ENDPOINT_NAME,
     MODEL_ANSWER,
+    FakeContext,
     b64,
+    expect_invocation,
     function_url_event,
     http_api_event,
     rest_event,
@@ -32,9 +35,6 @@ def test_default_top_k_is_the_models_five(invoke, expect_prediction, png):
 
 
 def test_top_k_default_comes_from_configuration(load_handler, invoke, jpeg):
-    from botocore.stub import Stubber
-    from front_door_events import expect_invocation
-
     handler = load_handler(TOP_K="1")
     with Stubber(handler.runtime) as stub:
         expect_invocation(stub, jpeg, "image/jpeg")
@@ -76,8 +76,6 @@ def test_health_answers_without_calling_the_endpoint(make_event, invoke, stubber
 
 
 def test_rest_answers_in_its_own_proxy_format(handler, stubber):
-    from front_door_events import FakeContext
-
     response = handler.lambda_handler(rest_event(method="GET", path="/health"), FakeContext())
 
     assert response["statusCode"] == 200
@@ -102,6 +100,17 @@ def test_cors_header_only_for_configured_origins(load_handler, invoke):
 
     assert allowed[1]["Access-Control-Allow-Origin"] == "https://admin.example.com"
     assert "Access-Control-Allow-Origin" not in stranger[1]
+
+
+def test_cors_preflight_for_a_configured_origin(load_handler):
+    handler = load_handler(ALLOWED_ORIGINS="https://app.example.com")
+    preflight = http_api_event(method="OPTIONS", path="/predict", headers={"origin": "https://app.example.com"})
+
+    response = handler.lambda_handler(preflight, FakeContext())
+
+    assert response["statusCode"] == 204
+    assert response["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "POST" in response["headers"]["Access-Control-Allow-Methods"]
 
 
 def test_no_cors_header_by_default(invoke, stubber):
