@@ -6,7 +6,9 @@ import uuid
 import boto3
 import pytest
 
-from local_aws_testing import PROBE_SCRIPT, probe_training_request, tarball
+import sample_dataset
+
+from local_aws_testing import PROBE_SCRIPT, probe_training_request, source_tarball, tarball
 
 
 @pytest.fixture
@@ -40,3 +42,15 @@ def bucket(local_aws):
 def probe_request(bucket):
     """`probe_request(name, hyperparameters, instance_count=1, **overrides)` for the session's bucket."""
     return functools.partial(probe_training_request, bucket)
+
+
+@pytest.fixture(scope="session")
+def model_code_in_s3(local_aws, bucket, tmp_path_factory):
+    """The tiny sample dataset and model_code/ in S3."""
+    s3 = boto3.client("s3", **local_aws.client_kwargs)
+    dataset = sample_dataset.build(tmp_path_factory.mktemp("digits"),
+                                   sample_dataset.DatasetSpec(image_size=8, per_class_limit=4))
+    for path in sorted(dataset.rglob("*.jpg")):
+        s3.upload_file(str(path), bucket, f"dogImages/{path.relative_to(dataset).as_posix()}")
+    s3.put_object(Bucket=bucket, Key="model-code/sourcedir.tar.gz", Body=source_tarball())
+    return f"s3://{bucket}/dogImages/", f"s3://{bucket}/model-code/sourcedir.tar.gz"

@@ -4,11 +4,16 @@ A module of its own (not conftest) so that test modules can import it by a name 
 
 import io
 import itertools
+import json
 import tarfile
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
+from model_code.metric_definitions import METRIC_DEFINITIONS as MODEL_CODE_METRIC_DEFINITIONS
+
+REPO = Path(__file__).resolve().parents[2]
 TRAINING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5.1-cpu-py311"
 INFERENCE_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -98,3 +103,34 @@ def probe_training_request(bucket: str, name: str, hyperparameters: dict | None 
     }
     request.update(overrides)
     return request
+
+
+def source_tarball() -> bytes:
+    """model_code/ packed as the SageMaker SDK packs a source_dir."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted((REPO / "model_code").iterdir()):
+            if path.suffix in (".py", ".txt"):
+                tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+def train_py_request(name: str, bucket: str, data_uri: str, source_uri: str, instance_count: int) -> dict:
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": TRAINING_IMAGE, "TrainingInputMode": "File",
+                                   "MetricDefinitions": MODEL_CODE_METRIC_DEFINITIONS},
+        "RoleArn": ROLE,
+        # As the SageMaker Python SDK sends them: JSON-encoded values.
+        "HyperParameters": {
+            "sagemaker_program": json.dumps("train.py"), "sagemaker_submit_directory": json.dumps(source_uri),
+            "arch": json.dumps("resnet18"), "image_size": "16", "batch_size": "8", "epochs": "1",
+            "augment": json.dumps("false"), "workers": "0", "learning_rate": "0.001",
+        },
+        "InputDataConfig": [{"ChannelName": "training", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": data_uri, "S3DataDistributionType": "FullyReplicated"}}}],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/model-code-output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": instance_count, "VolumeSizeInGB": 5},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "CheckpointConfig": {"S3Uri": f"s3://{bucket}/model-code-checkpoints/{name}"},
+    }
