@@ -1,0 +1,102 @@
+"""The front door against local AWS's real sagemaker-runtime, switched only by AWS_ENDPOINT_URL.
+
+The model is model_code's own network (untrained weights: the wire is under test, not the accuracy),
+packed by model_code's own `write_model_dir` and served by local AWS's model server.
+"""
+
+import json
+import tarfile
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from front_door_events import b64
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+CLASSES = ["001.Affenpinscher", "002.Beagle", "003.Collie", "004.Dalmatian", "005.Eskimo", "006.Foxhound"]
+
+
+def test_a_missing_endpoint_is_503_without_the_account(local_aws, load_handler, invoke, jpeg):
+    handler = load_handler(AWS_ENDPOINT_URL=local_aws.url, ENDPOINT_NAME="no-such-endpoint")
+
+    status, headers, body = invoke({"image": b64(jpeg)}, handler)
+
+    assert (status, body["error"]["code"], headers["Retry-After"]) == (503, "EndpointNotFound", "60")
+    assert "account" not in body["error"]["message"]
+
+
+@pytest.fixture
+def served_model(local_aws, tmp_path, monkeypatch):
+    """An InService endpoint on local AWS serving a model_code model; deleted after the test."""
+    monkeypatch.syspath_prepend(str(REPO / "model_code"))
+    from model_artifacts import write_model_dir
+    from networks import build_model
+    from preprocessing import IMAGENET_MEAN, IMAGENET_STD
+
+    network = build_model("mobilenet_v3_small", len(CLASSES))
+    metadata = {
+        "arch": "mobilenet_v3_small",
+        "image_size": 32,
+        "normalization": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
+    }
+    write_model_dir(tmp_path / "model", network.state_dict(), CLASSES, metadata)
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted((tmp_path / "model").iterdir()):
+            tar.add(path, arcname=path.name)
+
+    name = f"front-door-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3", **local_aws.client_kwargs)
+    sagemaker = boto3.client("sagemaker", **local_aws.client_kwargs)
+    s3.create_bucket(Bucket=name)
+    s3.upload_file(str(archive), name, "model.tar.gz")
+    sagemaker.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{name}/model.tar.gz"},
+        ExecutionRoleArn=ROLE,
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    deadline = time.monotonic() + 300
+    while (status := sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"]) == "Creating":
+        assert time.monotonic() < deadline, "endpoint still Creating"
+        time.sleep(0.5)
+    assert status == "InService", sagemaker.describe_endpoint(EndpointName=name).get("FailureReason")
+    yield name
+    sagemaker.delete_endpoint(EndpointName=name)
+
+
+@pytest.mark.slow
+def test_predictions_from_a_model_served_by_local_aws(local_aws, served_model, load_handler, invoke, jpeg, png):
+    handler = load_handler(AWS_ENDPOINT_URL=local_aws.url, ENDPOINT_NAME=served_model)
+
+    status, _, body = invoke({"image": b64(jpeg), "top_k": 3}, handler)
+    raw_status, _, raw_body = invoke(
+        {
+            "version": "2.0",
+            "rawPath": "/predict",
+            "headers": {"content-type": "image/png"},
+            "requestContext": {"http": {"method": "POST", "path": "/predict"}, "requestId": "e2e", "stage": "$default"},
+            "body": b64(png),
+            "isBase64Encoded": True,
+        },
+        handler,
+    )
+
+    assert (status, raw_status) == (200, 200), (body, raw_body)
+    assert body["endpoint"] == served_model
+    predictions = body["predictions"]
+    assert len(predictions) == 3 and len(raw_body["predictions"]) == 5
+    assert {p["label"] for p in predictions} <= {name.split(".", 1)[1] for name in CLASSES}
+    probabilities = [p["probability"] for p in predictions]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert "arn:" not in json.dumps(body)
