@@ -44,7 +44,7 @@ def resolve_addresses(host: str, port: int) -> list[IPAddress]:
 
 def fetch_image(url: str, policy: FetchPolicy) -> bytes:
     deadline = time.monotonic() + policy.timeout_seconds
-    for _hop in range(policy.max_redirects + 1):
+    for _ in range(policy.max_redirects + 1):
         target = parse_target(url, policy)
         addresses = vet_addresses(target.host, resolve_addresses(target.host, target.port), policy)
         status, location, body = _get(target, addresses, policy, deadline)
@@ -57,8 +57,9 @@ def fetch_image(url: str, policy: FetchPolicy) -> bytes:
 def _get(
     target: Target, addresses: list[IPAddress], policy: FetchPolicy, deadline: float
 ) -> tuple[int, str, bytes]:
-    connection = _connect(target, addresses, deadline, policy.timeout_seconds)
+    connection = None
     try:
+        connection = _connect(target, addresses, deadline)
         connection.request(
             "GET",
             target.request_path,
@@ -85,7 +86,8 @@ def _get(
     except (OSError, http.client.HTTPException) as error:
         raise InvalidValue("ImageFetchFailed", f"reading from {target.host!r} failed: {type(error).__name__}") from None
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
 
 
 def _read_capped(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
@@ -101,19 +103,17 @@ def _read_capped(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
     return bytes(received)
 
 
-def _connect(
-    target: Target, addresses: list[IPAddress], deadline: float, timeout_seconds: float
-) -> http.client.HTTPConnection:
+def _connect(target: Target, addresses: list[IPAddress], deadline: float) -> http.client.HTTPConnection:
+    """The first vetted address that accepts; a timeout or a TLS failure ends the fetch rather than
+    moving on, since the deadline is spent or the host name is not who it claims to be."""
     failures = []
     for address in addresses:
         connection = _PinnedConnection(target, address, deadline)
         try:
             connection.connect()
             return connection
-        except TimeoutError:
-            raise FetchTimeout(timeout_seconds) from None
-        except ssl.SSLError as error:
-            raise InvalidValue("ImageFetchFailed", f"TLS with {target.host!r} failed: {error.reason}") from None
+        except (TimeoutError, ssl.SSLError):
+            raise
         except OSError as error:
             failures.append(type(error).__name__)
     raise InvalidValue("ImageFetchFailed", f"could not connect to {target.host!r} ({', '.join(failures)})")
