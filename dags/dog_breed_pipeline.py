@@ -33,7 +33,9 @@ PROFILE = os.environ.get(PROFILE_ENV, "aws")
 # The local endpoint finishes jobs in seconds to minutes; AWS in many minutes, and throttles describes.
 POLL_SECONDS = 5 if PROFILE == "local" else 30
 
-AWS_TASK = {"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True}
+# AWS calls fail transiently (throttling, capacity); locally a failure is a bug to see at once.
+AWS_TASK = ({"retries": 1, "retry_delay": timedelta(seconds=5)} if PROFILE == "local" else
+            {"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True})
 LOCAL_TASK = {"retries": 0}
 JOB_TASK = {**AWS_TASK, "aws_conn_id": steps.AWS_CONN_ID, "region_name": "{{ params.region }}",
             "deferrable": True, "check_interval": POLL_SECONDS}

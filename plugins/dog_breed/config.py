@@ -294,7 +294,9 @@ LOCAL_DEFAULTS: dict[str, Any] = {
     "learning_rate_max": 0.05,
     "batch_sizes": [16, 32],
     "epochs_min": 1,
-    "epochs_max": 2,
+    "epochs_max": 3,
+    # The tiny-model settings of model_code's own tests, at the sample dataset's image size.
+    "extra_hyperparameters": {"arch": "resnet18", "image_size": "32", "augment": "false", "workers": "0"},
     "max_runtime_seconds": 900,
     "max_wait_seconds": 1800,
     "accuracy_threshold": 0.3,

@@ -33,13 +33,15 @@ from airflow.providers.common.compat.sdk import AirflowException
 from dog_breed.naming import TUNING_JOB_MAX_LEN, attempt_names
 from dog_breed.config import NAME_MAX_LEN
 from dog_breed.sagemaker_requests import with_tuned_hyperparameters
+from dog_breed.triggers import ThreadedDeferral
 
 FAILED_JOB_STATES = ("Failed", "Stopped")
 
 
 def _missing(error: ClientError) -> bool:
-    # SageMaker answers a describe of a missing resource with ValidationException.
-    return error.response["Error"]["Code"] == "ValidationException"
+    # SageMaker answers a describe of a missing job or model with ValidationException, of a missing
+    # tuning job with ResourceNotFound.
+    return error.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound")
 
 
 class _AdoptsJobs:
@@ -92,7 +94,7 @@ class _AdoptsJobs:
         return {self.result_key: serialize(done)}
 
 
-class ResumableTuningOperator(_AdoptsJobs, SageMakerTuningOperator):
+class ResumableTuningOperator(ThreadedDeferral, _AdoptsJobs, SageMakerTuningOperator):
     """`SageMakerTuningOperator` that adopts its run's tuning job instead of colliding with it."""
 
     name_key = "HyperParameterTuningJobName"
@@ -105,7 +107,7 @@ class ResumableTuningOperator(_AdoptsJobs, SageMakerTuningOperator):
         return self.hook.describe_tuning_job(name)
 
 
-class BestTrialTrainingOperator(_AdoptsJobs, SageMakerTrainingOperator):
+class BestTrialTrainingOperator(ThreadedDeferral, _AdoptsJobs, SageMakerTrainingOperator):
     """`SageMakerTrainingOperator` that trains with the best trial of `tuning_result` (the tuning task's
     output) and adopts its run's training job instead of starting a duplicate."""
 
@@ -148,7 +150,7 @@ class ReusableModelOperator(SageMakerModelOperator):
         return {"Model": serialize(model)}
 
 
-class BlueGreenEndpointOperator(SageMakerEndpointOperator):
+class BlueGreenEndpointOperator(ThreadedDeferral, SageMakerEndpointOperator):
     """Deploys `config["EndpointConfig"]` on `config["Endpoint"]`: creates the endpoint, or updates it
     blue/green with the request's auto-rollback alarm, which this operator keeps in CloudWatch.
 
@@ -193,6 +195,14 @@ class BlueGreenEndpointOperator(SageMakerEndpointOperator):
         # UpdateEndpoint takes no tags: the endpoint keeps those it was created with.
         self.config = {**self.config, "Endpoint": {k: v for k, v in target.items() if k != "Tags"}}
         return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, dict]:
+        result = super().execute_complete(context, event)
+        wanted = self.config["Endpoint"]["EndpointConfigName"]
+        serving = result["Endpoint"]["EndpointConfigName"]
+        if serving != wanted:
+            raise AirflowException(f"the deployment of {wanted} was rolled back: the endpoint still serves {serving}")
+        return result
 
     def _describe_endpoint(self, name: str) -> dict[str, Any] | None:
         try:

@@ -182,8 +182,8 @@ def endpoint_config_request(config: PipelineConfig, names: ResourceNames, model_
     }
 
 
-def rollback_alarm_name(config: PipelineConfig) -> str:
-    return f"{config.endpoint_name}-5xx"
+def rollback_alarm_name(endpoint_name: str) -> str:
+    return f"{endpoint_name}-5xx"
 
 
 def endpoint_request(config: PipelineConfig, names: ResourceNames, model_name: str) -> dict[str, Any]:
@@ -199,7 +199,7 @@ def endpoint_request(config: PipelineConfig, names: ResourceNames, model_name: s
                 },
                 "TerminationWaitInSeconds": 0,
             },
-            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": rollback_alarm_name(config)}]},
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": rollback_alarm_name(config.endpoint_name)}]},
         },
         "Tags": tags(config, names),
     }
@@ -208,7 +208,7 @@ def endpoint_request(config: PipelineConfig, names: ResourceNames, model_name: s
 def rollback_alarm_request(config: PipelineConfig) -> dict[str, Any]:
     """CloudWatch `put_metric_alarm`: any 5xx answer from the endpoint's variant in a minute."""
     return {
-        "AlarmName": rollback_alarm_name(config),
+        "AlarmName": rollback_alarm_name(config.endpoint_name),
         "AlarmDescription": f"Rolls back a deployment of {config.endpoint_name} that answers with 5xx errors.",
         "Namespace": "AWS/SageMaker",
         "MetricName": "Invocation5XXErrors",

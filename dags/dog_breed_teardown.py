@@ -1,0 +1,67 @@
+"""
+### Dog-breed teardown: stop paying for the served model
+
+Deletes the endpoint (and waits until it is gone), then every endpoint config and model whose name
+starts with the project prefix, and the endpoint's rollback alarm. Keeps the model registry and the
+data in S3, so a later `dog_breed_pipeline` run can deploy again. Triggered by hand only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.sdk import Param, chain, dag, task
+
+from dog_breed import teardown
+from dog_breed.config import param_specs, profile_defaults
+from dog_breed.sagemaker_requests import rollback_alarm_name
+from dog_breed.steps import AWS_CONN_ID
+
+TARGET_PARAMS = ("project", "region", "endpoint_name")
+AWS_TASK = {"retries": 3, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=1)}
+
+
+def _sagemaker(params: dict) -> object:
+    return SageMakerHook(aws_conn_id=AWS_CONN_ID, region_name=params["region"]).get_conn()
+
+
+@task(**AWS_TASK)
+def delete_endpoint(params: dict | None = None) -> bool:
+    return teardown.delete_endpoint(_sagemaker(params), params["endpoint_name"])
+
+
+@task(**AWS_TASK)
+def delete_endpoint_configs(params: dict | None = None) -> list[str]:
+    return teardown.delete_endpoint_configs(_sagemaker(params), params["project"])
+
+
+@task(**AWS_TASK)
+def delete_models(params: dict | None = None) -> list[str]:
+    return teardown.delete_models(_sagemaker(params), params["project"])
+
+
+@task(**AWS_TASK)
+def delete_rollback_alarm(params: dict | None = None) -> None:
+    cloudwatch = AwsBaseHook(aws_conn_id=AWS_CONN_ID, region_name=params["region"], client_type="cloudwatch")
+    teardown.delete_alarm(cloudwatch.get_conn(), rollback_alarm_name(params["endpoint_name"]))
+
+
+@dag(
+    dag_id="dog_breed_teardown",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "ml-platform"},
+    tags=["dog-breed", "sagemaker", "teardown"],
+    doc_md=__doc__,
+    params={name: Param(**spec) for name, spec in param_specs(profile_defaults()).items() if name in TARGET_PARAMS},
+)
+def dog_breed_teardown():
+    # A later issue deregisters the endpoint's autoscaling target here, before the endpoint goes.
+    chain(delete_endpoint(), [delete_endpoint_configs(), delete_models(), delete_rollback_alarm()])
+
+
+dog_breed_teardown()

@@ -1,0 +1,117 @@
+"""Pipeline parameters: each profile is valid, and each bad value fails naming its parameter."""
+
+import pytest
+
+from dog_breed.config import (
+    AWS_DEFAULTS,
+    ConfigError,
+    PipelineConfig,
+    bucket_name_problem,
+    param_specs,
+    profile_defaults,
+)
+
+
+def local(**changes):
+    return {**profile_defaults("local"), **changes}
+
+
+def test_local_profile_is_valid():
+    config = PipelineConfig.from_mapping(profile_defaults("local"))
+    assert config.s3_root == "s3://dog-breed-local/dog-breed"
+    assert config.dataset_url.startswith("file://")
+
+
+def test_aws_profile_needs_a_bucket_and_a_role():
+    with pytest.raises(ConfigError) as caught:
+        PipelineConfig.from_mapping(profile_defaults("aws"))
+    assert [p.split(":")[0] for p in caught.value.problems] == ["bucket", "sagemaker_role_arn"]
+    config = PipelineConfig.from_mapping({**AWS_DEFAULTS, "bucket": "my-ml-bucket",
+                                          "sagemaker_role_arn": "arn:aws:iam::111122223333:role/sm"})
+    assert config.dataset_url == "https://s3-us-west-1.amazonaws.com/udacity-aind/dog-project/dogImages.zip"
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("training_instance_type", "m5.xlarge", "is not a SageMaker instance type"),
+    ("tuning_instance_type", "ml.M5.xlarge", "is not a SageMaker instance type"),
+    ("endpoint_instance_type", "t2.micro", "is not a SageMaker instance type"),
+    ("training_instance_count", 0, "must be >= 1"),
+    ("endpoint_instance_count", -1, "must be >= 1"),
+    ("tuning_max_jobs", 0, "must be >= 1"),
+    ("tuning_max_parallel_jobs", 5, "exceeds tuning_max_jobs"),
+    ("learning_rate_max", 0.001, "must be greater than learning_rate_min"),
+    ("learning_rate_min", 0.0, "must be > 0 for a log-scale search"),
+    ("epochs_max", 1, "must be greater than epochs_min"),
+    ("batch_sizes", [], "must be distinct integers >= 1"),
+    ("batch_sizes", [16, 16], "must be distinct integers >= 1"),
+    ("accuracy_threshold", 1.5, "must be in [0, 1]"),
+    ("accuracy_threshold", -0.1, "must be in [0, 1]"),
+    ("max_accuracy_drop", 2.0, "must be in [0, 1]"),
+    ("dataset_url", "ftp://example.com/dogImages.zip", "must use one of the schemes https, s3, file"),
+    ("dataset_url", "s3:///dogImages.zip", "has no host or bucket"),
+    ("dataset_url", "https://example.com/", "has no path to a zip file"),
+    ("dataset_version", "v1/../x", "must be 1-63 letters"),
+    ("bucket", "My_Bucket", "must be 3-63 lowercase letters"),
+    ("bucket", "192.168.1.1", "must not look like an IP address"),
+    ("bucket", "a..b", "must not contain '..'"),
+    ("bucket", "xn--bucket", "uses a prefix or suffix S3 reserves"),
+    ("project", "dog-breed-project-x", "must be 1-16 letters"),
+    ("project", "-dog", "must be 1-16 letters"),
+    ("endpoint_name", "x" * 64, "must be 1-63 letters"),
+    ("endpoint_name", "dog_breed", "must be 1-63 letters"),
+    ("model_package_group", "a--", "must be 1-63 letters"),
+    ("region", "mars-north-1", "is not a region with PyTorch Deep Learning Containers"),
+    ("sagemaker_role_arn", "SageMakerRole", "is not an IAM role ARN"),
+    ("s3_prefix", "/dog-breed/", "must be non-empty key segments"),
+    ("tuning_strategy", "Grid", "is not one of Bayesian, Random, Hyperband"),
+    ("extra_hyperparameters", {"sagemaker_program": "x.py"}, "must be a snake_case train.py argument"),
+    ("extra_hyperparameters", {"epochs": "3"}, "are tuned; set their ranges instead"),
+    ("deployment_bake_seconds", 7200, "must be in [0, 3600]"),
+    ("smoke_test_images", 0, "must be >= 1"),
+    ("training_instance_count", "3", "expected integer"),
+    ("use_spot_instances", "yes", "expected boolean"),
+    ("extra_hyperparameters", {"arch": 18}, "expected mapping of strings to strings"),
+])
+def test_each_bad_value_is_named(name, value, message):
+    with pytest.raises(ConfigError) as caught:
+        PipelineConfig.from_mapping(local(**{name: value}))
+    assert any(p.startswith(f"{name}: ") and message in p for p in caught.value.problems), caught.value.problems
+    assert name in str(caught.value)
+
+
+def test_spot_training_needs_a_wait_at_least_the_runtime():
+    with pytest.raises(ConfigError, match="max_wait_seconds: must be >= max_runtime_seconds"):
+        PipelineConfig.from_mapping(local(use_spot_instances=True, max_wait_seconds=10))
+    PipelineConfig.from_mapping(local(use_spot_instances=False, max_wait_seconds=10))
+
+
+def test_all_problems_are_reported_at_once():
+    with pytest.raises(ConfigError) as caught:
+        PipelineConfig.from_mapping(local(training_instance_count=0, accuracy_threshold=3.0, bucket="B"))
+    assert {p.split(":")[0] for p in caught.value.problems} == {"training_instance_count", "accuracy_threshold",
+                                                                "bucket"}
+
+
+def test_unknown_and_missing_parameters_are_named():
+    values = local(instance_typ="ml.m5.large")
+    del values["bucket"]
+    with pytest.raises(ConfigError) as caught:
+        PipelineConfig.from_mapping(values)
+    assert caught.value.problems == ["instance_typ: unknown parameter", "bucket: missing"]
+
+
+def test_unknown_profile_is_refused():
+    with pytest.raises(ConfigError, match="DOG_BREED_PROFILE: 'staging' is not one of aws, local"):
+        profile_defaults("staging")
+
+
+def test_bucket_rules_accept_ordinary_names():
+    for name in ("abc", "my-bucket.data", "a" * 63):
+        assert bucket_name_problem(name) is None
+
+
+def test_every_field_becomes_a_described_param():
+    specs = param_specs(profile_defaults("local"))
+    assert set(specs) == set(PipelineConfig.__dataclass_fields__)
+    assert all(spec["description"] and spec["type"] for spec in specs.values())
+    assert specs["tuning_strategy"]["enum"] == ["Bayesian", "Random", "Hyperband"]

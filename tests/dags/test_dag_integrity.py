@@ -1,0 +1,137 @@
+"""The DAG files as the DAG processor sees them: they import, have the expected shape and settings,
+and do nothing at parse time."""
+
+import subprocess
+import sys
+import textwrap
+
+from conftest import DAGS, PLUGINS, REPO
+
+PIPELINE_EDGES = {
+    ("validate_config", "stage_dataset"),
+    ("validate_config", "package_model_code"),
+    ("stage_dataset", "tune"),
+    ("package_model_code", "tune"),
+    ("tune", "train"),
+    ("train", "evaluate"),
+    ("evaluate", "gate"),
+    ("gate", "register_model"),
+    ("gate", "report"),
+    ("register_model", "create_model"),
+    ("create_model", "deploy_endpoint"),
+    ("deploy_endpoint", "smoke_test"),
+    ("smoke_test", "report"),
+}
+AWS_TASKS = {"stage_dataset", "package_model_code", "tune", "train", "evaluate", "register_model", "create_model",
+             "deploy_endpoint", "smoke_test", "report"}
+
+
+def edges(dag):
+    return {(task.task_id, down) for task in dag.tasks for down in task.downstream_task_ids}
+
+
+def test_dag_folder_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {"dog_breed_pipeline", "dog_breed_teardown"}
+
+
+def test_pipeline_tasks_and_edges(pipeline):
+    assert {t.task_id for t in pipeline.tasks} == {task for edge in PIPELINE_EDGES for task in edge}
+    # Data dependencies add shortcuts (e.g. validate_config -> report); the pipeline's path must be there.
+    assert PIPELINE_EDGES <= edges(pipeline)
+    assert pipeline.get_task("gate").downstream_task_ids == {"register_model", "report"}
+
+
+def test_no_cycles(dagbag):
+    for dag in dagbag.dags.values():
+        remaining = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
+        while remaining:
+            ready = [task for task, upstream in remaining.items() if not upstream]
+            assert ready, f"{dag.dag_id} has a cycle among {sorted(remaining)}"
+            for task in ready:
+                del remaining[task]
+            for upstream in remaining.values():
+                upstream.difference_update(ready)
+
+
+def test_dag_settings(dagbag):
+    for dag in dagbag.dags.values():
+        assert dag.doc_md and "dog-breed" in dag.tags and not dag.catchup and dag.max_active_runs == 1
+        assert {t.owner for t in dag.tasks} == {"ml-platform"}
+        assert all(t.execution_timeout is not None for t in dag.tasks), "every task needs a timeout"
+    assert dagbag.dags["dog_breed_pipeline"].schedule == "@weekly"
+    assert dagbag.dags["dog_breed_teardown"].schedule is None
+
+
+def test_aws_tasks_retry_and_local_checks_do_not(pipeline):
+    for task in pipeline.tasks:
+        assert (task.retries >= 1) == (task.task_id in AWS_TASKS), task.task_id
+
+
+def test_long_waits_defer_to_the_triggerer(pipeline):
+    for task_id in ("tune", "train", "deploy_endpoint"):
+        assert pipeline.get_task(task_id).deferrable is True
+
+
+def test_report_runs_after_a_closed_gate(pipeline):
+    assert pipeline.get_task("report").trigger_rule == "none_failed_min_one_success"
+
+
+def test_every_parameter_is_a_form_field_with_the_profile_default(pipeline):
+    from dog_breed.config import PipelineConfig, profile_defaults
+
+    params = pipeline.params
+    assert set(params.keys()) == set(PipelineConfig.__dataclass_fields__)
+    assert {name: params[name] for name in params.keys()} == profile_defaults("local")
+    PipelineConfig.from_mapping({name: params[name] for name in params.keys()})
+
+
+PARSE_WITHOUT_NETWORK = textwrap.dedent("""
+    import socket, sys
+    import botocore.client
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("network or AWS client used at parse time")
+
+    botocore.client.BaseClient.__init__ = refuse
+    socket.socket.connect = refuse
+    socket.create_connection = refuse
+
+    from airflow.dag_processing.dagbag import DagBag
+    bag = DagBag(dag_folder=sys.argv[1])
+    print(sorted(bag.dag_ids), bag.import_errors)
+    assert not bag.import_errors, bag.import_errors
+    assert sorted(bag.dag_ids) == ["dog_breed_pipeline", "dog_breed_teardown"]
+    # The guards work: creating a client now fails.
+    import boto3
+    try:
+        boto3.client("s3", region_name="us-east-1")
+    except RuntimeError:
+        print("guard active")
+""")
+
+
+def test_parsing_creates_no_client_and_opens_no_connection(tmp_path):
+    # A fresh interpreter: the modules the DAGs import run their top level under the guards.
+    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS), "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
+           "PYTHONPATH": f"{REPO}:{PLUGINS}", "PATH": "/usr/bin:/bin", "DOG_BREED_PROFILE": "aws",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    done = subprocess.run([sys.executable, "-c", PARSE_WITHOUT_NETWORK, str(DAGS)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "guard active" in done.stdout
+
+
+def test_a_client_at_parse_time_would_be_caught(tmp_path):
+    # The guard test above must be able to fail: a DAG file that makes a client at import is reported.
+    bad = tmp_path / "dags"
+    bad.mkdir()
+    (bad / "bad_dag.py").write_text("import boto3\nfrom airflow.sdk import dag\n\n"
+                                    "BUCKETS = boto3.client('s3', region_name='us-east-1').list_buckets()\n")
+    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": f"{REPO}:{PLUGINS}", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    done = subprocess.run([sys.executable, "-c", PARSE_WITHOUT_NETWORK, str(bad)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode != 0
+    assert "network or AWS client used at parse time" in done.stdout + done.stderr
