@@ -100,7 +100,10 @@ def package_model_code(plan: dict[str, Any]) -> str:
     """Upload `model_code/` as the script-mode source the tuning and training jobs run."""
     config, names = _config(plan), _names(plan)
     body = staging.source_tarball(MODEL_CODE_DIR)
-    _client(config, "s3").put_object(Bucket=config.bucket, Key=names.code_key, Body=body)
+    s3 = _client(config, "s3")
+    # Runs beside stage_dataset: whichever comes first makes the bucket.
+    staging.ensure_bucket(s3, config.bucket, config.region, log.info)
+    s3.put_object(Bucket=config.bucket, Key=names.code_key, Body=body)
     uri = f"s3://{config.bucket}/{names.code_key}"
     log.info("uploaded %s (%d bytes) to %s", MODEL_CODE_DIR, len(body), uri)
     return uri

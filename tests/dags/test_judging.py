@@ -1,0 +1,95 @@
+"""Evaluation, gate decision, smoke-test checks and the report: pure functions over plain data."""
+
+import io
+import json
+import tarfile
+
+import pytest
+
+from dog_breed import evaluation, report, smoke
+from dog_breed.evaluation import EvaluationError
+from dog_breed.smoke import SmokeTestError
+
+METRICS = {"test_accuracy": 0.91, "test_loss": 0.3, "valid_accuracy": 0.93, "valid_loss": 0.25, "best_epoch": 2,
+           "epochs": 3, "num_classes": 10}
+
+
+def output_tar(files):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_metrics_are_read_from_the_output_tarball():
+    data = output_tar({"metrics.json": json.dumps(METRICS).encode()})
+    assert evaluation.metrics_from_output_tar(data, "x") == METRICS
+    assert evaluation.output_tar_url("s3://b/t/job/output/model.tar.gz") == "s3://b/t/job/output/output.tar.gz"
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"other.txt": b"x"}, "has no metrics.json"),
+    ({"metrics.json": b"{not json"}, "cannot read metrics.json"),
+    ({"metrics.json": json.dumps({"test_accuracy": 0.5}).encode()}, "lacks numeric"),
+])
+def test_unusable_outputs_are_explained(files, message):
+    with pytest.raises(EvaluationError, match=message):
+        evaluation.metrics_from_output_tar(output_tar(files), "s3://b/output.tar.gz")
+
+
+def test_gate_decisions():
+    assert evaluation.decide(0.9, None, threshold=0.8, max_drop=0.0).deploy
+    assert evaluation.decide(0.9, 0.9, threshold=0.8, max_drop=0.0).deploy
+    below = evaluation.decide(0.7, None, threshold=0.8, max_drop=0.0)
+    assert not below.deploy and "below the threshold 0.8000" in below.reason
+    worse = evaluation.decide(0.85, 0.95, threshold=0.8, max_drop=0.05)
+    assert not worse.deploy and "worse than the serving model's 0.9500" in worse.reason
+    assert evaluation.decide(0.91, 0.95, threshold=0.8, max_drop=0.05).deploy
+
+
+def test_smoke_answers_are_checked():
+    good = [{"label": "Zero", "probability": 0.8}, {"label": "One", "probability": 0.1}]
+    assert smoke.check_answer(good, "img") == "Zero"
+    for bad, message in [([], "non-empty list"), ({"label": "x"}, "non-empty list"),
+                         ([{"label": "x", "probability": 1.5}], "probability: 0..1"),
+                         (list(reversed(good)), "not sorted"),
+                         ([{"label": "a", "probability": 0.7}, {"label": "b", "probability": 0.6}], "add up to")]:
+        with pytest.raises(SmokeTestError, match=message):
+            smoke.check_answer(bad, "img")
+
+
+def test_smoke_images_are_spread_over_the_test_split_with_their_labels():
+    files = [{"path": f"{split}/00{c}.C{c}/{i}.jpg"} for split in ("train", "test") for c in range(3) for i in range(4)]
+    picked = smoke.pick_test_images(files, 3)
+    assert [label for _, label in picked] == ["C0", "C1", "C2"]
+    assert all(path.startswith("test/") for path, _ in picked)
+    assert smoke.label_of("001.Affenpinscher") == "Affenpinscher" and smoke.label_of("plain") == "plain"
+
+
+def test_smoke_accuracy_must_agree_with_the_evaluation():
+    assert smoke.check_accuracy(9, 10, 0.9) == 0.9
+    with pytest.raises(SmokeTestError, match="inconsistent with the evaluated test accuracy 0.950"):
+        smoke.check_accuracy(2, 10, 0.95)
+
+
+def test_report_renders_every_section_and_never_guesses_a_price():
+    assert report.job_cost("ml.m5.xlarge", 2, 1800) == pytest.approx(0.23)
+    assert report.job_cost("ml.x99.huge", 1, 60) is None
+    assert report.total_cost([0.1, None]) is None
+    summary = {
+        "run_id": "manual__1", "decision": {"deploy": True, "reason": "good"}, "tuning_job": "t", "training_job": "j",
+        "best_hyperparameters": {"learning_rate": "0.01"},
+        "trials": [{"name": "t-001", "status": "Completed", "objective": 0.9, "hyperparameters": {"epochs": "2"},
+                    "billable_seconds": 60, "cost": None}],
+        "metrics": {"test_accuracy": 0.9}, "timings": [{"name": "training", "seconds": 60, "cost": 0.01}],
+        "training_cost": None,
+        "endpoint": {"name": "e", "status": "InService", "model": "j", "smoke_accuracy": 0.9, "smoke_images": 10,
+                     "hourly_cost": 0.115},
+    }
+    markdown = report.render(summary)
+    for text in ("**Outcome:** deployed: good", "| learning_rate | 0.01 |", "| t-001 | Completed | 0.9 | epochs=2 | 60 | unknown |",
+                 "| test_accuracy | 0.9 |", "`e` (InService)", "$0.1150 per hour", "**Estimated training cost:** unknown"):
+        assert text in markdown

@@ -1,0 +1,79 @@
+"""Every AWS request the pipeline renders is valid for botocore's service models, in both profiles and
+with every optional training feature on."""
+
+import botocore.session
+import pytest
+from botocore.validate import validate_parameters
+
+from dog_breed import registry, sagemaker_requests as requests
+from dog_breed.config import PipelineConfig, profile_defaults
+from dog_breed.steps import validate_config
+
+RUN = "manual__2026-11-25T06:00:00+00:00"
+AWS_TARGET = {"bucket": "my-ml-bucket", "sagemaker_role_arn": "arn:aws:iam::111122223333:role/dog-breed-sagemaker"}
+PROFILES = {
+    "local": profile_defaults("local"),
+    "aws": {**profile_defaults("aws"), **AWS_TARGET},
+    "aws-everything-on": {**profile_defaults("aws"), **AWS_TARGET, "use_spot_instances": True, "enable_debugger": True,
+                          "enable_profiler": True, "training_instance_count": 3,
+                          "training_instance_type": "ml.g4dn.xlarge", "region": "eu-west-1"},
+}
+TUNED = {"learning_rate": "0.0123", "batch_size": '"32"', "epochs": "2"}
+
+
+def validate(service, operation, request):
+    model = botocore.session.get_session().get_service_model(service)
+    validate_parameters(request, model.operation_model(operation).input_shape)
+
+
+@pytest.fixture(params=sorted(PROFILES))
+def plan(request):
+    return validate_config(params=PROFILES[request.param], run_id=RUN)
+
+
+def test_tuning_request(plan):
+    validate("sagemaker", "CreateHyperParameterTuningJob", plan["tuning"])
+    definition = plan["tuning"]["TrainingJobDefinition"]
+    assert definition["AlgorithmSpecification"]["MetricDefinitions"][0]["Name"] == "train:loss"
+    assert plan["tuning"]["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"] == {
+        "Type": "Maximize", "MetricName": "valid:accuracy"}
+    assert definition["StaticHyperParameters"]["sagemaker_submit_directory"].endswith("/sourcedir.tar.gz")
+
+
+def test_training_request_with_the_best_trial(plan):
+    request = requests.with_tuned_hyperparameters(plan["training"], TUNED)
+    validate("sagemaker", "CreateTrainingJob", request)
+    assert request["HyperParameters"]["batch_size"] == "32"
+    assert request["ResourceConfig"]["InstanceCount"] == plan["config"]["training_instance_count"]
+    assert ("CheckpointConfig" in request) == plan["config"]["use_spot_instances"]
+
+
+def test_deployment_requests(plan):
+    config = PipelineConfig(**plan["config"])
+    names = requests.ResourceNames(**plan["names"])
+    model_name = names.training_job
+    model = requests.model_request(config, names, model_name, "s3://b/k/output/model.tar.gz")
+    validate("sagemaker", "CreateModel", model)
+    assert model["EnableNetworkIsolation"] is True
+    validate("sagemaker", "CreateEndpointConfig", requests.endpoint_config_request(config, names, model_name))
+    endpoint = requests.endpoint_request(config, names, model_name)
+    validate("sagemaker", "CreateEndpoint", endpoint)
+    validate("sagemaker", "UpdateEndpoint", {k: v for k, v in endpoint.items() if k != "Tags"})
+    validate("cloudwatch", "PutMetricAlarm", requests.rollback_alarm_request(config))
+    version = registry.version_request(group=config.model_package_group, container=model["PrimaryContainer"],
+                                       instance_type=config.endpoint_instance_type,
+                                       metadata={"training_job": model_name, "test_accuracy": "0.9"}, approved=True)
+    validate("sagemaker", "CreateModelPackage", version)
+
+
+def test_a_gpu_instance_gets_the_cuda_image():
+    plan = validate_config(params=PROFILES["aws-everything-on"], run_id=RUN)
+    image = plan["training"]["AlgorithmSpecification"]["TrainingImage"]
+    assert image.startswith("763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:") and "-gpu-" in image
+    assert "-cpu-" in plan["tuning"]["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"]
+
+
+def test_a_best_trial_without_a_tuned_value_is_refused():
+    plan = validate_config(params=PROFILES["local"], run_id=RUN)
+    with pytest.raises(ValueError, match=r"lacks tuned hyperparameters \['epochs'\]"):
+        requests.with_tuned_hyperparameters(plan["training"], {"learning_rate": "0.1", "batch_size": "16"})
