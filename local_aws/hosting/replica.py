@@ -72,11 +72,14 @@ def launch_replica(
     failure_file.unlink(missing_ok=True)
     env = {
         **os.environ,
-        **environment,
-        # Replicas share the machine's cores: each gets its share of intra-op threads instead of
-        # every replica's torch claiming all of them.
+        # Replicas share the machine's cores with each other, the edge and its clients: each gets
+        # its share of intra-op threads, and idle OpenMP threads sleep instead of spinning (spinning
+        # threads of one process starve the others and turn milliseconds into seconds).
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
+        "OMP_WAIT_POLICY": "PASSIVE",
+        # The model's container environment wins, as in a SageMaker container.
+        **environment,
         "PYTHONUNBUFFERED": "1",
     }
     command = [
