@@ -1,0 +1,80 @@
+"""docker-compose.yaml, checked statically (there is no Docker engine here): it parses, its services,
+mounts and dependencies are consistent, and it runs the Airflow version requirements.txt pins."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                    "airflow-init"}
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((REPO / "docker-compose.yaml").read_text())
+
+
+def pinned_airflow():
+    match = re.search(r"^apache-airflow==(\S+)$", (REPO / "requirements.txt").read_text(), re.MULTILINE)
+    assert match, "requirements.txt must pin apache-airflow"
+    return match.group(1)
+
+
+def test_the_stack_has_every_airflow_component(compose):
+    assert set(compose["services"]) == AIRFLOW_SERVICES | {"postgres", "local-aws"}
+    commands = {name: compose["services"][name]["command"] for name in AIRFLOW_SERVICES - {"airflow-init"}}
+    assert commands == {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
+                        "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer"}
+    assert "8080:8080" in compose["services"]["airflow-apiserver"]["ports"]
+
+
+def test_images_match_the_pinned_airflow(compose):
+    expected = f"apache/airflow:{pinned_airflow()}"
+    for name in AIRFLOW_SERVICES | {"local-aws"}:
+        image = compose["services"][name]["image"]
+        assert re.fullmatch(r"\$\{AIRFLOW_IMAGE_NAME:-(.+)\}", image).group(1) == expected, name
+
+
+def test_depends_on_names_real_services_and_airflow_waits_for_database_aws_and_init(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+    assert set(services["airflow-init"]["depends_on"]) == {"postgres"}
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert set(services[name]["depends_on"]) == {"postgres", "local-aws", "airflow-init"}, name
+        assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+def test_mounts_exist_and_put_the_project_where_the_environment_says(compose):
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source, target = volume.split(":")[:2]
+            if source.startswith("./") and "build/" not in source:
+                assert (REPO / source).exists(), f"{name} mounts missing {source}"
+        if name in AIRFLOW_SERVICES:
+            targets = {v.split(":")[1] for v in service["volumes"]}
+            assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/project/model_code",
+                    "/opt/airflow/project/requirements.txt"} <= targets
+            env = service["environment"]
+            assert "/opt/airflow/project" in env["PYTHONPATH"].split(":")
+            assert "-r /opt/airflow/project/requirements.txt" in env["_PIP_ADDITIONAL_REQUIREMENTS"] or \
+                name == "airflow-init"
+
+
+def test_airflow_reaches_the_local_aws_service_it_starts(compose):
+    services = compose["services"]
+    command = services["local-aws"]["command"]
+    assert command[:3] == ["python", "-m", "local_aws"]
+    port = command[command.index("--port") + 1]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["environment"]["AWS_ENDPOINT_URL"] == f"http://local-aws:{port}"
+        assert services[name]["environment"]["DOG_BREED_PROFILE"] == "local"
+    dataset = Path(services["airflow-scheduler"]["environment"]["DOG_BREED_LOCAL_DATASET_URL"][len("file://"):])
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in services["airflow-scheduler"]["volumes"]}
+    assert str(dataset.parent) in mounted, "the local dataset's folder must be mounted"
