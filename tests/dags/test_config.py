@@ -39,7 +39,7 @@ def test_aws_profile_needs_a_bucket_and_a_role():
     ("endpoint_instance_count", -1, "must be >= 1"),
     ("tuning_max_jobs", 0, "must be >= 1"),
     ("tuning_max_parallel_jobs", 5, "exceeds tuning_max_jobs"),
-    ("learning_rate_max", 0.001, "must be greater than learning_rate_min"),
+    ("learning_rate_max", 0.0001, "must be greater than learning_rate_min"),
     ("learning_rate_min", 0.0, "must be > 0 for a log-scale search"),
     ("epochs_max", 1, "must be greater than epochs_min"),
     ("batch_sizes", [], "must be distinct integers >= 1"),
