@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 class _QuietRequestHandler(MotoRequestHandler):
+    protocol_version = "HTTP/1.1"
+
     # The edge logs one line per request itself, with the service and action.
     def log_request(self, code="-", size="-"):
         pass

@@ -4,6 +4,8 @@ import tarfile
 from pathlib import Path
 
 from botocore.exceptions import ClientError
+from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
 
 from local_aws.errors import ValidationException
 
@@ -52,6 +54,23 @@ def relative_key(prefix: str, key: str) -> str:
 def download(s3, bucket: str, key: str, destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     s3.download_file(bucket, key, str(destination))
+
+
+def copy_objects_in_process(account_id: str, region: str, bucket: str, keys: list[str],
+                            destination_of) -> None:
+    """Write each object to `destination_of(key)`, reading it straight from moto's in-process S3.
+
+    The one place local_aws bypasses HTTP: a channel holds thousands of small files, and an object
+    costs ~0.2 ms this way against ~10 ms through the edge (bench/bench_local_aws.py).
+    """
+    backend = s3_backends[account_id][get_partition(region)]
+    for key in keys:
+        found = backend.get_object(bucket, key)
+        if found is None:  # deleted since it was listed
+            continue
+        destination = destination_of(key)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(found.value)
 
 
 def download_uri(s3, uri: str, destination: Path) -> None:

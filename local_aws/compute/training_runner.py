@@ -192,16 +192,16 @@ class TrainingRun:
         self._download_keys(uri, keys, destinations)
 
     def _download_keys(self, uri: str, keys: list[str], destinations: list[Path]) -> None:
-        """Each key once, then hard-linked into every destination (hosts share nothing else)."""
+        """Each key once, then hard-linked into every other destination (hosts share nothing else)."""
         bucket, prefix = s3.parse_s3_uri(uri)
+        s3.copy_objects_in_process(self.account_id, self.region, bucket, keys,
+                                   lambda key: destinations[0] / s3.relative_key(prefix, key))
         for key in keys:
             relative = s3.relative_key(prefix, key)
-            first = destinations[0] / relative
-            s3.download(self.s3, bucket, key, first)
             for destination in destinations[1:]:
                 target = destination / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.link(first, target)
+                os.link(destinations[0] / relative, target)
 
     # Training
 
