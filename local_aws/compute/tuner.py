@@ -32,9 +32,9 @@ def start_tuning_job(job: TuningJob, parameters: list[TunedParameter], ctx: Requ
     return thread
 
 
-def max_parallel_trials(requested: int, instance_count: int) -> int:
-    """Trials at once: what was asked, but no more than this machine's cores can host."""
-    return max(1, min(requested, (os.cpu_count() or 1) // instance_count))
+def max_parallel_trials(requested: int, instance_count: int, cores: int) -> int:
+    """Trials at once: what was asked, but no more than `cores` can host (at least one)."""
+    return max(1, min(requested, cores // instance_count))
 
 
 # HyperParameterTrainingJobDefinition members that a trial's CreateTrainingJob takes as they are.
@@ -82,7 +82,7 @@ class TuningRun:
         limits = config["ResourceLimits"]
         self.max_trials = limits["MaxNumberOfTrainingJobs"]
         instance_count = job.request["TrainingJobDefinition"]["ResourceConfig"]["InstanceCount"]
-        self.max_parallel = max_parallel_trials(limits["MaxParallelTrainingJobs"], instance_count)
+        self.max_parallel = max_parallel_trials(limits["MaxParallelTrainingJobs"], instance_count, os.cpu_count() or 1)
         if self.max_parallel < limits["MaxParallelTrainingJobs"]:
             logger.info("tuning job %s: running %d trials at a time (of %d asked) on %d cores",
                         job.name, self.max_parallel, limits["MaxParallelTrainingJobs"], os.cpu_count())

@@ -5,6 +5,7 @@ what it accepts really runs (local_aws.compute.training_runner).
 """
 
 from local_aws.compute.images import require_pytorch_image
+from local_aws.compute.metrics import MetricParser
 from local_aws.compute.training_runner import start_training_job
 from local_aws.errors import NotSupportedLocally, ResourceInUse, ValidationException
 from local_aws.registry import action
@@ -91,6 +92,7 @@ def _check_algorithm(spec: dict) -> None:
     names = [definition["Name"] for definition in spec.get("MetricDefinitions", [])]
     if len(names) != len(set(names)):
         raise ValidationException("MetricDefinitions names must be unique.")
+    MetricParser(spec.get("MetricDefinitions", []))  # raises for a regex that cannot capture a value
 
 
 def _check_resources(resources: dict) -> None:

@@ -26,8 +26,10 @@ PROBE_SCRIPT = textwrap.dedent('''
     parser.add_argument("--learning_rate", type=float, default=0.1)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--mode", default="ok")
+    parser.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
     parser.add_argument("--checkpoint_dir")
     args = parser.parse_args()
+    checkpoints_at_start = sorted(os.listdir(args.checkpoint_dir))
     print("probe args " + json.dumps(sys.argv[1:]))
     for epoch in range(1, args.epochs + 1):
         # Best when learning_rate is 0.01: a known optimum for the tuning tests.
@@ -41,7 +43,8 @@ PROBE_SCRIPT = textwrap.dedent('''
     files = sorted(os.path.relpath(os.path.join(d, f), os.environ["SM_CHANNEL_TRAINING"])
                    for d, _, fs in os.walk(os.environ["SM_CHANNEL_TRAINING"]) for f in fs)
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "probe.json"), "w") as out:
-        json.dump({"env": env, "files": files, "argv": sys.argv[1:], "cwd": os.getcwd()}, out)
+        json.dump({"env": env, "files": files, "argv": sys.argv[1:], "cwd": os.getcwd(),
+                   "checkpoints_at_start": checkpoints_at_start}, out)
     with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "metrics.json"), "w") as out:
         json.dump({"valid_accuracy": accuracy}, out)
     with open(os.path.join(args.checkpoint_dir, "checkpoint-0001.pth"), "w") as out:
@@ -78,8 +81,6 @@ def wait_for(describe, status_key: str, until: set[str] = TERMINAL, timeout: flo
             return described
         assert time.monotonic() < deadline, f"still {described[status_key]} after {timeout}s"
         time.sleep(0.2)
-
-
 
 
 def probe_training_request(bucket: str, name: str, hyperparameters: dict | None = None, instance_count: int = 1,

@@ -13,7 +13,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from local_aws_testing import probe_training_request, unique_name, wait_for
+from local_aws_testing import PROBE_SCRIPT, probe_training_request, tarball, unique_name, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -100,11 +100,14 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def test_cli_prints_the_environment_and_sigterm_stops_every_child(tmp_path, bucket):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_the_environment_logs_requests_and_a_signal_stops_every_child(tmp_path, bucket, stop_signal):
     # The session's moto state lives in this process; the CLI's edge has its own, so it gets its own data.
     state_dir = tmp_path / "state"
-    cli = subprocess.Popen([sys.executable, "-m", "local_aws", "--port", "0", "--state-dir", str(state_dir)],
-                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    log = tmp_path / "edge.log"
+    with log.open("w") as stderr:
+        cli = subprocess.Popen([sys.executable, "-m", "local_aws", "--port", "0", "--state-dir", str(state_dir)],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         env = dict(cli.stdout.readline().strip().removeprefix("export ").split("=", 1) for _ in range(4))
         assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
@@ -114,7 +117,6 @@ def test_cli_prints_the_environment_and_sigterm_stops_every_child(tmp_path, buck
         s3 = boto3.client("s3", **kwargs)
         s3.create_bucket(Bucket=bucket)
         s3.put_object(Bucket=bucket, Key="data/train/x.txt", Body=b"x")
-        from local_aws_testing import PROBE_SCRIPT, tarball
         s3.put_object(Bucket=bucket, Key="probe/sourcedir.tar.gz", Body=tarball({"train.py": PROBE_SCRIPT}))
         sm = boto3.client("sagemaker", **kwargs)
         name = unique_name("orphan")
@@ -122,9 +124,14 @@ def test_cli_prints_the_environment_and_sigterm_stops_every_child(tmp_path, buck
         wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "SecondaryStatus", until={"Training"})
         job_dir = str(state_dir / "training" / name)
         wait_for(lambda: {"up": "yes" if _processes_mentioning(job_dir) else "no"}, "up", until={"yes"}, timeout=30)
-        cli.send_signal(signal.SIGTERM)
+        cli.send_signal(stop_signal)
         assert cli.wait(timeout=60) == 0
         assert _processes_mentioning(job_dir) == []
+        lines = log.read_text().splitlines()
+        # One line per request, naming the service and the action or path, with its status.
+        assert sum("sagemaker SageMaker.CreateTrainingJob -> 200" in line for line in lines) == 1
+        assert sum(f"s3 PUT /{bucket}/data/train/x.txt -> 200" in line for line in lines) == 1
+        assert any("stopping: ending child processes" in line for line in lines)
     finally:
         if cli.poll() is None:
             cli.kill()

@@ -27,6 +27,9 @@ def read_tar_member(s3, uri: str, member: str) -> bytes:
 def completed(local_aws, bucket):
     """One completed two-host probe job, shared by the tests that only read it."""
     name = unique_name("probe")
+    # A checkpoint left by an earlier run of the job: SageMaker restores it before the script starts.
+    s3 = boto3.client("s3", **local_aws.client_kwargs)
+    s3.put_object(Bucket=bucket, Key=f"checkpoints/{name}/previous.pth", Body=b"earlier")
     request = probe_training_request(
         bucket, name, {"learning_rate": "0.02", "epochs": "2"}, instance_count=2,
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output/"},
@@ -56,6 +59,11 @@ def test_artifacts_land_where_sagemaker_puts_them(completed, s3, bucket):
     assert output["valid_accuracy"] == pytest.approx(1 - 0.01 / 2)
     checkpoint = s3.get_object(Bucket=bucket, Key=f"checkpoints/{name}/checkpoint-0001.pth")["Body"].read()
     assert checkpoint == b"state"
+
+
+def test_checkpoints_in_s3_are_restored_before_the_script_starts(completed, s3):
+    probe = json.loads(read_tar_member(s3, completed["ModelArtifacts"]["S3ModelArtifacts"], "probe.json"))
+    assert probe["checkpoints_at_start"] == ["previous.pth"]
 
 
 def test_script_gets_hyperparameters_and_environment_as_the_toolkit_gives_them(completed, s3):
@@ -144,10 +152,22 @@ def test_missing_input_data_fails_the_job_as_sagemaker_words_it(sm, probe_reques
     assert described["FailureReason"].startswith(f'ClientError: No S3 objects found under S3 URL "s3://{bucket}/nothing-here/"')
 
 
-def test_unknown_job_is_a_validation_exception(sm):
+@pytest.mark.parametrize("call", ["describe_training_job", "stop_training_job"])
+def test_unknown_job_is_a_validation_exception(sm, call):
     with pytest.raises(ClientError) as raised:
-        sm.describe_training_job(TrainingJobName="never-created")
+        getattr(sm, call)(TrainingJobName="never-created")
     assert raised.value.response["Error"] == {"Code": "ValidationException", "Message": "Requested resource not found."}
+
+
+def test_listing_pages_through_jobs_in_creation_order(sm, completed):
+    first = sm.list_training_jobs(MaxResults=1, SortBy="CreationTime", SortOrder="Ascending")
+    second = sm.list_training_jobs(MaxResults=1, SortBy="CreationTime", SortOrder="Ascending",
+                                   NextToken=first["NextToken"])
+    one, two = first["TrainingJobSummaries"][0], second["TrainingJobSummaries"][0]
+    assert one["TrainingJobName"] != two["TrainingJobName"]
+    assert one["CreationTime"] <= two["CreationTime"]
+    with pytest.raises(ClientError, match="Invalid pagination token"):
+        sm.list_training_jobs(NextToken="not-a-token")
 
 
 def test_duplicate_name_is_resource_in_use(sm, completed, probe_request):
@@ -165,9 +185,20 @@ def test_duplicate_name_is_resource_in_use(sm, completed, probe_request):
      "no GPU"),
     ({"VpcConfig": {"SecurityGroupIds": ["sg-12345678"], "Subnets": ["subnet-12345678"]}}, "VpcConfig"),
     ({"EnableManagedSpotTraining": True}, "MaxWaitTimeInSeconds must be specified"),
+    ({"AlgorithmSpecification": {"TrainingImage": TRAINING_IMAGE, "TrainingInputMode": "File",
+                                 "MetricDefinitions": [{"Name": "valid:loss", "Regex": "valid:loss=[0-9.]+"}]}},
+     "must capture the value in a group"),
+    ({"AlgorithmSpecification": {"TrainingImage": TRAINING_IMAGE, "TrainingInputMode": "File",
+                                 "MetricDefinitions": [{"Name": "valid:loss", "Regex": "loss=(["}]}},
+     "invalid Regex"),
+    ({"CheckpointConfig": {"S3Uri": "s3://bucket/checkpoints", "LocalPath": "/tmp/checkpoints"}},
+     "CheckpointConfig.LocalPath"),
 ])
 def test_what_cannot_run_locally_is_refused(sm, probe_request, change, refused):
+    request = probe_request(unique_name("refused"), **change)
     with pytest.raises(ClientError) as raised:
-        sm.create_training_job(**probe_request(unique_name("refused"), **change))
+        sm.create_training_job(**request)
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert refused in raised.value.response["Error"]["Message"]
+    with pytest.raises(ClientError, match="Requested resource not found"):  # nothing half-created
+        sm.describe_training_job(TrainingJobName=request["TrainingJobName"])

@@ -71,6 +71,36 @@ def test_three_trials_and_the_best_by_the_objective(sm, bucket, strategy, object
     assert trial_job["HyperParameters"]["epochs"] == "1"
 
 
+def test_every_range_type_one_trial_at_a_time(sm, bucket):
+    ranges = {
+        "ContinuousParameterRanges": [
+            {"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.05", "ScalingType": "Linear"}],
+        "IntegerParameterRanges": [{"Name": "epochs", "MinValue": "1", "MaxValue": "4", "ScalingType": "Logarithmic"}],
+        "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["adamw", "sgd"]}],
+    }
+    name = unique_name("ranges")[:32]
+    request = tuning_request(bucket, name, strategy="Bayesian", ranges=ranges, max_jobs=3)
+    del request["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"]
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] = 1
+    described = run_tuning(sm, request)
+
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert described["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] == 1
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, SortBy="CreationTime", SortOrder="Ascending")["TrainingJobSummaries"]
+    assert len(trials) == 3
+    for trial in trials:
+        tuned = trial["TunedHyperParameters"]
+        assert set(tuned) == {"learning_rate", "epochs", "optimizer"}
+        assert tuned["optimizer"] in ("adamw", "sgd") and tuned["epochs"] in ("1", "2", "3", "4")
+        # The probe reports 1 - |lr - 0.01| / epochs: proof that both values reached the script.
+        value = 1.0 - abs(float(tuned["learning_rate"]) - 0.01) / int(tuned["epochs"])
+        assert trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(value, abs=1e-5)
+    jobs = [sm.describe_training_job(TrainingJobName=t["TrainingJobName"]) for t in trials]
+    for earlier, later in zip(jobs, jobs[1:]):
+        assert later["CreationTime"] >= earlier["TrainingEndTime"]  # MaxParallelTrainingJobs 1: never two at once
+
+
 def test_trials_sort_by_objective(sm, bucket):
     name = unique_name("sorted")[:32]
     run_tuning(sm, tuning_request(bucket, name, max_jobs=2))
@@ -108,10 +138,21 @@ def test_stopping_a_tuning_job_stops_its_trials(sm, bucket):
     counters = described["TrainingJobStatusCounters"]
     assert counters["InProgress"] == 0 and counters["Stopped"] >= 1
 
-
-def test_unknown_tuning_job_is_resource_not_found(sm):
     with pytest.raises(ClientError) as raised:
-        sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="never-created")
+        sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "has already ended" in raised.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as raised:
+        sm.create_hyper_parameter_tuning_job(**request)
+    assert raised.value.response["Error"] == {"Code": "ResourceInUse", "Message": (
+        f"A hyperparameter tuning job with the name, {name}, already exists. Choose a different name.")}
+
+
+@pytest.mark.parametrize("call", ["describe_hyper_parameter_tuning_job", "stop_hyper_parameter_tuning_job",
+                                  "list_training_jobs_for_hyper_parameter_tuning_job"])
+def test_unknown_tuning_job_is_resource_not_found(sm, call):
+    with pytest.raises(ClientError) as raised:
+        getattr(sm, call)(HyperParameterTuningJobName="never-created")
     assert raised.value.response["Error"]["Code"] == "ResourceNotFound"
     assert "can't find a tuning job called never-created" in raised.value.response["Error"]["Message"]
 
