@@ -207,8 +207,9 @@ class TrainingRun:
 
     def _train(self, deadline: float) -> Ending:
         ensure_log_group(self.logs, TRAINING_LOG_GROUP)
+        credentials = self._role_credentials()
         port = _free_port()
-        started = [self._start_host(host, port) for host in self.hosts]
+        started = [self._start_host(host, port, credentials) for host in self.hosts]
         last_sync = time.monotonic()
         ending = None
         try:
@@ -241,14 +242,23 @@ class TrainingRun:
             return Ending("max_runtime")
         return None
 
-    def _start_host(self, host: str, master_port: int) -> HostProcess:
+    def _role_credentials(self) -> dict[str, str]:
+        """The script acts as the job's execution role, as on SageMaker: credentials from AssumeRole,
+        which moto files under the role's account."""
+        sts = self.platform.client("sts", self.account_id, self.region)
+        found = sts.assume_role(RoleArn=self.job.request["RoleArn"], RoleSessionName="SageMaker")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": found["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": found["SessionToken"]}
+
+    def _start_host(self, host: str, master_port: int, credentials: dict[str, str]) -> HostProcess:
         dirs = self.dirs[host]
         program = str(self.framework[toolkit.PROGRAM_PARAM])
         # /opt/ml/checkpoints does not exist here, so its stand-in is the one argument local_aws adds.
         command = [sys.executable, program, *toolkit.to_cmd_args(self.user_hyperparameters),
                    "--checkpoint_dir", str(dirs.checkpoints)]
         process = self.platform.supervisor.spawn(
-            command, cwd=dirs.code, env=self._host_env(host, master_port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            command, cwd=dirs.code, env={**self._host_env(host, master_port), **credentials},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         stream = LogStream(self.logs, TRAINING_LOG_GROUP, f"{self.job.name}/{host}-{int(time.time())}")
         tail = collections.deque(maxlen=TAIL_LINES)
@@ -264,8 +274,10 @@ class TrainingRun:
         data_config = toolkit.input_data_config(self.job.request.get("InputDataConfig", []))
         # Each host stands for a whole instance; on one machine they share its cores.
         cpus = max(1, (os.cpu_count() or 1) // len(self.hosts))
+        # The script acts only as the role; a profile of the edge's user is not its to use.
+        inherited = {name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
         return {
-            **os.environ,
+            **inherited,
             **self.job.request.get("Environment", {}),
             **toolkit.training_environment(
                 job_name=self.job.name, dirs=dirs, hyperparameters=self.job.hyperparameters,
@@ -281,8 +293,6 @@ class TrainingRun:
             "AWS_ENDPOINT_URL": self.platform.url,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": self.account_id,
-            "AWS_SECRET_ACCESS_KEY": "local-aws",
         }
 
     def _read_output(self, process: subprocess.Popen, stream: LogStream, tail: collections.deque) -> None:

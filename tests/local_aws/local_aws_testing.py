@@ -39,12 +39,16 @@ PROBE_SCRIPT = textwrap.dedent('''
         raise ValueError("the probe was told to fail")
     if args.mode == "sleep":
         time.sleep(600)
+    identity = None
+    if args.mode == "whoami":
+        import boto3
+        identity = boto3.client("sts").get_caller_identity()["Arn"]
     env = {k: v for k, v in os.environ.items() if k.startswith("SM_") or k in ("MASTER_ADDR", "MASTER_PORT", "PROBE_ENV")}
     files = sorted(os.path.relpath(os.path.join(d, f), os.environ["SM_CHANNEL_TRAINING"])
                    for d, _, fs in os.walk(os.environ["SM_CHANNEL_TRAINING"]) for f in fs)
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "probe.json"), "w") as out:
         json.dump({"env": env, "files": files, "argv": sys.argv[1:], "cwd": os.getcwd(),
-                   "checkpoints_at_start": checkpoints_at_start}, out)
+                   "checkpoints_at_start": checkpoints_at_start, "identity": identity}, out)
     with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "metrics.json"), "w") as out:
         json.dump({"valid_accuracy": accuracy}, out)
     with open(os.path.join(args.checkpoint_dir, "checkpoint-0001.pth"), "w") as out:

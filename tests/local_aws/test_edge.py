@@ -1,10 +1,12 @@
 """The edge: routing to moto or to local_aws, request validation, AWS-shaped errors, the CLI."""
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 from pathlib import Path
 
@@ -54,14 +56,32 @@ def test_sagemaker_actions_local_aws_does_not_run_are_refused(sm):
     assert "does not implement sagemaker action ListProcessingJobs" in error["Message"]
 
 
-def test_the_calling_account_owns_what_it_creates(local_aws, bucket):
-    client = boto3.client("sagemaker", **local_aws.client_kwargs)
+def _as_account(client, account_id: str):
+    # How moto (and so local_aws) is told the account.
     client.meta.events.register("before-sign", lambda request, **_: request.headers.__setitem__(
-        "x-moto-account-id", "111122223333"))  # how moto (and so local_aws) is told the account
+        "x-moto-account-id", account_id))
+    return client
+
+
+def test_the_calling_account_owns_what_it_creates_and_the_script_acts_as_its_role(local_aws):
+    account = "111122223333"
+    s3 = _as_account(boto3.client("s3", **local_aws.client_kwargs), account)
+    bucket = unique_name("other-account")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="data/train/x.txt", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="probe/sourcedir.tar.gz", Body=tarball({"train.py": PROBE_SCRIPT}))
+    client = _as_account(boto3.client("sagemaker", **local_aws.client_kwargs), account)
     name = unique_name("other-account")
-    arn = client.create_training_job(**probe_training_request(bucket, name))["TrainingJobArn"]
-    assert arn.startswith("arn:aws:sagemaker:us-east-1:111122223333:training-job/")
-    wait_for(lambda: client.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+    request = probe_training_request(bucket, name, {"mode": "whoami"},
+                                     RoleArn=f"arn:aws:iam::{account}:role/SageMakerRole")
+    arn = client.create_training_job(**request)["TrainingJobArn"]
+    assert arn.startswith(f"arn:aws:sagemaker:us-east-1:{account}:training-job/")
+    described = wait_for(lambda: client.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    archive = s3.get_object(Bucket=bucket, Key=f"output/{name}/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        probe = json.load(tar.extractfile("probe.json"))
+    assert probe["identity"].startswith(f"arn:aws:sts::{account}:assumed-role/SageMakerRole/SageMaker")
     default_account = boto3.client("sagemaker", **local_aws.client_kwargs)
     with pytest.raises(ClientError):
         default_account.describe_training_job(TrainingJobName=name)
