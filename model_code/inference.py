@@ -16,6 +16,8 @@ import base64
 import binascii
 import io
 import json
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,9 @@ JSON_FIELDS = ("image", "top_k")
 DEFAULT_TOP_K = 5
 # 40 megapixels is beyond any phone photo; larger headers are decompression bombs, refused before decoding.
 MAX_IMAGE_PIXELS = 40_000_000
+
+# What Pillow's JPEG and PNG decoders raise on damaged data (found by mutating valid files).
+CORRUPT_IMAGE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
 
 # Chosen once per worker: every model and request of this process uses it.
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -120,6 +125,8 @@ def input_fn(request_body, request_content_type: str) -> PredictionRequest:
         raise EmptyBody("the request body is empty; send an image")
     if content_type == JSON:
         return _json_request(request_body)
+    if isinstance(request_body, str):
+        raise InvalidImage(f"an {content_type} body must be the image bytes, got text")
     return PredictionRequest(decode_image(bytes(request_body)))
 
 
@@ -164,6 +171,8 @@ def decode_image(data: bytes) -> Image.Image:
         raise InvalidImage(f"the body is not a {' or '.join(IMAGE_FORMATS)} image") from error
     except Image.DecompressionBombError as error:
         raise ImageTooLarge(f"the image has too many pixels: {error}") from error
+    except CORRUPT_IMAGE_ERRORS as error:
+        raise InvalidImage(f"the image header is truncated or corrupt: {error}") from error
     pixels = image.width * image.height
     if pixels > MAX_IMAGE_PIXELS:
         raise ImageTooLarge(
@@ -171,9 +180,9 @@ def decode_image(data: bytes) -> Image.Image:
         )
     try:
         image.load()
-    except (OSError, SyntaxError) as error:
+        return image.convert("RGB")
+    except CORRUPT_IMAGE_ERRORS as error:
         raise InvalidImage(f"the image data is truncated or corrupt: {error}") from error
-    return image.convert("RGB")
 
 
 def predict_fn(input_object: PredictionRequest, model: LoadedModel) -> list[dict]:

@@ -2,6 +2,7 @@ import base64
 import io
 import json
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -164,6 +165,52 @@ def test_bad_input_raises_an_error_naming_the_problem(body, content_type, error,
     with pytest.raises(error, match=message.replace("(", r"\(").replace("*", r"\*")) as raised:
         input_fn(body, content_type)
     assert 400 <= raised.value.status_code < 500
+
+
+def test_an_image_body_given_as_text_is_refused():
+    with pytest.raises(InvalidImage, match="an image/png body must be the image bytes, got text"):
+        input_fn("\x89PNG", "image/png")
+
+
+def mutations(seed_files: list[bytes], count: int, seed: int = 0):
+    """Seeded random damage: bytes overwritten, cut out or inserted, up to eight times per file."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        data = bytearray(rng.choice(seed_files))
+        for _ in range(rng.randint(1, 8)):
+            position = rng.randrange(max(1, len(data)))
+            kind = rng.random()
+            if kind < 0.6 and data:
+                data[position] = rng.randrange(256)
+            elif kind < 0.8:
+                del data[position:position + rng.randint(1, 50)]
+            else:
+                data[position:position] = rng.randbytes(rng.randint(1, 20))
+        yield bytes(data)
+
+
+def encoded(image: Image.Image, image_format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def test_damaged_images_either_decode_or_raise_an_inference_error():
+    noise = Image.effect_noise((40, 24), 40)
+    seed_files = [encoded(noise.convert("RGB"), "JPEG"), encoded(noise, "JPEG", progressive=True),
+                  encoded(noise.convert("RGB"), "PNG"), encoded(Image.new("P", (16, 16)), "PNG"),
+                  encoded(noise, "PNG", optimize=True)]
+    outcomes = {"decoded": 0, "refused": 0}
+
+    for body in mutations(seed_files, count=1500):
+        try:
+            assert inference.decode_image(body).mode == "RGB"
+            outcomes["decoded"] += 1
+        except (InvalidImage, ImageTooLarge):
+            outcomes["refused"] += 1
+
+    # Both outcomes occur, and nothing else escaped (a model server would answer 500 to it).
+    assert min(outcomes.values()) > 100, outcomes
 
 
 @pytest.mark.parametrize("accept", [None, "*/*", "application/json", "text/html, application/json;q=0.9", "application/*"])
