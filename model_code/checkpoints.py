@@ -38,9 +38,10 @@ def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def load_checkpoint(path: Path, device: torch.device) -> dict:
-    # Plain tensors, numbers and strings only: weights_only refuses anything that would run code.
-    return torch.load(path, map_location=device, weights_only=True)
+def load_checkpoint(path: Path) -> dict:
+    """The saved state, on the CPU. Plain tensors, numbers and strings only: weights_only refuses
+    anything that would run code."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def _checkpoints(checkpoint_dir: Path) -> list[Path]:

@@ -66,7 +66,10 @@ def process_group_spec(environ: Mapping[str, str]) -> ProcessGroupSpec:
 
 def choose_device(spec: ProcessGroupSpec) -> torch.device:
     if torch.cuda.is_available():
-        return torch.device("cuda", spec.local_rank % torch.cuda.device_count())
+        device = torch.device("cuda", spec.local_rank % torch.cuda.device_count())
+        # nccl's collectives run on the current device: without this every process would use GPU 0.
+        torch.cuda.set_device(device)
+        return device
     return torch.device("cpu")
 
 
@@ -112,6 +115,10 @@ def broadcast_buffers(model: torch.nn.Module) -> None:
             dist.broadcast(buffer, src=0)
 
 
-def barrier() -> None:
-    if dist.is_initialized():
-        dist.barrier()
+def broadcast_object(value):
+    """Rank 0's ``value`` (any picklable object) on every process."""
+    if not dist.is_initialized():
+        return value
+    holder = [value]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]

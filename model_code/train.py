@@ -38,6 +38,9 @@ from preprocessing import IMAGENET_MEAN, IMAGENET_STD, normalize
 OPTIMIZERS = ("adamw", "adam", "sgd")
 LR_SCHEDULERS = ("cosine", "constant")
 MIN_IMAGE_SIZE = 16
+# Hyperparameters SageMaker adds on its own and its training toolkit passes on as arguments: the
+# `sagemaker_*` framework parameters, and `_tuning_objective_metric` in every tuning trial.
+SAGEMAKER_ARGUMENT_PREFIXES = ("--sagemaker_", "--_tuning_objective_metric")
 # Arguments that locate things rather than shape the model: a resumed run may change them.
 PATH_AND_RESOURCE_ARGS = ("data_dir", "model_dir", "output_data_dir", "checkpoint_dir", "workers")
 
@@ -62,7 +65,9 @@ def _bounded(kind, minimum, inclusive=True):
 
 def get_args_parser() -> argparse.ArgumentParser:
     env = os.environ
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # No abbreviations: a misspelt hyperparameter must fail, not silently match a longer name.
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("--arch", default="resnet50", choices=ARCHITECTURES, help="torchvision backbone")
     parser.add_argument("--pretrained", type=str2bool, default=False, help="start from ImageNet weights (true/false)")
     parser.add_argument("--freeze_backbone", type=str2bool, default=False, help="train only the new head (true/false)")
@@ -86,7 +91,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse hyperparameters; SageMaker's own ``--sagemaker_*`` arguments are accepted and ignored."""
+    """Parse hyperparameters; the ones SageMaker adds itself (``--sagemaker_*``,
+    ``--_tuning_objective_metric``) are accepted and ignored."""
     parser = get_args_parser()
     args, unknown = parser.parse_known_args(argv)
     rejected = _without_sagemaker_arguments(unknown)
@@ -105,10 +111,22 @@ def _without_sagemaker_arguments(tokens: list[str]) -> list[str]:
         if skip_value and not token.startswith("--"):
             skip_value = False
             continue
-        skip_value = token.startswith("--sagemaker_") and "=" not in token
-        if not token.startswith("--sagemaker_"):
+        ours = token.startswith(SAGEMAKER_ARGUMENT_PREFIXES)
+        skip_value = ours and "=" not in token
+        if not ours:
             rejected.append(token)
     return rejected
+
+
+def check_writable(args: argparse.Namespace) -> None:
+    """Fail before training, not after it, when a folder train.py writes to cannot be made (on a laptop
+    the default /opt/ml/checkpoints usually cannot)."""
+    for name in ("model_dir", "output_data_dir", "checkpoint_dir"):
+        path = Path(getattr(args, name)).absolute()
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(f"--{name} {path} cannot be created: {existing} is not a writable folder; "
+                                  f"pass --{name} with a folder this process may write to")
 
 
 @dataclass
@@ -153,6 +171,7 @@ def log(message: str) -> None:
 
 
 def main(args: argparse.Namespace) -> dict:
+    check_writable(args)
     spec = distributed.process_group_spec(os.environ)
     device = distributed.choose_device(spec)
     distributed.init_process_group(spec, device)
@@ -163,7 +182,7 @@ def main(args: argparse.Namespace) -> dict:
         model = build_model(args.arch, len(data.classes), args.pretrained, args.freeze_backbone).to(device)
         optimizer = build_optimizer(args, trainable_parameters(model))
         scheduler = build_scheduler(args, optimizer)
-        progress = resume(Path(args.checkpoint_dir), run_identity(args, data.classes), model, optimizer, scheduler, device)
+        progress = resume(Path(args.checkpoint_dir), run_identity(args, data.classes), model, optimizer, scheduler)
         trained = DistributedDataParallel(model) if spec.is_distributed else model
         train_loader = build_train_loader(args, data.splits["train"], spec)
         for epoch in range(progress.epochs_done + 1, args.epochs + 1):
@@ -209,7 +228,9 @@ def train_one_epoch(model, loader, optimizer, device, freeze_backbone) -> tuple[
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        totals += torch.stack([loss.detach() * len(labels), (logits.argmax(1) == labels).sum(), torch.tensor(len(labels))])
+        totals[0] += loss.detach() * len(labels)
+        totals[1] += (logits.argmax(1) == labels).sum()
+        totals[2] += len(labels)
     seconds = time.perf_counter() - started
     loss_sum, correct, samples = distributed.all_reduce_sum(totals).tolist()
     return loss_sum / samples, correct / samples, int(samples), seconds
@@ -224,8 +245,9 @@ def evaluate(model, split: ImageSplit, batch_size: int, device, spec) -> tuple[f
     for batch in shard.split(batch_size):
         images, labels = normalize(split.images[batch].to(device)), split.labels[batch].to(device)
         logits = model(images)
-        totals += torch.stack([F.cross_entropy(logits, labels, reduction="sum"), (logits.argmax(1) == labels).sum(),
-                               torch.tensor(len(labels))])
+        totals[0] += F.cross_entropy(logits, labels, reduction="sum")
+        totals[1] += (logits.argmax(1) == labels).sum()
+        totals[2] += len(labels)
     loss_sum, correct, samples = distributed.all_reduce_sum(totals).tolist()
     return loss_sum / samples, correct / samples
 
@@ -276,12 +298,20 @@ def checkpoint_state(model, optimizer, scheduler, progress: Progress, identity: 
     }
 
 
-def resume(checkpoint_dir: Path, identity: dict, model, optimizer, scheduler, device) -> Progress:
-    """Load the newest checkpoint of this run if there is one (a restarted spot job), else start afresh."""
-    path = checkpoints.latest_checkpoint(checkpoint_dir)
-    if path is None:
+def resume(checkpoint_dir: Path, identity: dict, model, optimizer, scheduler) -> Progress:
+    """Continue from the newest checkpoint of this run if there is one (a restarted spot job), else start afresh.
+
+    Rank 0's checkpoint dir decides, and every process gets its checkpoint: the other hosts' copies may
+    be missing or older, and processes that disagree on the epoch to start from would deadlock.
+    """
+    found = None
+    if distributed.is_main_process():
+        path = checkpoints.latest_checkpoint(checkpoint_dir)
+        found = (path, checkpoints.load_checkpoint(path)) if path else None
+    found = distributed.broadcast_object(found)
+    if found is None:
         return Progress()
-    state = checkpoints.load_checkpoint(path, device)
+    path, state = found
     differences = sorted(k for k in identity.keys() | state["identity"].keys()
                          if identity.get(k) != state["identity"].get(k))
     if differences:
@@ -290,10 +320,9 @@ def resume(checkpoint_dir: Path, identity: dict, model, optimizer, scheduler, de
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng_state"].cpu())
+    torch.set_rng_state(state["rng_state"])
     progress = Progress(state["history"], state["best_epoch"], state["best_state"])
     log(f"resuming from {path} after epoch {progress.epochs_done}")
-    distributed.barrier()
     return progress
 
 

@@ -1,10 +1,12 @@
 import json
 import socket
 import subprocess
+import time
 
 import pytest
 import torch
 
+from checkpoints import latest_checkpoint
 from conftest import train_command, training_env
 from distributed import DEFAULT_MASTER_PORT, SINGLE_PROCESS, process_group_spec
 from image_folders import load_dataset
@@ -12,6 +14,7 @@ from networks import build_model
 from train import evaluate
 
 HOSTS = '["algo-1", "algo-2"]'
+EPOCHS = "3"
 
 
 def free_port() -> int:
@@ -49,27 +52,53 @@ def test_current_host_missing_from_hosts_is_refused():
         process_group_spec({"SM_HOSTS": HOSTS, "SM_CURRENT_HOST": "algo-3"})
 
 
-@pytest.mark.slow
-def test_two_hosts_train_one_model_together(tiny_dataset, tmp_path):
-    port = str(free_port())
+def start_hosts(tiny_dataset, tmp_path, port: str) -> dict[str, subprocess.Popen]:
     hosts = {}
     for host in ("algo-1", "algo-2"):
         env = training_env(SM_HOSTS=HOSTS, SM_CURRENT_HOST=host, MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
                            GLOO_SOCKET_IFNAME="lo")
         # Each host has its own disks, as on SageMaker.
-        hosts[host] = subprocess.Popen(train_command(tiny_dataset, tmp_path / host, "--epochs", "2"), env=env,
+        hosts[host] = subprocess.Popen(train_command(tiny_dataset, tmp_path / host, "--epochs", EPOCHS), env=env,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    logs = {host: process.communicate(timeout=300) for host, process in hosts.items()}
+    return hosts
+
+
+def kill_after_first_checkpoint(hosts: dict[str, subprocess.Popen], checkpoint_dir, timeout=120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while latest_checkpoint(checkpoint_dir) is None:
+        assert all(process.poll() is None for process in hosts.values()), "a host ended early"
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.01)
+    for process in hosts.values():
+        process.kill()
+        process.communicate()
+
+
+@pytest.mark.slow
+def test_two_hosts_train_one_model_together_and_resume_from_the_leaders_checkpoint(tiny_dataset, tmp_path):
+    leader, follower = tmp_path / "algo-1", tmp_path / "algo-2"
+    # Interrupted after epoch 1: only the leader holds a checkpoint, so the follower must be given it.
+    kill_after_first_checkpoint(start_hosts(tiny_dataset, tmp_path, str(free_port())), leader / "checkpoints")
+    assert latest_checkpoint(leader / "checkpoints").name < f"checkpoint-{int(EPOCHS):04d}.pth"
+
+    hosts = start_hosts(tiny_dataset, tmp_path, str(free_port()))
+    try:
+        # Hosts that disagree on where to resume would wait for each other until this timeout.
+        logs = {host: process.communicate(timeout=300) for host, process in hosts.items()}
+    finally:
+        for process in hosts.values():
+            process.kill()
     assert all(process.returncode == 0 for process in hosts.values()), logs
 
-    leader, follower = tmp_path / "algo-1", tmp_path / "algo-2"
     assert not follower.exists() or not any(follower.rglob("*")), "only rank 0 writes"
+    assert "resuming from" in logs["algo-1"][0]
     assert "test:accuracy=" in logs["algo-1"][0] and "test:accuracy=" not in logs["algo-2"][0]
     metrics = json.loads((leader / "output" / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == list(range(1, int(EPOCHS) + 1))
     # Each host scored half the test images; the reduced figures must equal one process scoring them all.
     model = build_model("resnet18", 10)
     model.load_state_dict(torch.load(leader / "model" / "model.pth", weights_only=True))
     test_split = load_dataset(tiny_dataset, image_size=16).splits["test"]
     loss, accuracy = evaluate(model, test_split, 16, torch.device("cpu"), SINGLE_PROCESS)
     assert (metrics["test_loss"], metrics["test_accuracy"]) == pytest.approx((loss, accuracy), rel=1e-4)
-    assert [p.name for p in (leader / "checkpoints").iterdir()] == ["checkpoint-0002.pth"]
+    assert [p.name for p in (leader / "checkpoints").iterdir()] == [f"checkpoint-{int(EPOCHS):04d}.pth"]

@@ -1,6 +1,6 @@
 import pytest
 
-from train import parse_args
+from train import main, parse_args
 
 PATHS = ["--data_dir", "d", "--model_dir", "m", "--output_data_dir", "o"]
 
@@ -34,9 +34,12 @@ def test_hyperparameters_arrive_as_sagemaker_strings():
 
 
 def test_sagemaker_own_arguments_are_ignored():
-    args = parse_args(PATHS + ["--sagemaker_program", "train.py", "--epochs", "2",
-                               "--sagemaker_region=us-east-1", "--sagemaker_container_log_level", "20"])
-    assert args.epochs == 2
+    # The training toolkit passes every hyperparameter not starting with sagemaker_ on, so a tuning
+    # trial also gets the objective SageMaker adds to its hyperparameters.
+    args = parse_args(PATHS + ["--sagemaker_program", "train.py", "--epochs", "2", "--_tuning_objective_metric",
+                               "valid:accuracy", "--sagemaker_region=us-east-1", "--sagemaker_container_log_level",
+                               "20", "--freeze_backbone", "True"])
+    assert (args.epochs, args.freeze_backbone) == (2, True)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +53,8 @@ def test_sagemaker_own_arguments_are_ignored():
         (["--image_size", "8"], "argument --image_size: must be >= 16, got 8"),
         (["--batch_size", "many"], "argument --batch_size: invalid int value: 'many'"),
         (["--lerning_rate", "0.1"], "unrecognized arguments: --lerning_rate 0.1"),
+        (["--learning", "0.1"], "unrecognized arguments: --learning 0.1"),
+        (["--tuning_objective_metric", "x"], "unrecognized arguments: --tuning_objective_metric x"),
     ],
 )
 def test_bad_hyperparameters_fail_fast_naming_the_problem(argv, message, capsys):
@@ -57,3 +62,15 @@ def test_bad_hyperparameters_fail_fast_naming_the_problem(argv, message, capsys)
         parse_args(PATHS + argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_unwritable_output_folder_fails_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = parse_args(["--data_dir", str(tmp_path / "no-data"), "--model_dir", str(tmp_path / "model"),
+                       "--output_data_dir", str(tmp_path / "output"), "--checkpoint_dir", str(blocker / "checkpoints")])
+
+    # The data dir does not exist either: the folder check comes first, before anything is loaded.
+    with pytest.raises(PermissionError, match=f"--checkpoint_dir {blocker / 'checkpoints'} cannot be created: "
+                                              f"{blocker} is not a writable folder"):
+        main(args)
