@@ -104,6 +104,16 @@ class VariantFleet:
         self._stop_all(exited)
         return exited
 
+    def remove_unreachable(self, replica: Replica) -> None:
+        """Drop a replica that refused a connection: nothing listens on its port any more (its
+        process is dying, perhaps not yet reaped), so it is stopped in the background."""
+        with self._state:
+            if replica not in self._replicas:
+                return
+            self._replicas.remove(replica)
+        threading.Thread(target=self._stop_all, args=([replica],), name=f"stop-{replica.instance_id}",
+                         daemon=True).start()
+
     def _start(self, count: int) -> list[Replica]:
         spec = self.spec
         # EC2-style ids, unique across deployments, as SageMaker names an endpoint's log streams.

@@ -98,7 +98,7 @@ def forward(
             raise ContainerTimeout(fleet.variant_name, replica.instance_id)
         except urllib3.exceptions.NewConnectionError:
             # Nothing was sent: the replica is gone, another one can take the request.
-            fleet.remove_exited()
+            fleet.remove_unreachable(replica)
             continue
         except urllib3.exceptions.ProtocolError as error:
             fleet.remove_exited()

@@ -7,6 +7,7 @@ error becomes ``ModelError`` (HTTP 424) carrying the container's status and mess
 
 import json
 import time
+import uuid
 
 from werkzeug import Request, Response
 
@@ -30,6 +31,7 @@ CONTAINER_NAME = "primary"
 TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
 INVOKED_VARIANT_HEADER = "x-Amzn-Invoked-Production-Variant"
 REST_JSON = "application/json"
+REQUEST_ID_HEADER = "x-amzn-RequestId"
 
 
 class RuntimeValidationError(AWSError):
@@ -62,7 +64,8 @@ def _model_error(ctx, endpoint_name: str, status: int, message: str) -> Response
         "OriginalMessage": message,
         "LogStreamArn": f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{group}",
     }
-    return Response(json.dumps(body), status=424, content_type=REST_JSON, headers={"x-amzn-ErrorType": "ModelError"})
+    return Response(json.dumps(body), status=424, content_type=REST_JSON,
+                    headers={"x-amzn-ErrorType": "ModelError", REQUEST_ID_HEADER: str(uuid.uuid4())})
 
 
 @route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"])
@@ -104,7 +107,7 @@ def invoke_endpoint(request: Request, ctx, name: str) -> Response:
     )
     if answer.status >= 400:
         return _model_error(ctx, name, answer.status, answer.body.decode("utf-8", errors="replace"))
-    headers = {INVOKED_VARIANT_HEADER: answer.variant_name}
+    headers = {INVOKED_VARIANT_HEADER: answer.variant_name, REQUEST_ID_HEADER: str(uuid.uuid4())}
     if answer.custom_attributes is not None:
         headers[CUSTOM_ATTRIBUTES_HEADER] = answer.custom_attributes
     return Response(answer.body, status=200, content_type=answer.content_type, headers=headers)

@@ -55,6 +55,39 @@ def broken_model_archive(tmp_path_factory) -> Path:
     return archive(model_dir)
 
 
+# Answers its process id; "sleep SECONDS MARKER" touches MARKER then sleeps, "exit" kills the process.
+PROBE_MODEL = """
+    import json
+    import os
+    import pathlib
+    import time
+
+    def model_fn(model_dir):
+        return None
+
+    def transform_fn(model, body, content_type, accept):
+        command = body.decode().split()
+        if command[0] == "sleep":
+            if len(command) > 2:
+                pathlib.Path(command[2]).touch()
+            time.sleep(float(command[1]))
+        elif command[0] == "exit":
+            os._exit(3)
+        return json.dumps({"pid": os.getpid()}), "application/json"
+"""
+
+
+@pytest.fixture(scope="session")
+def probe_model_dir(tmp_path_factory) -> Path:
+    """A model without torch that starts in a moment and does what each request says."""
+    return write_model_dir(tmp_path_factory.mktemp("probe") / "model", PROBE_MODEL)
+
+
+@pytest.fixture(scope="session")
+def probe_model_archive(probe_model_dir) -> Path:
+    return archive(probe_model_dir)
+
+
 @pytest.fixture(scope="session")
 def sagemaker(local_aws):
     return boto3.client("sagemaker", **local_aws.client_kwargs)

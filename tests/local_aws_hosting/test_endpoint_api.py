@@ -119,5 +119,7 @@ def test_a_creating_endpoint_cannot_be_updated_or_deleted_and_a_failed_one_is_li
     assert "ProductionVariants" not in described
     listed = sagemaker.list_endpoints(StatusEquals="Failed", NameContains=name)["Endpoints"]
     assert [(e["EndpointName"], e["EndpointStatus"]) for e in listed] == [(name, "Failed")]
+    refused = error_of(sagemaker.update_endpoint, EndpointName=name, EndpointConfigName=config)
+    assert refused["Code"] == "ValidationException" and "in status Failed" in refused["Message"]
     sagemaker.delete_endpoint(EndpointName=name)
     sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})

@@ -1,0 +1,127 @@
+"""How invocations reach replicas: least-loaded choice, weighted variants, no healthy replica,
+keep-alive connections and the container timeout, on a probe model that answers its process id."""
+
+import json
+import shutil
+import threading
+import time
+from collections import Counter
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from local_aws.hosting.deployment import Deployment, VariantPlan
+from local_aws.hosting.fleet import ReplicaSpec
+from local_aws.hosting.router import ContainerTimeout, Invocation, forward
+from local_aws.supervisor import Supervisor
+
+from hosting_helpers import VARIANT, unique
+
+
+def ask(runtime, endpoint_name: str, command: str, **extra) -> tuple[int, dict]:
+    """(the answering replica's process id, the InvokeEndpoint response)."""
+    response = runtime.invoke_endpoint(EndpointName=endpoint_name, Body=command.encode(), ContentType="text/plain",
+                                       **extra)
+    return json.loads(response["Body"].read())["pid"], response
+
+
+def wait_for(path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_requests_go_to_the_least_loaded_replica(
+    runtime, create_model, create_config, probe_model_archive, endpoint, tmp_path
+):
+    name, described = endpoint(create_config(create_model(probe_model_archive), count=2))
+    assert described["EndpointStatus"] == "InService", described.get("FailureReason")
+    # Idle replicas tie; ties rotate, so sequential requests visit both.
+    assert len({ask(runtime, name, "now")[0] for _ in range(4)}) == 2
+
+    started = tmp_path / "slow-request-started"
+    answer = {}
+    slow = threading.Thread(target=lambda: answer.update(pid=ask(runtime, name, f"sleep 3 {started}")[0]))
+    slow.start()
+    try:
+        wait_for(started)
+        while_busy = {ask(runtime, name, "now")[0] for _ in range(6)}
+    finally:
+        slow.join()
+    assert len(while_busy) == 1
+    assert answer["pid"] not in while_busy
+
+
+@pytest.mark.slow
+def test_weighted_variants_split_traffic_and_target_variant_picks_one(
+    sagemaker, runtime, create_model, probe_model_archive, endpoint
+):
+    model = create_model(probe_model_archive)
+    config = unique("config")
+    sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
+        {"VariantName": "Heavy", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large",
+         "InitialVariantWeight": 3.0},
+        {"VariantName": "Light", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large",
+         "InitialVariantWeight": 1.0},
+    ])
+    name, described = endpoint(config)
+    assert described["EndpointStatus"] == "InService", described.get("FailureReason")
+    assert [(v["VariantName"], v["CurrentWeight"], v["CurrentInstanceCount"], v["DesiredInstanceCount"])
+            for v in described["ProductionVariants"]] == [("Heavy", 3.0, 1, 1), ("Light", 1.0, 1, 1)]
+
+    served = Counter(ask(runtime, name, "now")[1]["InvokedProductionVariant"] for _ in range(300))
+    # 3:1 weights; 0.75 +- 0.1 is four standard deviations of 300 draws.
+    assert 0.65 <= served["Heavy"] / 300 <= 0.85, served
+    targeted = {ask(runtime, name, "now", TargetVariant="Light")[1]["InvokedProductionVariant"] for _ in range(10)}
+    assert targeted == {"Light"}
+
+
+@pytest.mark.slow
+def test_a_replica_that_dies_leaves_no_healthy_instance_and_service_unavailable(
+    local_aws, sagemaker, create_model, create_config, probe_model_archive, endpoint
+):
+    # No retries: the test looks at what one request gets.
+    runtime = boto3.client("sagemaker-runtime", config=Config(retries={"total_max_attempts": 1}),
+                           **local_aws.client_kwargs)
+    name, _ = endpoint(create_config(create_model(probe_model_archive)))
+    pid, response = ask(runtime, name, "now")
+    assert response["ResponseMetadata"]["RequestId"]
+
+    with pytest.raises(ClientError) as raised:
+        ask(runtime, name, "exit")
+    assert raised.value.response["Error"]["Code"] == "ModelError"
+    assert raised.value.response["OriginalStatusCode"] == 500
+
+    with pytest.raises(ClientError) as raised:
+        ask(runtime, name, "now")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
+    [variant] = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (0, 1)
+
+
+@pytest.mark.slow
+def test_the_router_keeps_one_connection_per_replica_and_times_out_a_silent_container(probe_model_dir, tmp_path):
+    model_dir = shutil.copytree(probe_model_dir, tmp_path / "model")
+    spec = ReplicaSpec(model_dir=model_dir, work_dir=tmp_path / "instances")
+    supervisor = Supervisor()
+    deployment = Deployment(supervisor, [VariantPlan(VARIANT, 1.0, 1, spec)])
+    deployment.start()
+    try:
+        for _ in range(5):
+            answer = forward(lambda: deployment, Invocation(b"now", "text/plain"))
+            assert answer.status == 200 and answer.model_latency > 0
+        fleet = deployment.fleets[VARIANT]
+        replica = fleet.acquire()
+        fleet.release(replica)
+        assert replica.pool.num_connections == 1
+
+        with pytest.raises(ContainerTimeout):
+            forward(lambda: deployment, Invocation(b"sleep 3", "text/plain"), timeout=0.5)
+    finally:
+        deployment.close()
+        supervisor.shutdown()
