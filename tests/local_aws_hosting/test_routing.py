@@ -1,11 +1,13 @@
 """How invocations reach replicas: least-loaded choice, weighted variants, no healthy replica,
 keep-alive connections and the container timeout, on a probe model that answers its process id."""
 
+import http.client
 import json
 import shutil
 import threading
 import time
 from collections import Counter
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -125,3 +127,22 @@ def test_the_router_keeps_one_connection_per_replica_and_times_out_a_silent_cont
     finally:
         deployment.close()
         supervisor.shutdown()
+
+
+def test_the_edge_keeps_a_client_connection_open_even_after_a_body_it_did_not_read(local_aws):
+    # An unknown endpoint is refused before its body is read: the edge must discard those bytes so
+    # the next request on the connection parses.
+    url = urlsplit(local_aws.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    headers = {"Content-Type": "application/json",
+               "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sagemaker/aws4_request, "
+                                "SignedHeaders=host, Signature=0"}
+    answers, sockets = [], []
+    for body in (b"x" * 300_000, b"{}"):
+        connection.request("POST", "/endpoints/no-such-endpoint/invocations", body=body, headers=headers)
+        response = connection.getresponse()
+        answers.append((response.status, response.getheader("Connection"), json.loads(response.read())["message"]))
+        sockets.append(connection.sock)
+    assert answers == [(400, None, "Endpoint no-such-endpoint of account 123456789012 not found.")] * 2
+    assert sockets[0] is sockets[1] is not None
+    connection.close()
