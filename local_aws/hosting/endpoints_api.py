@@ -21,6 +21,8 @@ _UNSUPPORTED_CONFIG_MEMBERS = {
     "ExplainerConfig": "SageMaker Clarify explainers are not run.",
     "ShadowProductionVariants": "Only production variants are served.",
     "VpcConfig": "Endpoints are served on the loopback interface.",
+    "MetricsConfig": "Invocation metrics are published once per metric period.",
+    "CrossRegionTrafficConfig": "Endpoints serve the region they are created in.",
 }
 _UNSUPPORTED_VARIANT_MEMBERS = {
     "ServerlessConfig": "Give InitialInstanceCount and InstanceType for instance-backed replicas.",
@@ -28,7 +30,11 @@ _UNSUPPORTED_VARIANT_MEMBERS = {
     "CoreDumpConfig": "Replica logs are kept instead.",
     "ManagedInstanceScaling": "Scale with Application Auto Scaling target tracking.",
     "InferenceAmiVersion": "Replicas run on the local machine.",
+    "InstancePools": "Give one InstanceType.",
+    "CapacityReservationConfig": "Replicas run on the local machine.",
+    "AcceleratorPartitionLayouts": "Replicas run on the local CPU.",
 }
+LEAST_OUTSTANDING_REQUESTS = "LEAST_OUTSTANDING_REQUESTS"
 
 
 def _state(ctx) -> HostingState:
@@ -39,10 +45,19 @@ def _refuse_unsupported_config(params: dict) -> None:
     for member, supported in _UNSUPPORTED_CONFIG_MEMBERS.items():
         if member in params:
             raise NotSupportedLocally(member, supported)
+    if params.get("EnableNetworkIsolation"):
+        raise NotSupportedLocally("EnableNetworkIsolation", "Replicas share the machine's network.")
     for variant in params["ProductionVariants"]:
         for member, supported in _UNSUPPORTED_VARIANT_MEMBERS.items():
             if member in variant:
                 raise NotSupportedLocally(f"ProductionVariants.{member}", supported)
+        if variant.get("EnableSSMAccess"):
+            raise NotSupportedLocally("ProductionVariants.EnableSSMAccess", "Replica logs are kept instead.")
+        strategy = variant.get("RoutingConfig", {}).get("RoutingStrategy", LEAST_OUTSTANDING_REQUESTS)
+        if strategy != LEAST_OUTSTANDING_REQUESTS or "PrefixAwareRoutingConfig" in variant.get("RoutingConfig", {}):
+            raise NotSupportedLocally(
+                f"routing strategy {strategy}", f"Requests go to the least-loaded replica ({LEAST_OUTSTANDING_REQUESTS})."
+            )
 
 
 def _check_variants(ctx, variants: list[dict]) -> None:
@@ -97,6 +112,11 @@ def _check_deployment_config(deployment_config: dict | None) -> None:
     """Blue/green all at once is what an update does; other strategies are refused, not faked."""
     if not deployment_config:
         return
+    if "AutoRollbackConfiguration" in deployment_config:
+        raise NotSupportedLocally(
+            "DeploymentConfig.AutoRollbackConfiguration",
+            "An update rolls back when the new fleet fails its health checks; CloudWatch alarms do not trigger it.",
+        )
     if "RollingUpdatePolicy" in deployment_config:
         raise NotSupportedLocally(
             "DeploymentConfig.RollingUpdatePolicy", "Updates are blue/green (BlueGreenUpdatePolicy ALL_AT_ONCE)."

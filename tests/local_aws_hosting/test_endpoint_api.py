@@ -62,6 +62,10 @@ def test_a_config_naming_an_unknown_model_is_refused(sagemaker):
      "ProductionVariants.ServerlessConfig"),
     ({"DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bucket/capture",
                             "CaptureOptions": [{"CaptureMode": "Input"}]}}, "DataCaptureConfig"),
+    ({"ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "{model}", "InitialInstanceCount": 1,
+                              "InstanceType": "ml.m5.large", "RoutingConfig": {"RoutingStrategy": "RANDOM"}}]},
+     "routing strategy RANDOM"),
+    ({"EnableNetworkIsolation": True}, "EnableNetworkIsolation"),
 ])
 def test_features_local_aws_cannot_run_are_refused_by_name(sagemaker, model_name, extra, member):
     params = {"EndpointConfigName": unique("config"), "ProductionVariants": [variant(model_name)], **extra}
@@ -101,6 +105,10 @@ def test_rolling_updates_and_gradual_traffic_shifting_are_refused(sagemaker, mod
     error = error_of(sagemaker.create_endpoint, EndpointName=unique("endpoint"), EndpointConfigName=config,
                      DeploymentConfig=canary)
     assert error["Message"].startswith("local_aws does not support blue/green traffic routing CANARY.")
+    alarms = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]}}
+    error = error_of(sagemaker.create_endpoint, EndpointName=unique("endpoint"), EndpointConfigName=config,
+                     DeploymentConfig=alarms)
+    assert error["Message"].startswith("local_aws does not support DeploymentConfig.AutoRollbackConfiguration.")
 
 
 def test_a_creating_endpoint_cannot_be_updated_or_deleted_and_a_failed_one_is_listed(sagemaker, model_name):
