@@ -4,6 +4,9 @@ A profile is a complete set of defaults. `aws` is sized for the real dogImages d
 `local` is sized for the sample dataset on the local AWS endpoint (small model, few epochs, small tuning
 budget). The DAG offers every field as an Airflow Param whose default comes from the profile selected by
 the `DOG_BREED_PROFILE` environment variable, so the UI form shows values that work where it runs.
+`DOG_BREED_DEFAULTS` (a JSON object) changes single defaults of that profile for one deployment, such as
+the bucket and the SageMaker role a scheduled run on AWS needs; environment variables are read when the
+DAG file is parsed, which, unlike Airflow Variables, costs no database or network call.
 
 `PipelineConfig.from_mapping` is the one way in: it checks every value and raises `ConfigError` listing
 each bad parameter by name, before anything is spent.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -24,6 +28,7 @@ from urllib.parse import urlparse
 from dog_breed.images import DLC_ACCOUNTS
 
 PROFILE_ENV = "DOG_BREED_PROFILE"
+DEFAULTS_ENV = "DOG_BREED_DEFAULTS"
 LOCAL_DATASET_ENV = "DOG_BREED_LOCAL_DATASET_URL"
 
 USER_DATASET_URL = "https://s3-us-west-1.amazonaws.com/udacity-aind/dog-project/dogImages.zip"
@@ -311,12 +316,31 @@ PROFILES: dict[str, dict[str, Any]] = {"aws": AWS_DEFAULTS, "local": LOCAL_DEFAU
 
 
 def profile_defaults(profile: str | None = None) -> dict[str, Any]:
-    """The defaults of `profile`, or of the profile named by $DOG_BREED_PROFILE (default: aws)."""
+    """The defaults of `profile`, or of the profile named by $DOG_BREED_PROFILE (default: aws), with the
+    changes $DOG_BREED_DEFAULTS makes. Values are checked when a run validates its parameters."""
     name = profile or os.environ.get(PROFILE_ENV, "aws")
     if name not in PROFILES:
         raise ConfigError([f"{PROFILE_ENV}: {name!r} is not one of {', '.join(PROFILES)}"])
+    defaults = {**PROFILES[name], **_default_overrides()}
     return {key: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-            for key, v in PROFILES[name].items()}
+            for key, v in defaults.items()}
+
+
+def _default_overrides() -> dict[str, Any]:
+    raw = os.environ.get(DEFAULTS_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        overrides = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigError([f"{DEFAULTS_ENV}: not valid JSON ({error})"]) from error
+    if not isinstance(overrides, dict):
+        raise ConfigError([f"{DEFAULTS_ENV}: must be a JSON object of parameter names and values"])
+    known = {f.name for f in dataclasses.fields(PipelineConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError([f"{DEFAULTS_ENV}: unknown parameters {unknown}"])
+    return overrides
 
 
 def param_specs(defaults: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

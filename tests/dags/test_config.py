@@ -115,3 +115,24 @@ def test_every_field_becomes_a_described_param():
     assert set(specs) == set(PipelineConfig.__dataclass_fields__)
     assert all(spec["description"] and spec["type"] for spec in specs.values())
     assert specs["tuning_strategy"]["enum"] == ["Bayesian", "Random", "Hyperband"]
+
+
+def test_a_deployment_changes_single_defaults_through_the_environment(monkeypatch):
+    monkeypatch.setenv("DOG_BREED_DEFAULTS", '{"bucket": "my-ml-bucket", '
+                       '"sagemaker_role_arn": "arn:aws:iam::111122223333:role/sm", "tuning_max_jobs": 8}')
+    defaults = profile_defaults("aws")
+    assert (defaults["bucket"], defaults["tuning_max_jobs"], defaults["tuning_strategy"]) == ("my-ml-bucket", 8,
+                                                                                             "Bayesian")
+    PipelineConfig.from_mapping(defaults)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("{bucket: x}", "DOG_BREED_DEFAULTS: not valid JSON"),
+    ('["bucket"]', "DOG_BREED_DEFAULTS: must be a JSON object"),
+    ('{"buckett": "x"}', "DOG_BREED_DEFAULTS: unknown parameters ['buckett']"),
+])
+def test_bad_default_overrides_are_named(monkeypatch, raw, message):
+    monkeypatch.setenv("DOG_BREED_DEFAULTS", raw)
+    with pytest.raises(ConfigError) as caught:
+        profile_defaults("aws")
+    assert message in str(caught.value)

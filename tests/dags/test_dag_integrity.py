@@ -135,3 +135,23 @@ def test_a_client_at_parse_time_would_be_caught(tmp_path):
                           text=True, timeout=300)
     assert done.returncode != 0
     assert "network or AWS client used at parse time" in done.stdout + done.stderr
+
+
+PARSE_WITH_DEPLOYMENT_SETTINGS = textwrap.dedent("""
+    import sys
+    from airflow.dag_processing.dagbag import DagBag
+    bag = DagBag(dag_folder=sys.argv[1])
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.dags["dog_breed_pipeline"]
+    print(dag.schedule, dag.params["bucket"], dag.params["training_instance_count"])
+""")
+
+
+def test_schedule_and_form_defaults_come_from_the_deployment_environment(tmp_path):
+    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": f"{REPO}:{PLUGINS}", "DOG_BREED_PROFILE": "aws", "DOG_BREED_SCHEDULE": "0 3 * * 1",
+           "DOG_BREED_DEFAULTS": '{"bucket": "my-ml-bucket", "training_instance_count": 3}'}
+    done = subprocess.run([sys.executable, "-c", PARSE_WITH_DEPLOYMENT_SETTINGS, str(DAGS)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[-2] == "0 3 * * 1 my-ml-bucket 3"
