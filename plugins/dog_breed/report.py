@@ -59,7 +59,9 @@ def render(summary: dict[str, Any]) -> str:
     lines += ["", "## Endpoint", ""]
     if summary.get("endpoint"):
         endpoint = summary["endpoint"]
-        lines += [f"- `{endpoint['name']}` ({endpoint['status']}), model `{endpoint['model']}`",
+        replaced = f"updated blue/green from `{endpoint['replaced_model']}`" if endpoint.get("replaced_model") \
+            else "created"
+        lines += [f"- `{endpoint['name']}` ({endpoint['status']}), model `{endpoint['model']}`: {replaced}",
                   f"- smoke test: accuracy {endpoint['smoke_accuracy']} on {endpoint['smoke_images']} test images",
                   f"- serving cost: {_money(endpoint['hourly_cost'])} per hour"]
     else:

@@ -238,11 +238,15 @@ def build_report(plan: dict[str, Any], tuning: dict[str, Any], training: dict[st
     training_cost = report.job_cost(job["ResourceConfig"]["InstanceType"], job["ResourceConfig"]["InstanceCount"],
                                     billable)
     endpoint = None
+    previous = (evaluation_result["serving"] or {}).get("model_name")
     if smoke_result is not None:
         described = sagemaker.describe_endpoint(EndpointName=smoke_result["endpoint"])
         endpoint = {
             "name": described["EndpointName"], "status": described["EndpointStatus"],
-            "model": evaluation_result["training_job"], "smoke_accuracy": round(smoke_result["accuracy"], 4),
+            "model": evaluation_result["training_job"],
+            # A re-run of a deployed run finds its own model serving: nothing was replaced.
+            "replaced_model": previous if previous != evaluation_result["training_job"] else None,
+            "smoke_accuracy": round(smoke_result["accuracy"], 4),
             "smoke_images": smoke_result["images"], "example": smoke_result["example"],
             "hourly_cost": report.job_cost(config.endpoint_instance_type, config.endpoint_instance_count, 3600),
         }

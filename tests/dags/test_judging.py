@@ -86,10 +86,10 @@ def test_report_renders_every_section_and_never_guesses_a_price():
                     "billable_seconds": 60, "cost": None}],
         "metrics": {"test_accuracy": 0.9}, "timings": [{"name": "training", "seconds": 60, "cost": 0.01}],
         "training_cost": None,
-        "endpoint": {"name": "e", "status": "InService", "model": "j", "smoke_accuracy": 0.9, "smoke_images": 10,
-                     "hourly_cost": 0.115},
+        "endpoint": {"name": "e", "status": "InService", "model": "j", "replaced_model": "i", "smoke_accuracy": 0.9,
+                     "smoke_images": 10, "hourly_cost": 0.115},
     }
     markdown = report.render(summary)
     for text in ("**Outcome:** deployed: good", "| learning_rate | 0.01 |", "| t-001 | Completed | 0.9 | epochs=2 | 60 | unknown |",
-                 "| test_accuracy | 0.9 |", "`e` (InService)", "$0.1150 per hour", "**Estimated training cost:** unknown"):
+                 "| test_accuracy | 0.9 |", "`e` (InService), model `j`: updated blue/green from `i`", "$0.1150 per hour", "**Estimated training cost:** unknown"):
         assert text in markdown
