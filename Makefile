@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PINS := requirements.txt requirements-test.txt constraints.txt
 
-.PHONY: run test venv lock
+.PHONY: run up test venv lock
 
 venv: $(INSTALLED)
 
@@ -20,10 +20,13 @@ $(INSTALLED): $(PINS)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+# The whole dog_breed_pipeline DAG on the embedded local AWS (`airflow dags test`, local profile).
 run: $(INSTALLED)
-	$(BIN)/python -m sample_dataset --out build/sample
-	$(BIN)/python model_code/train.py --data_dir build/sample/dogImages --model_dir build/run/model \
-		--output_data_dir build/run/output --checkpoint_dir build/run/checkpoints $(LOCAL_TRAINING_ARGS)
+	$(BIN)/python scripts/run_pipeline.py
+
+# Local AWS plus `airflow standalone` with this project's DAGs: the UI on http://localhost:8080.
+up: $(INSTALLED)
+	scripts/up.sh
 
 # Regenerates constraints.txt from a clean venv holding exactly the direct pins.
 lock:

@@ -1,12 +1,16 @@
 """`make run`: the whole `dog_breed_pipeline` DAG on this machine, against local AWS.
 
-Builds the sample dataset zip, starts the local AWS endpoint, runs the DAG once with
+Builds the sample dataset zip, makes sure a local AWS endpoint is serving, runs the DAG once with
 `airflow dags test` on the `local` profile, then prints the run summary (best hyperparameters, test
 accuracy, endpoint, one prediction through the endpoint) and each task's wall time. Exits non-zero when
-anything failed. Every run is a new Airflow run (new jobs and model); each run's endpoint deployment
-creates the endpoint or, when local AWS kept it from an earlier run, updates it.
+anything failed.
+
+Local AWS keeps its state (S3, registry, the endpoint and its model servers) in memory, so it is started
+once, in the background, and left serving: the next `make run` finds it and its deployment updates the
+endpoint blue/green instead of creating it. `--stop` ends it (and the model servers it runs).
 
     python scripts/run_pipeline.py [--conf '{"tuning_max_jobs": 3}']
+    python scripts/run_pipeline.py --stop
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,9 @@ SAMPLE_DIR = BUILD / "sample"
 SAMPLE_ZIP = SAMPLE_DIR / "dogImages.zip"
 AIRFLOW_HOME = BUILD / "airflow_home"
 LOCAL_AWS_STATE = BUILD / "local_aws_state"
+LOCAL_AWS_FILE = BUILD / "local_aws.json"
+LOCAL_AWS_LOG = BUILD / "local_aws.log"
+LOCAL_AWS_START_SECONDS = 120
 DAG_ID = "dog_breed_pipeline"
 
 
@@ -99,7 +109,9 @@ def print_summary(results: dict[str, Any], wall_seconds: float) -> None:
         print(f"  test accuracy:        {report['metrics'].get('test_accuracy')}")
         endpoint = report.get("endpoint")
         if endpoint:
-            print(f"  endpoint:             {endpoint['name']} ({endpoint['status']}), model {endpoint['model']}")
+            change = f"updated from {endpoint['replaced_model']}" if endpoint.get("replaced_model") else "created"
+            print(f"  endpoint:             {endpoint['name']} ({endpoint['status']}), model {endpoint['model']} "
+                  f"({change})")
             example = endpoint["example"]
             print(f"  prediction:           {example['image']} (expected {example['expected']}) -> "
                   f"{json.dumps(example['top3'])}")
@@ -111,30 +123,111 @@ def print_summary(results: dict[str, Any], wall_seconds: float) -> None:
     print(f"  {'(make run wall time)':<33} {wall_seconds:8.1f}")
 
 
+def _answers(url: str) -> bool:
+    try:
+        # Any HTTP answer, error statuses included, means the edge is up.
+        urllib.request.urlopen(url, timeout=5).close()
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def running_local_aws() -> dict[str, Any] | None:
+    """The background local AWS an earlier run started, if it still serves."""
+    if not LOCAL_AWS_FILE.is_file():
+        return None
+    known = json.loads(LOCAL_AWS_FILE.read_text())
+    if _alive(known["pid"]) and _answers(known["env"]["AWS_ENDPOINT_URL"]):
+        return known
+    LOCAL_AWS_FILE.unlink()
+    return None
+
+
+def start_local_aws() -> dict[str, Any]:
+    """`python -m local_aws` in its own session (Ctrl-C on make leaves it alone), on a free port."""
+    LOCAL_AWS_STATE.mkdir(parents=True, exist_ok=True)
+    out = BUILD / "local_aws.env"
+    with out.open("w") as stdout, LOCAL_AWS_LOG.open("a") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "local_aws", "--port", "0", "--state-dir",
+                                    str(LOCAL_AWS_STATE)], cwd=REPO, stdout=stdout, stderr=stderr,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + LOCAL_AWS_START_SECONDS
+    while time.monotonic() < deadline:
+        # It prints `export NAME=value` lines once it serves.
+        env = dict(line[len("export "):].split("=", 1) for line in out.read_text().splitlines()
+                   if line.startswith("export ") and "=" in line)
+        if "AWS_ENDPOINT_URL" in env and "AWS_SECRET_ACCESS_KEY" in env:
+            known = {"pid": process.pid, "env": env}
+            LOCAL_AWS_FILE.write_text(json.dumps(known))
+            return known
+        if process.poll() is not None:
+            raise RuntimeError(f"local AWS exited with {process.returncode}: see {LOCAL_AWS_LOG}")
+        time.sleep(0.5)
+    process.terminate()
+    raise RuntimeError(f"local AWS did not serve within {LOCAL_AWS_START_SECONDS} s: see {LOCAL_AWS_LOG}")
+
+
+def stop_local_aws() -> int:
+    known = running_local_aws()
+    if known is None:
+        print("No local AWS from make run is serving.")
+        return 0
+    os.kill(known["pid"], signal.SIGTERM)
+    for _ in range(120):
+        if not _alive(known["pid"]):
+            break
+        time.sleep(0.5)
+    else:
+        print(f"local AWS (pid {known['pid']}) is still stopping its children", file=sys.stderr)
+        return 1
+    LOCAL_AWS_FILE.unlink(missing_ok=True)
+    print(f"Stopped local AWS (pid {known['pid']}).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conf", default="{}", help="JSON object of DAG params overriding the local profile")
+    parser.add_argument("--stop", action="store_true", help="stop the background local AWS and exit")
     args = parser.parse_args(argv)
+    if args.stop:
+        return stop_local_aws()
     conf = json.loads(args.conf)
     if not isinstance(conf, dict):
         parser.error("--conf must be a JSON object")
 
     started = time.monotonic()
     build_sample_dataset()
-    sys.path.insert(0, str(REPO))
-    from local_aws import LocalAWS
-
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-    with LocalAWS(port=0, state_dir=LOCAL_AWS_STATE) as aws:
-        env = airflow_env(aws.env, AIRFLOW_HOME)
-        if airflow(env, "db", "migrate") != 0:
-            print("airflow db migrate failed", file=sys.stderr)
-            return 1
-        log_path = BUILD / "run_pipeline.log"
-        print(f"Running {DAG_ID} against local AWS at {aws.url} (log: {log_path.relative_to(REPO)})", flush=True)
-        code = airflow(env, "dags", "test", DAG_ID, "--conf", json.dumps(conf), log_path=log_path)
-        results = run_results(env)
+    aws = running_local_aws()
+    if aws is None:
+        aws = start_local_aws()
+        print(f"Started local AWS at {aws['env']['AWS_ENDPOINT_URL']} (pid {aws['pid']}, log "
+              f"{LOCAL_AWS_LOG.relative_to(REPO)})", flush=True)
+    else:
+        print(f"Reusing local AWS at {aws['env']['AWS_ENDPOINT_URL']} (pid {aws['pid']}) from an earlier run",
+              flush=True)
+    env = airflow_env(aws["env"], AIRFLOW_HOME)
+    if airflow(env, "db", "migrate") != 0:
+        print("airflow db migrate failed", file=sys.stderr)
+        return 1
+    log_path = BUILD / "run_pipeline.log"
+    print(f"Running {DAG_ID} (log: {log_path.relative_to(REPO)})", flush=True)
+    code = airflow(env, "dags", "test", DAG_ID, "--conf", json.dumps(conf), log_path=log_path)
+    results = run_results(env)
     print_summary(results, time.monotonic() - started)
+    print(f"\nLocal AWS keeps serving the endpoint (pid {aws['pid']}); the next make run updates it. "
+          "Stop it with: .venv/bin/python scripts/run_pipeline.py --stop")
     if code != 0 or results["state"] != "success":
         print(f"\nThe run failed: see {log_path}", file=sys.stderr)
         return 1
