@@ -108,6 +108,9 @@ class PipelineConfig:
     deployment_bake_seconds: int = _param(
         "Blue/green update: how long the new fleet takes all traffic under the rollback alarm before the old "
         "one is released.", {"type": "integer"})
+    auto_rollback_alarm: bool = _param(
+        "Blue/green update: roll back when the endpoint's 5xx CloudWatch alarm fires while baking (local AWS "
+        "refuses alarm-driven rollback; it rolls back only on failed health checks).", {"type": "boolean"})
     smoke_test_images: int = _param("Test images sent to the endpoint after deployment.", {"type": "integer"})
 
     @classmethod
@@ -281,6 +284,7 @@ AWS_DEFAULTS: dict[str, Any] = {
     "endpoint_instance_type": "ml.m5.large",
     "endpoint_instance_count": 1,
     "deployment_bake_seconds": 300,
+    "auto_rollback_alarm": True,
     "smoke_test_images": 20,
 }
 
@@ -309,6 +313,7 @@ LOCAL_DEFAULTS: dict[str, Any] = {
     # Retraining a tiny model on a tiny dataset moves test accuracy by a few points from run to run.
     "max_accuracy_drop": 0.15,
     "deployment_bake_seconds": 0,
+    "auto_rollback_alarm": False,
     "smoke_test_images": 10,
 }
 

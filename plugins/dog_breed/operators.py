@@ -154,17 +154,19 @@ class BlueGreenEndpointOperator(ThreadedDeferral, SageMakerEndpointOperator):
     """Deploys `config["EndpointConfig"]` on `config["Endpoint"]`: creates the endpoint, or updates it
     blue/green with the request's auto-rollback alarm, which this operator keeps in CloudWatch.
 
-    `rollback_alarm` holds the keyword arguments of CloudWatch's `put_metric_alarm` (idempotent)."""
+    `rollback_alarm` holds the keyword arguments of CloudWatch's `put_metric_alarm` (idempotent), or None
+    when the deployment has no alarm-driven rollback."""
 
     template_fields: Sequence[str] = (*SageMakerEndpointOperator.template_fields, "rollback_alarm")
 
-    def __init__(self, *, rollback_alarm: dict[str, Any], **kwargs: Any):
+    def __init__(self, *, rollback_alarm: dict[str, Any] | None, **kwargs: Any):
         super().__init__(operation="create", **kwargs)
         self.rollback_alarm = rollback_alarm
 
     def execute(self, context: Any) -> dict:
-        AwsBaseHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify,
-                    client_type="cloudwatch").get_conn().put_metric_alarm(**self.rollback_alarm)
+        if self.rollback_alarm:
+            AwsBaseHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify,
+                        client_type="cloudwatch").get_conn().put_metric_alarm(**self.rollback_alarm)
         endpoint_config = self.config["EndpointConfig"]
         target = self.config["Endpoint"]
         try:

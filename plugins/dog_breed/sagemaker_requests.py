@@ -187,26 +187,32 @@ def rollback_alarm_name(endpoint_name: str) -> str:
 
 
 def endpoint_request(config: PipelineConfig, names: ResourceNames, model_name: str) -> dict[str, Any]:
-    """Create-or-update of the endpoint: blue/green, rolled back when the 5xx alarm fires while baking."""
+    """Create-or-update of the endpoint: blue/green, rolled back when the 5xx alarm fires while baking
+    (with `auto_rollback_alarm`)."""
+    deployment: dict[str, Any] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "ALL_AT_ONCE",
+                "WaitIntervalInSeconds": config.deployment_bake_seconds,
+            },
+            "TerminationWaitInSeconds": 0,
+        },
+    }
+    if config.auto_rollback_alarm:
+        deployment["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": rollback_alarm_name(config.endpoint_name)}]}
     return {
         "EndpointName": config.endpoint_name,
         "EndpointConfigName": model_name,
-        "DeploymentConfig": {
-            "BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": {
-                    "Type": "ALL_AT_ONCE",
-                    "WaitIntervalInSeconds": config.deployment_bake_seconds,
-                },
-                "TerminationWaitInSeconds": 0,
-            },
-            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": rollback_alarm_name(config.endpoint_name)}]},
-        },
+        "DeploymentConfig": deployment,
         "Tags": tags(config, names),
     }
 
 
-def rollback_alarm_request(config: PipelineConfig) -> dict[str, Any]:
-    """CloudWatch `put_metric_alarm`: any 5xx answer from the endpoint's variant in a minute."""
+def rollback_alarm_request(config: PipelineConfig) -> dict[str, Any] | None:
+    """CloudWatch `put_metric_alarm`: any 5xx answer from the endpoint's variant in a minute; None when
+    deployments do not roll back on the alarm."""
+    if not config.auto_rollback_alarm:
+        return None
     return {
         "AlarmName": rollback_alarm_name(config.endpoint_name),
         "AlarmDescription": f"Rolls back a deployment of {config.endpoint_name} that answers with 5xx errors.",

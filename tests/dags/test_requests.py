@@ -59,7 +59,10 @@ def test_deployment_requests(plan):
     endpoint = requests.endpoint_request(config, names, model_name)
     validate("sagemaker", "CreateEndpoint", endpoint)
     validate("sagemaker", "UpdateEndpoint", {k: v for k, v in endpoint.items() if k != "Tags"})
-    validate("cloudwatch", "PutMetricAlarm", requests.rollback_alarm_request(config))
+    alarm = requests.rollback_alarm_request(config)
+    assert (alarm is not None) == config.auto_rollback_alarm == ("AutoRollbackConfiguration" in endpoint["DeploymentConfig"])
+    if alarm:
+        validate("cloudwatch", "PutMetricAlarm", alarm)
     version = registry.version_request(group=config.model_package_group, container=model["PrimaryContainer"],
                                        instance_type=config.endpoint_instance_type,
                                        metadata={"training_job": model_name, "test_accuracy": "0.9"}, approved=True)
