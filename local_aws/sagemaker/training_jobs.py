@@ -92,13 +92,12 @@ class TrainingJob:
     def finish(self, status: str, secondary_status: str, message: str, *,
                failure_reason: str | None = None, model_artifacts: str | None = None) -> None:
         with self.lock:
-            end = _now()
             self.status = status
-            self.training_end_time = end
             self.failure_reason = failure_reason
             self.model_artifacts = model_artifacts
             self._transition(secondary_status, message)
-            self.transitions[-1].end_time = end
+            # The final transition is an instant: it ends as it starts, when training ended.
+            self.training_end_time = self.transitions[-1].end_time = self.transitions[-1].start_time
         self.finished.set()
 
     def _transition(self, secondary_status: str, message: str) -> None:

@@ -44,6 +44,10 @@ def test_a_job_completes_through_sagemakers_statuses(completed):
     assert completed["TrainingJobStatus"] == "Completed"
     assert [t["Status"] for t in completed["SecondaryStatusTransitions"]] == [
         "Starting", "Downloading", "Training", "Uploading", "Completed"]
+    transitions = completed["SecondaryStatusTransitions"]
+    for earlier, later in zip(transitions, transitions[1:]):
+        assert earlier["StartTime"] <= earlier["EndTime"] == later["StartTime"]
+    assert transitions[-1]["EndTime"] == transitions[-1]["StartTime"] == completed["TrainingEndTime"]
     assert completed["TrainingStartTime"] <= completed["TrainingEndTime"]
     assert completed["TrainingTimeInSeconds"] >= 0
 
