@@ -6,13 +6,14 @@ For ResNet-50 at 224 px and a small model (MobileNetV3-small at 32 px), both ran
   (a) forward     the network's forward pass in this process: the limit
   (b) handler     input_fn -> predict_fn -> output_fn on a JPEG, in this process
   (c) endpoint    InvokeEndpoint with boto3 through ``python -m local_aws`` (one replica)
-  (d) torchserve  TorchServe serving the same handler, if it is installed (else says why not)
+  (d) torchserve  TorchServe 0.12 serving the same handler (bench/torchserve_handler.py) with
+                  requests over keep-alive, if it is installed (else it says why not)
 
 then throughput: the best single process (the handler at 1 and 2 concurrent requests) against an
-endpoint with 2 replicas under 4 concurrent clients. It prints p50/p99 latencies, throughputs, the
-ratios the targets are about, and whether each target is met.
+endpoint with 2 replicas, and TorchServe with 2 workers, under 4 concurrent clients. It prints
+p50/p99 latencies, throughputs, the ratios the targets are about, and whether each target is met.
 
-    .venv/bin/python bench/bench_hosting.py [--cases resnet50,small] [--seconds 15]
+    .venv/bin/python bench/bench_hosting.py [--cases resnet50,small] [--seconds 20] [--torchserve-dir DIR]
 """
 
 import argparse
@@ -20,8 +21,10 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +40,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import boto3  # noqa: E402
 import numpy as np  # noqa: E402
+import requests  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -207,14 +211,106 @@ class LocalEndpoint:
         return response["Body"].read()
 
 
-def torchserve_unavailable_reason() -> str | None:
-    if shutil.which("torchserve") is None or shutil.which("torch-model-archiver") is None:
-        return ("torchserve and torch-model-archiver are not installed in this environment "
-                "(pip install torchserve torch-model-archiver; they need Java 17)")
+def torchserve_env(packages: Path | None) -> dict[str, str]:
+    """The environment TorchServe runs in: this interpreter (so its workers have torch and the
+    handler has local_aws), with TorchServe's own packages importable from ``packages``."""
+    paths = ([str(packages)] if packages else []) + [str(REPO)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def java_major_version() -> int | None:
+    java = shutil.which("java")
+    if java is None:
+        return None
+    described = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)', described)
+    return int(match.group(1)) if match else None
+
+
+def torchserve_unavailable_reason(packages: Path | None) -> str | None:
+    probe = subprocess.run([sys.executable, "-c", "import ts.model_server, model_archiver.model_packaging"],
+                           env=torchserve_env(packages), capture_output=True)
+    if probe.returncode != 0:
+        return ("torchserve and torch-model-archiver are not importable; install them apart from the project "
+                "(pip install --no-deps --target DIR torchserve==0.12.0 torch-model-archiver==0.12.0) "
+                "and pass --torchserve-dir DIR")
+    java = java_major_version()
+    if java is None or java < 17:
+        return f"TorchServe 0.12 needs Java 17 or later; found {java or 'no java on PATH'}"
     return None
 
 
-def run_case(label: str, case: Case, client_kwargs: dict, work: Path, seconds: float, rounds: int) -> dict:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def torchserve(packages: Path | None, model_dir: Path, work: Path, workers: int):
+    """TorchServe serving ``model_dir`` through bench/torchserve_handler.py: yields ``invoke(body)``,
+    which posts over one keep-alive session per calling thread."""
+    env = torchserve_env(packages)
+    store = work / "model-store"
+    shutil.rmtree(store, ignore_errors=True)
+    store.mkdir(parents=True)
+    subprocess.run(
+        [sys.executable, "-c", "from model_archiver.model_packaging import generate_model_archive as main; main()",
+         "--model-name", "bench", "--version", "1.0",
+         "--handler", str(REPO / "bench" / "torchserve_handler.py"), "--export-path", str(store),
+         "--archive-format", "no-archive"],
+        check=True, env=env,
+    )
+    shutil.copytree(model_dir, store / "bench", dirs_exist_ok=True)
+    port = free_port()
+    config = work / "config.properties"
+    config.write_text("\n".join([
+        f"inference_address=http://127.0.0.1:{port}",
+        f"management_address=http://127.0.0.1:{free_port()}",
+        f"metrics_address=http://127.0.0.1:{free_port()}",
+        f"model_store={store}", "load_models=bench", f"default_workers_per_model={workers}",
+        "disable_token_authorization=true", "install_py_dep_per_model=false", "default_response_timeout=60",
+    ]) + "\n")
+    # The same intra-op thread share per worker as a replica gets (local_aws/hosting/provisioning.py).
+    env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    with open(work / "torchserve.log", "ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ts.model_server", "--start", "--foreground", "--ncs", "--disable-token-auth",
+             "--ts-config", str(config), "--model-store", str(store)],
+            cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    sessions = threading.local()
+    url = f"http://127.0.0.1:{port}/predictions/bench"
+
+    def invoke(body: bytes) -> bytes:
+        if not hasattr(sessions, "session"):
+            sessions.session = requests.Session()
+        response = sessions.session.post(url, data=body, headers={"Content-Type": "image/jpeg"}, timeout=60)
+        response.raise_for_status()
+        return response.content
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                invoke(photo_jpeg(32))
+                break
+            except requests.RequestException:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"TorchServe did not start; see {work / 'torchserve.log'}")
+                time.sleep(1)
+        yield invoke
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def run_case(label: str, case: Case, client_kwargs: dict, work: Path, seconds: float, rounds: int,
+             torchserve_packages: Path | None, with_torchserve: bool) -> dict:
     model_dir = build_model_dir(case, work / label / "model")
     jpeg = photo_jpeg(case.photo_size)
     handler = InferenceHandler(model_dir)
@@ -232,42 +328,61 @@ def run_case(label: str, case: Case, client_kwargs: dict, work: Path, seconds: f
     endpoint = LocalEndpoint(client_kwargs, model_dir, f"bench-{label}")
     endpoint.deploy(instances=1)
     assert json.loads(endpoint.invoke(jpeg))
-    pooled = interleaved(
-        {"forward": (forward,), "handler": (handle,), "endpoint": (lambda: endpoint.invoke(jpeg),)},
-        seconds, rounds, latency_samples,
-    )
-    results = {name: latency(samples) for name, samples in pooled.items()}
+    with contextlib.ExitStack() as stack:
+        paths = {"forward": (forward,), "handler": (handle,), "endpoint": (lambda: endpoint.invoke(jpeg),)}
+        if with_torchserve:
+            served = stack.enter_context(torchserve(torchserve_packages, model_dir, work / label / "ts-1", workers=1))
+            paths["torchserve"] = (lambda: served(jpeg),)
+        pooled = interleaved(paths, seconds, rounds, latency_samples)
+    latencies = {name: latency(samples) for name, samples in pooled.items()}
+
     endpoint.deploy(instances=2)
-    pooled = interleaved(
-        {"single-1": (handle, 1), "single-2": (handle, 2), "two-replicas": (lambda: endpoint.invoke(jpeg), 4)},
-        seconds, rounds, completed_per_second,
-    )
+    with contextlib.ExitStack() as stack:
+        paths = {"single-1": (handle, 1), "single-2": (handle, 2), "two-replicas": (lambda: endpoint.invoke(jpeg), 4)}
+        if with_torchserve:
+            served = stack.enter_context(torchserve(torchserve_packages, model_dir, work / label / "ts-2", workers=2))
+            paths["torchserve-2-workers"] = (lambda: served(jpeg), 4)
+        pooled = interleaved(paths, seconds, rounds, completed_per_second)
     endpoint.sagemaker.delete_endpoint(EndpointName=endpoint.name)
-    return {
-        "latency": results,
-        "single_process_rps": max(throughput(pooled["single-1"]), throughput(pooled["single-2"])),
-        "two_replicas_rps": throughput(pooled["two-replicas"]),
-    }
+    throughputs = {name: throughput(results) for name, results in pooled.items()}
+    throughputs["single-process"] = max(throughputs.pop("single-1"), throughputs.pop("single-2"))
+    return {"latency": latencies, "throughput": throughputs}
 
 
-def report(label: str, case: Case, measured: dict) -> list[tuple[str, float, str, bool]]:
-    latency = measured["latency"]
+PATH_NAMES = {
+    "forward": "(a) forward pass, in-process",
+    "handler": "(b) handler functions, in-process",
+    "endpoint": "(c) InvokeEndpoint via the edge",
+    "torchserve": "(d) TorchServe, same handler",
+}
+THROUGHPUT_NAMES = {
+    "single-process": "best single process (1 or 2 callers)",
+    "two-replicas": "endpoint, 2 replicas, 4 clients",
+    "torchserve-2-workers": "TorchServe, 2 workers, 4 clients",
+}
+
+
+def report(label: str, case: Case, measured: dict, torchserve_skipped: str | None) -> list[tuple[str, float, str, bool]]:
+    latency_of, throughput_of = measured["latency"], measured["throughput"]
     print(f"\n{label}: {case.arch} at {case.image_size} px, batch 1, JPEG {case.photo_size} px")
-    print(f"  {'path':<34}{'p50 ms':>10}{'p99 ms':>10}{'n':>7}")
-    names = {"forward": "(a) forward pass, in-process", "handler": "(b) handler functions, in-process",
-             "endpoint": "(c) InvokeEndpoint via edge"}
-    for key, name in names.items():
-        print(f"  {name:<34}{latency[key].p50 * 1e3:>10.2f}{latency[key].p99 * 1e3:>10.2f}{latency[key].count:>7}")
-    reason = torchserve_unavailable_reason()
-    print(f"  (d) TorchServe: skipped: {reason}" if reason else "  (d) TorchServe: not measured by this script")
-    print(f"  throughput: best single process {measured['single_process_rps']:.1f} req/s, "
-          f"endpoint with 2 replicas {measured['two_replicas_rps']:.1f} req/s")
-    ratio = latency["endpoint"].p50 / latency["forward"].p50
-    overhead_ms = (latency["endpoint"].p50 - latency["handler"].p50) * 1e3
-    scaling = measured["two_replicas_rps"] / measured["single_process_rps"]
+    print(f"  {'latency':<36}{'p50 ms':>10}{'p99 ms':>10}{'n':>7}")
+    for key, name in PATH_NAMES.items():
+        if key in latency_of:
+            measured_latency = latency_of[key]
+            print(f"  {name:<36}{measured_latency.p50 * 1e3:>10.2f}{measured_latency.p99 * 1e3:>10.2f}"
+                  f"{measured_latency.count:>7}")
+    if torchserve_skipped:
+        print(f"  (d) TorchServe: skipped: {torchserve_skipped}")
+    print(f"  {'throughput':<36}{'req/s':>10}")
+    for key, name in THROUGHPUT_NAMES.items():
+        if key in throughput_of:
+            print(f"  {name:<36}{throughput_of[key]:>10.1f}")
+    ratio = latency_of["endpoint"].p50 / latency_of["forward"].p50
+    overhead_ms = (latency_of["endpoint"].p50 - latency_of["handler"].p50) * 1e3
+    scaling = throughput_of["two-replicas"] / throughput_of["single-process"]
     print(f"  (c)/(a) p50 = {ratio:.3f}; (c)-(b) p50 = {overhead_ms:.2f} ms; "
           f"2 replicas / best single process = {scaling:.3f}")
-    checks = [("throughput 2 replicas / single process", scaling, ">= 0.9", scaling >= 0.9)]
+    checks = [("throughput 2 replicas / best single process", scaling, ">= 0.9", scaling >= 0.9)]
     if label == "resnet50":
         checks.append(("(c)/(a) p50 on ResNet-50", ratio, "<= 1.15", ratio <= 1.15))
     if label == "small":
@@ -280,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="resnet50,small", help=f"comma-separated, from {sorted(CASES)}")
     parser.add_argument("--seconds", type=float, default=20.0, help="per path, for latency and for throughput")
     parser.add_argument("--rounds", type=int, default=5, help="the paths are measured in turn this many times")
+    parser.add_argument("--torchserve-dir", type=Path,
+                        help="a pip --target directory holding torchserve and torch-model-archiver (kept out of "
+                             "the project's environment); without it they must be importable already")
     args = parser.parse_args(argv)
     labels = args.cases.split(",")
     unknown = sorted(set(labels) - set(CASES))
@@ -287,11 +405,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown cases {unknown}; choose from {sorted(CASES)}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads in-process, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    torchserve_skipped = torchserve_unavailable_reason(args.torchserve_dir)
     checks = []
     with tempfile.TemporaryDirectory(prefix="bench-hosting-") as tmp, local_aws_edge(Path(tmp) / "state") as aws:
         boto3.client("s3", **aws).create_bucket(Bucket=BUCKET)
         for label in labels:
-            checks += report(label, CASES[label], run_case(label, CASES[label], aws, Path(tmp), args.seconds, args.rounds))
+            measured = run_case(label, CASES[label], aws, Path(tmp), args.seconds, args.rounds,
+                                args.torchserve_dir, torchserve_skipped is None)
+            checks += report(label, CASES[label], measured, torchserve_skipped)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end (other processes share these cores)")
     print("targets:")
     for name, value, target, met in checks:
