@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     with LocalAWS(port=args.port, host=args.host, state_dir=args.state_dir) as aws:
         for name, value in aws.env.items():
             print(f"export {name}={value}", flush=True)
-        stop.wait()
+        # The kernel may hand SIGTERM to any thread; an untimed wait would then never let the main
+        # thread run the Python handler (a bench once waited minutes for a stop), so wake twice a second.
+        while not stop.wait(0.5):
+            pass
         logging.info("stopping: ending child processes")
     return 0
 
