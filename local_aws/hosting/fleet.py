@@ -7,6 +7,7 @@ hands out no replica, which tells the router to look up the endpoint's current f
 """
 
 import itertools
+import logging
 import secrets
 import threading
 import time
@@ -24,6 +25,7 @@ from local_aws.hosting.replica import (
 from local_aws.hosting.replica_logs import StreamFactory
 from local_aws.supervisor import Supervisor
 
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReplicaSpec:
@@ -48,6 +50,8 @@ class VariantFleet:
         self._scaling = threading.Lock()
         self._closed = False
         self._rotation = itertools.count()
+        # The instance count last asked for: what replacing a dead replica restores.
+        self._target = 0
 
     @property
     def instance_count(self) -> int:
@@ -74,20 +78,24 @@ class VariantFleet:
         Raises :class:`ReplicaStartError` (having stopped what it started) if a new replica fails.
         """
         with self._scaling:
-            missing = count - len(self._replicas)
-            if missing > 0:
-                started = self._start(missing)
-                with self._state:
-                    if self._closed:
-                        self._stop_all(started)
-                        return
-                    self._replicas.extend(started)
-            elif missing < 0:
-                with self._state:
-                    # Least busy first, so the drain is short.
-                    leaving = sorted(self._replicas, key=lambda replica: replica.in_flight)[:-missing]
-                    self._replicas = [r for r in self._replicas if r not in leaving]
-                self._drain_and_stop(leaving)
+            self._target = count
+            self._reach(count)
+
+    def _reach(self, count: int) -> None:
+        missing = count - len(self._replicas)
+        if missing > 0:
+            started = self._start(missing)
+            with self._state:
+                if self._closed:
+                    self._stop_all(started)
+                    return
+                self._replicas.extend(started)
+        elif missing < 0:
+            with self._state:
+                # Least busy first, so the drain is short.
+                leaving = sorted(self._replicas, key=lambda replica: replica.in_flight)[:-missing]
+                self._replicas = [r for r in self._replicas if r not in leaving]
+            self._drain_and_stop(leaving)
 
     def close(self) -> None:
         """Take every replica out of routing, let in-flight requests finish, stop them."""
@@ -102,6 +110,8 @@ class VariantFleet:
             exited = [r for r in self._replicas if r.process.poll() is not None]
             self._replicas = [r for r in self._replicas if r not in exited]
         self._stop_all(exited)
+        if exited:
+            self._replace_lost()
         return exited
 
     def remove_unreachable(self, replica: Replica) -> None:
@@ -113,6 +123,22 @@ class VariantFleet:
             self._replicas.remove(replica)
         threading.Thread(target=self._stop_all, args=([replica],), name=f"stop-{replica.instance_id}",
                          daemon=True).start()
+        self._replace_lost()
+
+    def _replace_lost(self) -> None:
+        """Start replicas in place of ones that died, as SageMaker replaces an unhealthy instance;
+        one attempt each time (a model that cannot load again leaves the variant short)."""
+
+        def replace() -> None:
+            with self._scaling:
+                if self._closed:
+                    return
+                try:
+                    self._reach(self._target)
+                except ReplicaStartError as error:
+                    logger.warning("replacing a replica of %s failed: %s", self.variant_name, error)
+
+        threading.Thread(target=replace, name=f"replace-{self.variant_name}", daemon=True).start()
 
     def _start(self, count: int) -> list[Replica]:
         spec = self.spec

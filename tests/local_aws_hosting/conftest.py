@@ -56,6 +56,7 @@ def broken_model_archive(tmp_path_factory) -> Path:
 
 
 # Answers its process id; "sleep SECONDS MARKER" touches MARKER then sleeps, "exit" kills the process.
+# It refuses to load while the file named by PROBE_REFUSE_TO_LOAD_IF (its container environment) exists.
 PROBE_MODEL = """
     import json
     import os
@@ -63,6 +64,9 @@ PROBE_MODEL = """
     import time
 
     def model_fn(model_dir):
+        gate = os.environ.get("PROBE_REFUSE_TO_LOAD_IF")
+        if gate and os.path.exists(gate):
+            raise RuntimeError("refusing to load: " + gate + " exists")
         return None
 
     def transform_fn(model, body, content_type, accept):
@@ -107,15 +111,15 @@ def s3(local_aws):
 
 @pytest.fixture(scope="session")
 def create_model(sagemaker, s3):
-    """``create_model(archive) -> model name``: uploads the archive and calls CreateModel."""
+    """``create_model(archive, environment=None) -> model name``: uploads the archive, CreateModel."""
 
-    def create(model_archive: Path) -> str:
+    def create(model_archive: Path, environment: dict[str, str] | None = None) -> str:
         name = unique("model")
         key = f"{name}/model.tar.gz"
         s3.upload_file(str(model_archive), BUCKET, key)
         sagemaker.create_model(
             ModelName=name,
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}"},
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}", "Environment": environment or {}},
             ExecutionRoleArn=ROLE,
         )
         return name

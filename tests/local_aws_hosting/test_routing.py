@@ -82,28 +82,50 @@ def test_weighted_variants_split_traffic_and_target_variant_picks_one(
     assert targeted == {"Light"}
 
 
+def instance_counts(sagemaker, name: str) -> tuple[int, int]:
+    [variant] = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    return variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]
+
+
 @pytest.mark.slow
-def test_a_replica_that_dies_leaves_no_healthy_instance_and_service_unavailable(
-    local_aws, sagemaker, create_model, create_config, probe_model_archive, endpoint
+def test_a_dead_replica_is_replaced_and_without_one_requests_get_service_unavailable(
+    local_aws, sagemaker, create_model, create_config, probe_model_archive, endpoint, tmp_path
 ):
     # No retries: the test looks at what one request gets.
     runtime = boto3.client("sagemaker-runtime", config=Config(retries={"total_max_attempts": 1}),
                            **local_aws.client_kwargs)
-    name, _ = endpoint(create_config(create_model(probe_model_archive)))
-    pid, response = ask(runtime, name, "now")
+    gate = tmp_path / "refuse-to-load"
+    name, _ = endpoint(create_config(create_model(probe_model_archive, {"PROBE_REFUSE_TO_LOAD_IF": str(gate)})))
+    first_pid, response = ask(runtime, name, "now")
     assert response["ResponseMetadata"]["RequestId"]
 
-    with pytest.raises(ClientError) as raised:
-        ask(runtime, name, "exit")
-    assert raised.value.response["Error"]["Code"] == "ModelError"
-    assert raised.value.response["OriginalStatusCode"] == 500
+    def crash() -> None:
+        with pytest.raises(ClientError) as raised:
+            ask(runtime, name, "exit")
+        assert raised.value.response["Error"]["Code"] == "ModelError"
+        assert raised.value.response["OriginalStatusCode"] == 500
 
+    crash()
+    # The next request finds the port closed: the replica leaves routing and a new one starts.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            replacement_pid, _ = ask(runtime, name, "now")
+            break
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ServiceUnavailable"
+            assert time.monotonic() < deadline, "no replacement replica"
+            time.sleep(0.2)
+    assert replacement_pid != first_pid
+    assert instance_counts(sagemaker, name) == (1, 1)
+
+    gate.touch()  # the next replacement cannot load
+    crash()
     with pytest.raises(ClientError) as raised:
         ask(runtime, name, "now")
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
-    [variant] = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
-    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (0, 1)
+    assert instance_counts(sagemaker, name) == (0, 1)
 
 
 @pytest.mark.slow
