@@ -36,6 +36,7 @@ LOCAL_AWS_STATE = BUILD / "local_aws_state"
 LOCAL_AWS_FILE = BUILD / "local_aws.json"
 LOCAL_AWS_LOG = BUILD / "local_aws.log"
 LOCAL_AWS_START_SECONDS = 120
+LOCAL_AWS_STOP_SECONDS = 300
 DAG_ID = "dog_breed_pipeline"
 
 
@@ -183,7 +184,8 @@ def stop_local_aws() -> int:
         print("No local AWS from make run is serving.")
         return 0
     os.kill(known["pid"], signal.SIGTERM)
-    for _ in range(120):
+    # It drains and stops its model servers and jobs first, which can take a minute or two.
+    for _ in range(2 * LOCAL_AWS_STOP_SECONDS):
         if not _alive(known["pid"]):
             break
         time.sleep(0.5)
@@ -206,6 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(conf, dict):
         parser.error("--conf must be a JSON object")
 
+    results = run_once(conf)
+    if results["exit_code"] != 0 or results["state"] != "success":
+        print(f"\nThe run failed: see {results['log']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_once(conf: dict[str, Any]) -> dict[str, Any]:
+    """One DAG run, its summary printed; `run_results` plus the exit code, wall time and log path."""
     started = time.monotonic()
     build_sample_dataset()
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
@@ -218,21 +229,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Reusing local AWS at {aws['env']['AWS_ENDPOINT_URL']} (pid {aws['pid']}) from an earlier run",
               flush=True)
     env = airflow_env(aws["env"], AIRFLOW_HOME)
+    log_path = BUILD / "run_pipeline.log"
     if airflow(env, "db", "migrate") != 0:
         print("airflow db migrate failed", file=sys.stderr)
-        return 1
-    log_path = BUILD / "run_pipeline.log"
+        return {"state": "missing", "tasks": [], "report": None, "exit_code": 1, "log": log_path,
+                "wall_seconds": time.monotonic() - started}
     print(f"Running {DAG_ID} (log: {log_path.relative_to(REPO)})", flush=True)
     code = airflow(env, "dags", "test", DAG_ID, "--conf", json.dumps(conf), log_path=log_path)
     results = run_results(env)
-    print_summary(results, time.monotonic() - started)
+    wall = time.monotonic() - started
+    print_summary(results, wall)
     print(f"\nLocal AWS keeps serving the endpoint (pid {aws['pid']}); the next make run updates it. "
           "Stop it with: .venv/bin/python scripts/run_pipeline.py --stop")
-    if code != 0 or results["state"] != "success":
-        print(f"\nThe run failed: see {log_path}", file=sys.stderr)
-        return 1
-    return 0
-
+    return {**results, "exit_code": code, "log": log_path, "wall_seconds": wall}
 
 if __name__ == "__main__":
     sys.exit(main())
