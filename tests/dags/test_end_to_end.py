@@ -1,8 +1,9 @@
 """The whole dog_breed_pipeline DAG against local AWS on a tiny dataset: a first run creates the endpoint,
 a second (trained on two hosts) updates it blue/green, re-running every task of that second run adopts
 what it made instead of duplicating it, and a third run whose model fails the gate leaves the endpoint
-untouched. A bad parameter fails validate_config before anything exists, and the teardown DAG removes what
-costs money but keeps the registry."""
+untouched (that run also trains as managed spot training with S3 checkpoints). A bad parameter fails
+validate_config before anything exists, and the teardown DAG removes what costs money but keeps the
+registry."""
 
 import pytest
 
@@ -125,9 +126,14 @@ def test_pipeline_deploys_updates_and_gates(airflow_db, tiny_zip, aws_env, aws_c
     assert counts(sagemaker) == before, "a re-run makes no duplicate resources"
     assert serving_config(sagemaker) == second_model
 
-    state, tasks, out, _ = run(pipeline, conf(tiny_zip, accuracy_threshold=1.0))
+    # The third run trains as managed spot training, checkpointing to S3, and its model fails the gate.
+    state, tasks, out, _ = run(pipeline, conf(tiny_zip, accuracy_threshold=1.0, use_spot_instances=True))
     assert out["evaluate"]["metrics"]["test_accuracy"] < 1.0, "precondition: the tiny model is not perfect"
     assert state == "success", tasks
+    spot = sagemaker.describe_training_job(TrainingJobName=out["train"]["Training"]["TrainingJobName"])
+    assert spot["EnableManagedSpotTraining"] is True
+    checkpoints = s3.list_objects_v2(Bucket=BUCKET, Prefix=spot["CheckpointConfig"]["S3Uri"].split("/", 3)[3])
+    assert checkpoints["KeyCount"] >= 1, "every epoch's checkpoint is synced to S3"
     assert {t: tasks[t] for t in ("register_model", "create_model", "deploy_endpoint", "smoke_test")} == dict.fromkeys(
         ("register_model", "create_model", "deploy_endpoint", "smoke_test"), "skipped")
     assert tasks["report"] == "success" and out["report"]["endpoint"] is None
