@@ -98,7 +98,8 @@ class LocalAWS:
     def __init__(self, port: int = 4566, host: str = "127.0.0.1", state_dir: str | Path | None = None):
         self.host = host
         self.port = port
-        self._given_state_dir = Path(state_dir) if state_dir is not None else None
+        # Absolute: jobs run in folders of their own, where a relative path would point elsewhere.
+        self._given_state_dir = Path(state_dir).resolve() if state_dir is not None else None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._server = None
         self._thread: threading.Thread | None = None

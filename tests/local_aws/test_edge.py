@@ -126,8 +126,10 @@ def test_cli_prints_the_environment_logs_requests_and_a_signal_stops_every_child
     state_dir = tmp_path / "state"
     log = tmp_path / "edge.log"
     with log.open("w") as stderr:
-        cli = subprocess.Popen([sys.executable, "-m", "local_aws", "--port", "0", "--state-dir", str(state_dir)],
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        # A relative --state-dir (resolved against the CLI's folder) must still reach the jobs' processes.
+        cli = subprocess.Popen([sys.executable, "-m", "local_aws", "--port", "0", "--state-dir", "state"],
+                               cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         env = dict(cli.stdout.readline().strip().removeprefix("export ").split("=", 1) for _ in range(4))
         assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
