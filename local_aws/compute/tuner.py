@@ -45,12 +45,14 @@ _TRAINING_JOB_MEMBERS = (
 )
 
 
-def trial_request(definition: dict, name: str, tuned: dict[str, str]) -> dict:
-    """The CreateTrainingJob request of one trial."""
+def trial_request(definition: dict, name: str, tuned: dict[str, str], objective_metric: str) -> dict:
+    """The CreateTrainingJob request of one trial. Like SageMaker, it names the objective metric in the
+    hyperparameter `_tuning_objective_metric`, so entry points must tolerate that argument here too."""
     request = {
         "TrainingJobName": name,
         "AlgorithmSpecification": definition["AlgorithmSpecification"],
-        "HyperParameters": {**definition.get("StaticHyperParameters", {}), **tuned},
+        "HyperParameters": {**definition.get("StaticHyperParameters", {}), **tuned,
+                            "_tuning_objective_metric": objective_metric},
         **{member: definition[member] for member in _TRAINING_JOB_MEMBERS if member in definition},
     }
     if "CheckpointConfig" in definition:
@@ -123,7 +125,8 @@ class TuningRun:
         distributions = {name: p.distribution for name, p in self.parameters.items()}
         optuna_trial = self.study.ask(distributions)
         tuned = {name: self.parameters[name].to_hyperparameter(value) for name, value in optuna_trial.params.items()}
-        params = trial_request(self.job.request["TrainingJobDefinition"], trial_name(self.job.name, index), tuned)
+        params = trial_request(self.job.request["TrainingJobDefinition"], trial_name(self.job.name, index), tuned,
+                               self.job.objective["MetricName"])
         trial = Trial(self.create_training_job(params, self.ctx, self.job.arn), tuned)
         self.job.add_trial(trial)
         return optuna_trial, trial

@@ -31,7 +31,7 @@ def create_tuning_job(params, ctx):
     parameters = search_space(config.get("ParameterRanges", {}), definition.get("StaticHyperParameters", {}))
     if "HyperParameterTuningResourceConfig" in definition:
         raise NotSupportedLocally("HyperParameterTuningResourceConfig", "Give ResourceConfig.")
-    refuse_unsupported(trial_request(definition, "trial", {}))
+    refuse_unsupported(trial_request(definition, "trial", {}, config["HyperParameterTuningJobObjective"]["MetricName"]))
     name = params["HyperParameterTuningJobName"]
     job = TuningJob(name, ctx.arn(f"hyper-parameter-tuning-job/{name.lower()}"),
                     {k: v for k, v in params.items() if k != "Tags"})

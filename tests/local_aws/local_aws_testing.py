@@ -28,6 +28,7 @@ PROBE_SCRIPT = textwrap.dedent('''
     parser.add_argument("--mode", default="ok")
     parser.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
     parser.add_argument("--checkpoint_dir")
+    parser.add_argument("--_tuning_objective_metric")  # SageMaker adds it to every tuning trial
     args = parser.parse_args()
     checkpoints_at_start = sorted(os.listdir(args.checkpoint_dir))
     print("probe args " + json.dumps(sys.argv[1:]))

@@ -69,6 +69,7 @@ def test_three_trials_and_the_best_by_the_objective(sm, bucket, strategy, object
     trial_job = sm.describe_training_job(TrainingJobName=best["TrainingJobName"])
     assert trial_job["TuningJobArn"] == described["HyperParameterTuningJobArn"]
     assert trial_job["HyperParameters"]["epochs"] == "1"
+    assert trial_job["HyperParameters"]["_tuning_objective_metric"] == objective[1]
 
 
 def test_every_range_type_one_trial_at_a_time(sm, bucket):
