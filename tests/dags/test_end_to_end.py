@@ -37,7 +37,7 @@ def conf(tiny_zip, **changes):
 
     return {**profile_defaults("local"), "bucket": BUCKET, "model_package_group": GROUP, "endpoint_name": ENDPOINT,
             "dataset_url": tiny_zip.as_uri(), "dataset_version": "tiny-v1", "tuning_max_jobs": 1,
-            "epochs_max": 2, "smoke_test_images": 5, "accuracy_threshold": 0.0, "max_accuracy_drop": 1.0, **changes}
+            "epochs_min": 1, "epochs_max": 2, "smoke_test_images": 5, "accuracy_threshold": 0.0, "max_accuracy_drop": 1.0, **changes}
 
 
 def run(dag, run_conf, again=None):
