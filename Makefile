@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PINS := requirements.txt requirements-test.txt constraints.txt
 
-.PHONY: run up test venv lock
+.PHONY: run stop up test venv lock
 
 venv: $(INSTALLED)
 
@@ -23,6 +23,10 @@ test: $(INSTALLED)
 # The whole dog_breed_pipeline DAG on the embedded local AWS (`airflow dags test`, local profile).
 run: $(INSTALLED)
 	$(BIN)/python scripts/run_pipeline.py
+
+# `make run` leaves local AWS serving the endpoint (so the next run updates it); this stops it.
+stop: $(INSTALLED)
+	$(BIN)/python scripts/run_pipeline.py --stop
 
 # Local AWS plus `airflow standalone` with this project's DAGs: the UI on http://localhost:8080.
 up: $(INSTALLED)

@@ -240,7 +240,7 @@ def run_once(conf: dict[str, Any]) -> dict[str, Any]:
     wall = time.monotonic() - started
     print_summary(results, wall)
     print(f"\nLocal AWS keeps serving the endpoint (pid {aws['pid']}); the next make run updates it. "
-          "Stop it with: .venv/bin/python scripts/run_pipeline.py --stop")
+          "Stop it with: make stop")
     return {**results, "exit_code": code, "log": log_path, "wall_seconds": wall}
 
 if __name__ == "__main__":
