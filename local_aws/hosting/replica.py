@@ -70,13 +70,16 @@ def launch_replica(
     log_path = work_dir / f"{instance_id}.log"
     failure_file = work_dir / f"{instance_id}.failure"
     failure_file.unlink(missing_ok=True)
+    # The model's OMP_NUM_THREADS is how a SageMaker user sizes a container's intra-op threads; torch
+    # lets MKL_NUM_THREADS override it, so both follow it unless the model sets MKL_NUM_THREADS too.
+    intra_op_threads = environment.get("OMP_NUM_THREADS", str(threads))
     env = {
         **os.environ,
-        # Replicas share the machine's cores with each other, the edge and its clients: each gets
-        # its share of intra-op threads, and idle OpenMP threads sleep instead of spinning (spinning
-        # threads of one process starve the others and turn milliseconds into seconds).
-        "OMP_NUM_THREADS": str(threads),
-        "MKL_NUM_THREADS": str(threads),
+        # Replicas share the machine's cores with each other, the edge and its clients; idle OpenMP
+        # threads sleep instead of spinning (spinning threads of one process starve the others and
+        # turn milliseconds into seconds).
+        "OMP_NUM_THREADS": intra_op_threads,
+        "MKL_NUM_THREADS": intra_op_threads,
         "OMP_WAIT_POLICY": "PASSIVE",
         # The model's container environment wins, as in a SageMaker container.
         **environment,
