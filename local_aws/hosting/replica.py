@@ -15,9 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import urllib3
-
 from local_aws.compute.cloudwatch import LogStream
+from local_aws.hosting.container_connections import (
+    ContainerBroken,
+    ContainerConnections,
+    ContainerSilent,
+    ContainerUnreachable,
+)
 from local_aws.hosting.replica_logs import ship_output
 from local_aws.supervisor import Supervisor
 
@@ -38,7 +42,7 @@ class Replica:
     process: subprocess.Popen
     log_path: Path
     failure_file: Path
-    pool: urllib3.HTTPConnectionPool
+    pool: ContainerConnections
     log_shipper: threading.Thread
     in_flight: int = field(default=0)
 
@@ -103,7 +107,7 @@ def launch_replica(
     finally:
         listener.close()
     shipper = ship_output(process.stdout, log_path, log_stream)
-    pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=POOL_CONNECTIONS, retries=False)
+    pool = ContainerConnections("127.0.0.1", port, max_idle=POOL_CONNECTIONS)
     return Replica(instance_id, port, process, log_path, failure_file, pool, shipper)
 
 
@@ -115,7 +119,7 @@ def wait_until_healthy(replica: Replica, deadline: float) -> None:
         try:
             if replica.pool.request("GET", "/ping", timeout=2.0).status == 200:
                 return
-        except urllib3.exceptions.HTTPError:
+        except (ContainerUnreachable, ContainerBroken, ContainerSilent):
             pass
         if time.monotonic() > deadline:
             raise ReplicaStartError("the model server did not pass the ping health check in time")

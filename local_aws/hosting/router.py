@@ -8,13 +8,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import urllib3
-
+from local_aws.hosting.container_connections import ContainerBroken, ContainerSilent, ContainerUnreachable
 from local_aws.hosting.deployment import Deployment
 
 # SageMaker gives a container 60 s to answer an invocation.
 INVOCATION_TIMEOUT_SECONDS = 60.0
-CONNECT_TIMEOUT_SECONDS = 2.0
 # A replica can vanish between being chosen and being reached (a blue/green switch closing its
 # fleet, a scale-in, a crash): the request then goes to the endpoint's current replicas instead.
 ATTEMPTS = 4
@@ -85,22 +83,14 @@ def forward(
             continue
         started = time.perf_counter()
         try:
-            response = replica.pool.urlopen(
-                "POST",
-                "/invocations",
-                body=invocation.body,
-                headers=headers,
-                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=timeout),
-                retries=False,
-                redirect=False,
-            )
-        except urllib3.exceptions.ReadTimeoutError:
+            response = replica.pool.request("POST", "/invocations", invocation.body, headers, timeout)
+        except ContainerSilent:
             raise ContainerTimeout(fleet.variant_name, replica.instance_id)
-        except urllib3.exceptions.NewConnectionError:
+        except ContainerUnreachable:
             # Nothing was sent: the replica is gone, another one can take the request.
             fleet.remove_unreachable(replica)
             continue
-        except urllib3.exceptions.ProtocolError as error:
+        except ContainerBroken as error:
             fleet.remove_exited()
             raise ContainerFailure(fleet.variant_name, replica.instance_id, error)
         finally:
@@ -109,9 +99,9 @@ def forward(
             variant_name=fleet.variant_name,
             instance_id=replica.instance_id,
             status=response.status,
-            body=response.data,
-            content_type=response.headers.get("Content-Type"),
-            custom_attributes=response.headers.get(CUSTOM_ATTRIBUTES_HEADER),
+            body=response.body,
+            content_type=response.headers.get("content-type"),
+            custom_attributes=response.headers.get(CUSTOM_ATTRIBUTES_HEADER.lower()),
             model_latency=time.perf_counter() - started,
         )
     raise NoHealthyReplica()

@@ -142,7 +142,7 @@ def test_the_router_keeps_one_connection_per_replica_and_times_out_a_silent_cont
         fleet = deployment.fleets[VARIANT]
         replica = fleet.acquire()
         fleet.release(replica)
-        assert replica.pool.num_connections == 1
+        assert replica.pool.opened == 1
 
         with pytest.raises(ContainerTimeout):
             forward(lambda: deployment, Invocation(b"sleep 3", "text/plain"), timeout=0.5)
