@@ -9,9 +9,14 @@ For ResNet-50 at 224 px and a small model (MobileNetV3-small at 32 px), both ran
   (d) torchserve  TorchServe 0.12 serving the same handler (bench/torchserve_handler.py) with
                   requests over keep-alive, if it is installed (else it says why not)
 
-then throughput: the best single process (the handler at 1 and 2 concurrent requests) against an
-endpoint with 2 replicas, and TorchServe with 2 workers, under 4 concurrent clients. It prints
-p50/p99 latencies, throughputs, the ratios the targets are about, and whether each target is met.
+then throughput: the best single process (the handler at 1 and 2 concurrent requests, each with 1
+intra-op thread and with one per core) against an endpoint with 2 replicas, and TorchServe with 2
+workers, under 4 concurrent clients. It prints p50/p99 latencies, throughputs, the ratios the targets
+are about, and whether each target is met.
+
+Each case deploys with the intra-op thread count that suits its model, set as a SageMaker user sets
+it: ``OMP_NUM_THREADS`` in the model's container ``Environment`` (replicas otherwise get one thread per
+core). The in-process paths (a) and (b) and TorchServe's workers use the same count.
 
     .venv/bin/python bench/bench_hosting.py [--cases resnet50,small] [--seconds 20] [--torchserve-dir DIR]
 """
@@ -31,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +46,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import boto3  # noqa: E402
 import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 import requests  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -65,11 +72,23 @@ class Case:
     arch: str
     image_size: int
     photo_size: int  # the JPEG a client sends, resized by input handling
+    # OMP_NUM_THREADS in the model's Environment; None leaves the replicas' default (one per core).
+    model_threads: int | None = None
+
+    @property
+    def threads(self) -> int:
+        return self.model_threads or os.cpu_count() or 1
+
+    @property
+    def model_environment(self) -> dict[str, str]:
+        return {"OMP_NUM_THREADS": str(self.model_threads)} if self.model_threads else {}
 
 
 CASES = {
     "resnet50": Case("resnet50", 224, 256),
-    "small": Case("mobilenet_v3_small", 32, 48),
+    # A 32-px MobileNet's operators are too small to split: on 2 cores one request takes about 3x
+    # longer with 2 intra-op threads than with 1 (OpenMP hand-offs outweigh the arithmetic).
+    "small": Case("mobilenet_v3_small", 32, 48, model_threads=1),
 }
 
 
@@ -126,16 +145,53 @@ def completed_per_second(call, concurrency: int, seconds: float) -> tuple[int, f
     return sum(done), time.perf_counter() - started
 
 
-def interleaved(measures: dict, seconds: float, rounds: int, measure) -> dict:
-    """Each measure in turn, ``rounds`` times, so that load from other processes on this shared
-    machine falls on every path alike; returns each measure's pooled results."""
-    for arguments in measures.values():
-        measure(*arguments, seconds=0.2)  # warm up
-    pooled = {name: [] for name in measures}
+@dataclass(frozen=True)
+class ServingPath:
+    """One way of serving a request; ``threads`` is this process's intra-op thread count meanwhile
+    (the in-process paths run with it; the others run elsewhere, and 1 keeps the callers light)."""
+    call: Callable[[], object]
+    threads: int
+    concurrency: int = 1
+
+
+def path_latency(path: ServingPath, seconds: float) -> list[float]:
+    return latency_samples(path.call, seconds)
+
+
+def path_throughput(path: ServingPath, seconds: float) -> tuple[int, float]:
+    return completed_per_second(path.call, path.concurrency, seconds)
+
+
+def interleaved(paths: dict[str, ServingPath], seconds: float, rounds: int, measure) -> dict:
+    """Each path in turn, ``rounds`` times, so that load from other processes on this shared
+    machine falls on every path alike; returns each path's pooled results."""
+    def run(path: ServingPath, seconds: float):
+        torch.set_num_threads(path.threads)
+        return measure(path, seconds)
+
+    for path in paths.values():
+        run(path, 0.2)  # warm up
+    pooled = {name: [] for name in paths}
     for _ in range(rounds):
-        for name, arguments in measures.items():
-            pooled[name].append(measure(*arguments, seconds=seconds / rounds))
+        for name, path in paths.items():
+            pooled[name].append(run(path, seconds / rounds))
     return pooled
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    return sum(sum(process.cpu_times()[:2]) for process in processes)
+
+
+def cpu_per_request(path: ServingPath, seconds: float, groups: dict[str, list[psutil.Process]]) -> dict[str, float]:
+    """CPU milliseconds per completed request that each group of processes spends while ``path`` runs."""
+    torch.set_num_threads(path.threads)
+    before = {name: cpu_seconds(processes) for name, processes in groups.items()}
+    done, _ = completed_per_second(path.call, path.concurrency, seconds)
+    return {name: (cpu_seconds(processes) - before[name]) / done * 1e3 for name, processes in groups.items()}
+
+
+def replica_processes(edge: psutil.Process) -> list[psutil.Process]:
+    return [child for child in edge.children(recursive=True) if "local_aws.hosting.replica_server" in child.cmdline()]
 
 
 def latency(samples: list[list[float]]) -> Latency:
@@ -153,7 +209,8 @@ def wait_in_service(sagemaker, name: str) -> None:
 
 @contextlib.contextmanager
 def local_aws_edge(state_dir: Path):
-    """``python -m local_aws`` in its own process, as users run it: yields boto3 client kwargs."""
+    """``python -m local_aws`` in its own process, as users run it: yields boto3 client kwargs and
+    the process."""
     edge = subprocess.Popen(
         [sys.executable, "-m", "local_aws", "--port", "0", "--state-dir", str(state_dir)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
@@ -168,7 +225,7 @@ def local_aws_edge(state_dir: Path):
             exported[name] = value
         yield {"endpoint_url": exported["AWS_ENDPOINT_URL"], "region_name": exported["AWS_DEFAULT_REGION"],
                "aws_access_key_id": exported["AWS_ACCESS_KEY_ID"],
-               "aws_secret_access_key": exported["AWS_SECRET_ACCESS_KEY"]}
+               "aws_secret_access_key": exported["AWS_SECRET_ACCESS_KEY"]}, psutil.Process(edge.pid)
     finally:
         edge.send_signal(signal.SIGTERM)
         edge.wait(timeout=60)
@@ -177,7 +234,7 @@ def local_aws_edge(state_dir: Path):
 class LocalEndpoint:
     """A model dir deployed on a local AWS edge; ``deploy`` again redeploys with another count."""
 
-    def __init__(self, client_kwargs: dict, model_dir: Path, name: str):
+    def __init__(self, client_kwargs: dict, model_dir: Path, name: str, environment: dict[str, str]):
         self.name = name
         self.sagemaker = boto3.client("sagemaker", **client_kwargs)
         self.runtime = boto3.client("sagemaker-runtime", **client_kwargs)
@@ -187,7 +244,8 @@ class LocalEndpoint:
         s3.upload_file(str(archive), BUCKET, f"{name}/model.tar.gz")
         self.sagemaker.create_model(
             ModelName=name, ExecutionRoleArn=ROLE,
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{name}/model.tar.gz"},
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{name}/model.tar.gz",
+                              "Environment": environment},
         )
         self._configs = 0
 
@@ -247,7 +305,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def torchserve(packages: Path | None, model_dir: Path, work: Path, workers: int):
+def torchserve(packages: Path | None, model_dir: Path, work: Path, workers: int, threads: int):
     """TorchServe serving ``model_dir`` through bench/torchserve_handler.py: yields ``invoke(body)``,
     which posts over one keep-alive session per calling thread."""
     env = torchserve_env(packages)
@@ -271,8 +329,8 @@ def torchserve(packages: Path | None, model_dir: Path, work: Path, workers: int)
         f"model_store={store}", "load_models=bench", f"default_workers_per_model={workers}",
         "disable_token_authorization=true", "install_py_dep_per_model=false", "default_response_timeout=60",
     ]) + "\n")
-    # The same intra-op thread share per worker as a replica gets (local_aws/hosting/provisioning.py).
-    env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    # The same intra-op threads per worker as each replica gets.
+    env["OMP_NUM_THREADS"] = str(threads)
     with open(work / "torchserve.log", "ab") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "ts.model_server", "--start", "--foreground", "--ncs", "--disable-token-auth",
@@ -309,7 +367,7 @@ def torchserve(packages: Path | None, model_dir: Path, work: Path, workers: int)
             server.wait()
 
 
-def run_case(label: str, case: Case, client_kwargs: dict, work: Path, seconds: float, rounds: int,
+def run_case(label: str, case: Case, client_kwargs: dict, edge: psutil.Process, work: Path, seconds: float, rounds: int,
              torchserve_packages: Path | None, with_torchserve: bool) -> dict:
     model_dir = build_model_dir(case, work / label / "model")
     jpeg = photo_jpeg(case.photo_size)
@@ -325,28 +383,44 @@ def run_case(label: str, case: Case, client_kwargs: dict, work: Path, seconds: f
     def handle():
         handler.invoke(jpeg, "image/jpeg", "application/json")
 
-    endpoint = LocalEndpoint(client_kwargs, model_dir, f"bench-{label}")
+    def invoke_endpoint():
+        endpoint.invoke(jpeg)
+
+    endpoint = LocalEndpoint(client_kwargs, model_dir, f"bench-{label}", case.model_environment)
     endpoint.deploy(instances=1)
     assert json.loads(endpoint.invoke(jpeg))
     with contextlib.ExitStack() as stack:
-        paths = {"forward": (forward,), "handler": (handle,), "endpoint": (lambda: endpoint.invoke(jpeg),)}
+        paths = {"forward": ServingPath(forward, case.threads), "handler": ServingPath(handle, case.threads),
+                 "endpoint": ServingPath(invoke_endpoint, 1)}
         if with_torchserve:
-            served = stack.enter_context(torchserve(torchserve_packages, model_dir, work / label / "ts-1", workers=1))
-            paths["torchserve"] = (lambda: served(jpeg),)
-        pooled = interleaved(paths, seconds, rounds, latency_samples)
+            served = stack.enter_context(
+                torchserve(torchserve_packages, model_dir, work / label / "ts-1", workers=1, threads=case.threads))
+            paths["torchserve"] = ServingPath(lambda: served(jpeg), 1)
+        pooled = interleaved(paths, seconds, rounds, path_latency)
     latencies = {name: latency(samples) for name, samples in pooled.items()}
 
     endpoint.deploy(instances=2)
+    cores = os.cpu_count() or 1
+    single_process = {f"single-{threads}t-{callers}c": ServingPath(handle, threads, callers)
+                      for threads in sorted({1, cores}) for callers in (1, 2)}
     with contextlib.ExitStack() as stack:
-        paths = {"single-1": (handle, 1), "single-2": (handle, 2), "two-replicas": (lambda: endpoint.invoke(jpeg), 4)}
+        paths = {**single_process, "two-replicas": ServingPath(invoke_endpoint, 1, 4)}
         if with_torchserve:
-            served = stack.enter_context(torchserve(torchserve_packages, model_dir, work / label / "ts-2", workers=2))
-            paths["torchserve-2-workers"] = (lambda: served(jpeg), 4)
-        pooled = interleaved(paths, seconds, rounds, completed_per_second)
-    endpoint.sagemaker.delete_endpoint(EndpointName=endpoint.name)
+            served = stack.enter_context(
+                torchserve(torchserve_packages, model_dir, work / label / "ts-2", workers=2, threads=case.threads))
+            paths["torchserve-2-workers"] = ServingPath(lambda: served(jpeg), 1, 4)
+        pooled = interleaved(paths, seconds, rounds, path_throughput)
     throughputs = {name: throughput(results) for name, results in pooled.items()}
-    throughputs["single-process"] = max(throughputs.pop("single-1"), throughputs.pop("single-2"))
-    return {"latency": latencies, "throughput": throughputs}
+    best = max(single_process, key=throughputs.get)
+    throughputs["single-process"] = throughputs[best]
+    this_process = psutil.Process()
+    cpu = {
+        "single-process": cpu_per_request(single_process[best], seconds / rounds, {"process": [this_process]}),
+        "two-replicas": cpu_per_request(paths["two-replicas"], seconds / rounds, {
+            "boto3 clients": [this_process], "edge": [edge], "replicas": replica_processes(edge)}),
+    }
+    endpoint.sagemaker.delete_endpoint(EndpointName=endpoint.name)
+    return {"latency": latencies, "throughput": throughputs, "cpu": cpu}
 
 
 PATH_NAMES = {
@@ -356,7 +430,7 @@ PATH_NAMES = {
     "torchserve": "(d) TorchServe, same handler",
 }
 THROUGHPUT_NAMES = {
-    "single-process": "best single process (1 or 2 callers)",
+    "single-process": "best single process",
     "two-replicas": "endpoint, 2 replicas, 4 clients",
     "torchserve-2-workers": "TorchServe, 2 workers, 4 clients",
 }
@@ -364,7 +438,9 @@ THROUGHPUT_NAMES = {
 
 def report(label: str, case: Case, measured: dict, torchserve_skipped: str | None) -> list[tuple[str, float, str, bool]]:
     latency_of, throughput_of = measured["latency"], measured["throughput"]
-    print(f"\n{label}: {case.arch} at {case.image_size} px, batch 1, JPEG {case.photo_size} px")
+    print(f"\n{label}: {case.arch} at {case.image_size} px, batch 1, JPEG {case.photo_size} px, "
+          f"{case.threads} intra-op thread(s) per process serving it"
+          + (f" (model Environment {case.model_environment})" if case.model_environment else ""))
     print(f"  {'latency':<36}{'p50 ms':>10}{'p99 ms':>10}{'n':>7}")
     for key, name in PATH_NAMES.items():
         if key in latency_of:
@@ -374,9 +450,17 @@ def report(label: str, case: Case, measured: dict, torchserve_skipped: str | Non
     if torchserve_skipped:
         print(f"  (d) TorchServe: skipped: {torchserve_skipped}")
     print(f"  {'throughput':<36}{'req/s':>10}")
+    for key in sorted(key for key in throughput_of if key.startswith("single-") and key != "single-process"):
+        threads, callers = re.fullmatch(r"single-(\d+)t-(\d+)c", key).groups()
+        print(f"  {f'handler in-process, {threads}t, {callers} caller(s)':<36}{throughput_of[key]:>10.1f}")
     for key, name in THROUGHPUT_NAMES.items():
         if key in throughput_of:
             print(f"  {name:<36}{throughput_of[key]:>10.1f}")
+    cpu = measured["cpu"]
+    single_cpu, replicas_cpu = cpu["single-process"]["process"], cpu["two-replicas"]
+    print(f"  CPU ms per request: best single process {single_cpu:.2f}; endpoint "
+          + " + ".join(f"{value:.2f} {name}" for name, value in replicas_cpu.items())
+          + f" = {sum(replicas_cpu.values()):.2f}")
     ratio = latency_of["endpoint"].p50 / latency_of["forward"].p50
     overhead_ms = (latency_of["endpoint"].p50 - latency_of["handler"].p50) * 1e3
     scaling = throughput_of["two-replicas"] / throughput_of["single-process"]
@@ -407,10 +491,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     torchserve_skipped = torchserve_unavailable_reason(args.torchserve_dir)
     checks = []
-    with tempfile.TemporaryDirectory(prefix="bench-hosting-") as tmp, local_aws_edge(Path(tmp) / "state") as aws:
+    with tempfile.TemporaryDirectory(prefix="bench-hosting-") as tmp, local_aws_edge(Path(tmp) / "state") as (aws, edge):
         boto3.client("s3", **aws).create_bucket(Bucket=BUCKET)
         for label in labels:
-            measured = run_case(label, CASES[label], aws, Path(tmp), args.seconds, args.rounds,
+            measured = run_case(label, CASES[label], aws, edge, Path(tmp), args.seconds, args.rounds,
                                 args.torchserve_dir, torchserve_skipped is None)
             checks += report(label, CASES[label], measured, torchserve_skipped)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end (other processes share these cores)")
