@@ -41,11 +41,11 @@ def initial_counts(config: EndpointConfig) -> dict[str, int]:
 
 
 def replica_threads() -> int:
-    """Intra-op threads per replica: every core, as each instance has its own on SageMaker. Replicas'
-    OpenMP threads wait passively, so oversubscribing the cores is cheap, while a replica limited to its
-    share would leave a core idle whenever its neighbour decodes a request. The trade-off, measured by
-    bench_hosting on 2 cores (2 replicas against the best single process): ResNet-50 0.78 with 1 thread
-    each, 0.93 with 2; a tiny MobileNet 0.92 with 1 thread, 0.68 with 2. The production model decides."""
+    """Intra-op threads per replica unless its model's Environment sets OMP_NUM_THREADS: every core,
+    as each instance has its own on SageMaker. Replicas' OpenMP threads wait passively, so
+    oversubscribing the cores is cheap. Right for large models (2 ResNet-50 replicas reach 0.93 of
+    the best single process on 2 cores, 0.78 with one thread each); a tiny model runs about 3x
+    faster with one thread and says so in its Environment (docs/local_aws_hosting.md)."""
     return max(1, os.cpu_count() or 1)
 
 
