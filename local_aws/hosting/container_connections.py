@@ -41,6 +41,14 @@ class ContainerAnswer:
     body: bytes
 
 
+def _status_code(status_line: bytes) -> int:
+    """The code of ``HTTP/1.x CODE [reason]``."""
+    fields = status_line.decode("latin-1").split(None, 2)
+    if len(fields) < 2 or not fields[0].startswith("HTTP/1.") or not fields[1].isdigit():
+        raise ValueError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+    return int(fields[1])
+
+
 class _Connection:
     def __init__(self, address: tuple[str, int], connect_timeout: float):
         try:
@@ -65,9 +73,7 @@ class _Connection:
         status_line = self.reader.readline(MAX_LINE_BYTES + 1)
         if not status_line:
             raise ConnectionResetError("the container closed the connection without answering")
-        version, status, _ = status_line.decode("latin-1").split(" ", 2)
-        if not version.startswith("HTTP/1.") or not status.isdigit():
-            raise ValueError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+        status = _status_code(status_line)
         headers = {}
         for _ in range(MAX_HEADER_LINES):
             line = self.reader.readline(MAX_LINE_BYTES + 1)
@@ -87,7 +93,7 @@ class _Connection:
             body = self.reader.read(int(length))
             if len(body) < int(length):
                 raise ConnectionResetError(f"the container sent {len(body)} of {length} body bytes")
-        return ContainerAnswer(int(status), headers, body)
+        return ContainerAnswer(status, headers, body)
 
     def close(self) -> None:
         self.reader.close()

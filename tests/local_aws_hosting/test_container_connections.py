@@ -101,6 +101,12 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(serve)
     assert pool.opened == 2
 
 
+def test_a_status_line_without_a_reason_is_read(serve):
+    server = serve([("answer", b"HTTP/1.1 204\r\nContent-Length: 0\r\n\r\n")])
+    answer = ContainerConnections("127.0.0.1", server.port).request("GET", "/ping", timeout=5)
+    assert (answer.status, answer.body) == (204, b"")
+
+
 def test_connection_close_and_a_body_without_length_end_the_connection(serve):
     server = serve([("answer", ok(b"1", "Connection: close")),
                     ("answer and close", b"HTTP/1.1 500 Oops\r\n\r\nto the end")])
