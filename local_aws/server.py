@@ -77,6 +77,13 @@ class _QuietRequestHandler(MotoRequestHandler):
         if body.remaining > 0:
             self.close_connection = True
 
+    def make_environ(self):
+        # Werkzeug has just written the interim "100 Continue" (if the client asked for one) and
+        # does not flush it; the client waits for it (botocore a second, on every S3 upload)
+        # before sending the body.
+        self.wfile.flush()
+        return super().make_environ()
+
     def send_header(self, keyword: str, value: str) -> None:
         if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
             return

@@ -34,6 +34,12 @@ class ContainerRequestHandler(BaseHTTPRequestHandler):
     # edge's reading thread is woken once per response, not twice.
     wbufsize = 64 * 1024
 
+    def handle_expect_100(self):
+        # The interim response must leave before the client sends the body: flush it past wbufsize.
+        answered = super().handle_expect_100()
+        self.wfile.flush()
+        return answered
+
     def do_GET(self):
         if self.path != "/ping":
             self._reply(HTTPStatus.NOT_FOUND, b"unknown path\n")

@@ -20,6 +20,7 @@ from local_aws.hosting.router import ContainerTimeout, Invocation, forward
 from local_aws.supervisor import Supervisor
 
 from hosting_helpers import VARIANT, unique
+from http_probes import interim_response_before_body
 
 
 def ask(runtime, endpoint_name: str, command: str, **extra) -> tuple[int, dict]:
@@ -168,3 +169,19 @@ def test_the_edge_keeps_a_client_connection_open_even_after_a_body_it_did_not_re
     assert answers == [(400, None, "Endpoint no-such-endpoint of account 123456789012 not found.")] * 2
     assert sockets[0] is sockets[1] is not None
     connection.close()
+
+
+@pytest.mark.slow
+def test_a_replica_answers_expect_100_continue_before_the_body_arrives(probe_model_dir, tmp_path):
+    spec = ReplicaSpec(model_dir=shutil.copytree(probe_model_dir, tmp_path / "model"), work_dir=tmp_path / "instances")
+    supervisor = Supervisor()
+    deployment = Deployment(supervisor, [VariantPlan(VARIANT, 1.0, 1, spec)])
+    deployment.start()
+    try:
+        replica = deployment.fleets[VARIANT].acquire()
+        deployment.fleets[VARIANT].release(replica)
+        head = b"POST /invocations HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+        assert interim_response_before_body("127.0.0.1", replica.port, head).startswith(b"HTTP/1.1 100 Continue\r\n")
+    finally:
+        deployment.close()
+        supervisor.shutdown()
