@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,7 @@ sys.path.insert(0, str(REPO / "model_code"))
 
 from local_aws.compute.s3 import tar_directory  # noqa: E402
 from local_aws.hosting.inference_handler import InferenceHandler  # noqa: E402
+from local_aws.loopback import free_port  # noqa: E402
 from model_artifacts import write_model_dir  # noqa: E402
 from networks import build_model  # noqa: E402
 from preprocessing import IMAGENET_MEAN, IMAGENET_STD, normalize, to_model_input  # noqa: E402
@@ -162,19 +162,21 @@ def path_throughput(path: ServingPath, seconds: float) -> tuple[int, float]:
     return completed_per_second(path.call, path.concurrency, seconds)
 
 
+def run_path(path: ServingPath, measure, seconds: float):
+    """``measure(path, seconds)`` with this process at the path's intra-op thread count."""
+    torch.set_num_threads(path.threads)
+    return measure(path, seconds)
+
+
 def interleaved(paths: dict[str, ServingPath], seconds: float, rounds: int, measure) -> dict:
     """Each path in turn, ``rounds`` times, so that load from other processes on this shared
     machine falls on every path alike; returns each path's pooled results."""
-    def run(path: ServingPath, seconds: float):
-        torch.set_num_threads(path.threads)
-        return measure(path, seconds)
-
     for path in paths.values():
-        run(path, 0.2)  # warm up
+        run_path(path, measure, 0.2)  # warm up
     pooled = {name: [] for name in paths}
     for _ in range(rounds):
         for name, path in paths.items():
-            pooled[name].append(run(path, seconds / rounds))
+            pooled[name].append(run_path(path, measure, seconds / rounds))
     return pooled
 
 
@@ -184,9 +186,8 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
 
 def cpu_per_request(path: ServingPath, seconds: float, groups: dict[str, list[psutil.Process]]) -> dict[str, float]:
     """CPU milliseconds per completed request that each group of processes spends while ``path`` runs."""
-    torch.set_num_threads(path.threads)
     before = {name: cpu_seconds(processes) for name, processes in groups.items()}
-    done, _ = completed_per_second(path.call, path.concurrency, seconds)
+    done, _ = run_path(path, path_throughput, seconds)
     return {name: (cpu_seconds(processes) - before[name]) / done * 1e3 for name, processes in groups.items()}
 
 
@@ -296,12 +297,6 @@ def torchserve_unavailable_reason(packages: Path | None) -> str | None:
     if java is None or java < 17:
         return f"TorchServe 0.12 needs Java 17 or later; found {java or 'no java on PATH'}"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ import collections
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from local_aws.compute import s3, toolkit
 from local_aws.compute.cloudwatch import TRAINING_LOG_GROUP, LogStream, ensure_log_group
 from local_aws.compute.metrics import MetricParser
 from local_aws.compute.requirements import unmet_requirements
+from local_aws.loopback import free_port
 from local_aws.platform import Platform
 from local_aws.sagemaker.training_jobs import TrainingJob
 
@@ -208,7 +208,7 @@ class TrainingRun:
     def _train(self, deadline: float) -> Ending:
         ensure_log_group(self.logs, TRAINING_LOG_GROUP)
         credentials = self._role_credentials()
-        port = _free_port()
+        port = free_port()
         started = [self._start_host(host, port, credentials) for host in self.hosts]
         last_sync = time.monotonic()
         ending = None
@@ -350,9 +350,3 @@ class TrainingRun:
                 except FileNotFoundError:
                     continue
                 self._checkpoint_uploads[path] = (stat.st_mtime, stat.st_size)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
