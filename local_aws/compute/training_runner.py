@@ -289,6 +289,9 @@ class TrainingRun:
             "MASTER_PORT": str(master_port),
             "GLOO_SOCKET_IFNAME": "lo",
             "OMP_NUM_THREADS": str(cpus),
+            # torch lets MKL_NUM_THREADS override OMP_NUM_THREADS: one left in the edge's own
+            # environment must not size the job's threads, one in the job's Environment may.
+            "MKL_NUM_THREADS": self.job.request.get("Environment", {}).get("MKL_NUM_THREADS", str(cpus)),
             "PYTHONUNBUFFERED": "1",
             "AWS_ENDPOINT_URL": self.platform.url,
             "AWS_DEFAULT_REGION": self.region,

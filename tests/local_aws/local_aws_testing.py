@@ -44,7 +44,7 @@ PROBE_SCRIPT = textwrap.dedent('''
     if args.mode == "whoami":
         import boto3
         identity = boto3.client("sts").get_caller_identity()["Arn"]
-    env = {k: v for k, v in os.environ.items() if k.startswith("SM_") or k in ("MASTER_ADDR", "MASTER_PORT", "PROBE_ENV")}
+    env = {k: v for k, v in os.environ.items() if k.startswith("SM_") or k in ("MASTER_ADDR", "MASTER_PORT", "PROBE_ENV", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     files = sorted(os.path.relpath(os.path.join(d, f), os.environ["SM_CHANNEL_TRAINING"])
                    for d, _, fs in os.walk(os.environ["SM_CHANNEL_TRAINING"]) for f in fs)
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "probe.json"), "w") as out:

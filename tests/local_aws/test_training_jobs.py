@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import tarfile
 
 import boto3
@@ -90,6 +91,20 @@ def test_script_gets_hyperparameters_and_environment_as_the_toolkit_gives_them(c
     assert env["MASTER_ADDR"] == "127.0.0.1" and int(env["MASTER_PORT"]) > 0
     assert env["PROBE_ENV"] == "given"  # the job's Environment
     assert probe["cwd"].endswith("/algo-1/code")
+
+
+@pytest.mark.parametrize("environment", [{}, {"MKL_NUM_THREADS": "3"}], ids=["default", "job-sets-mkl"])
+def test_intra_op_threads_follow_the_job_not_the_edges_environment(sm, s3, probe_request, monkeypatch, environment):
+    # torch lets MKL_NUM_THREADS win over OMP_NUM_THREADS; the edge's own one must not reach the job.
+    monkeypatch.setenv("MKL_NUM_THREADS", "7")
+    # Two hosts on the machine's cores: one thread each on a 2-core machine.
+    request = probe_request(unique_name("threads"), instance_count=2, Environment=environment)
+    cores_per_host = str(max(1, (os.cpu_count() or 1) // 2))
+    described = run_job(sm, request)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    env = json.loads(read_tar_member(s3, described["ModelArtifacts"]["S3ModelArtifacts"], "probe.json"))["env"]
+    assert env["OMP_NUM_THREADS"] == cores_per_host
+    assert env["MKL_NUM_THREADS"] == environment.get("MKL_NUM_THREADS", cores_per_host)
 
 
 def test_final_metrics_are_the_last_values_in_the_log(completed):
