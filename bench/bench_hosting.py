@@ -6,6 +6,9 @@ For ResNet-50 at 224 px and a small model (MobileNetV3-small at 32 px), both ran
   (a) forward     the network's forward pass in this process: the limit
   (b) handler     input_fn -> predict_fn -> output_fn on a JPEG, in this process
   (c) endpoint    InvokeEndpoint with boto3 through ``python -m local_aws`` (one replica)
+  (e) container   InvokeEndpoint with boto3 sent straight to a replica process (no edge): the floor
+                  of any design in which a boto3 client reaches the model in another process, so
+                  (e) - (b) is boto3's and one HTTP hop's share of (c) - (b), and (c) - (e) the edge's
   (d) torchserve  TorchServe 0.12 serving the same handler (bench/torchserve_handler.py) with
                   requests over keep-alive, if it is installed (else it says why not)
 
@@ -56,7 +59,9 @@ sys.path.insert(0, str(REPO / "model_code"))
 
 from local_aws.compute.s3 import tar_directory  # noqa: E402
 from local_aws.hosting.inference_handler import InferenceHandler  # noqa: E402
+from local_aws.hosting.replica import launch_replica, stop_replica, wait_until_healthy  # noqa: E402
 from local_aws.loopback import free_port  # noqa: E402
+from local_aws.supervisor import Supervisor  # noqa: E402
 from model_artifacts import write_model_dir  # noqa: E402
 from networks import build_model  # noqa: E402
 from preprocessing import IMAGENET_MEAN, IMAGENET_STD, normalize, to_model_input  # noqa: E402
@@ -270,6 +275,34 @@ class LocalEndpoint:
         return response["Body"].read()
 
 
+@contextlib.contextmanager
+def direct_container(client_kwargs: dict, model_dir: Path, case: Case, work: Path):
+    """A replica process as the endpoint starts one, outside any edge, with a boto3
+    ``sagemaker-runtime`` client whose requests go straight to its ``/invocations``: yields
+    ``invoke(body)``."""
+    supervisor = Supervisor()
+    replica = launch_replica(supervisor, "direct", model_dir, work, case.model_environment, case.threads, None)
+    try:
+        wait_until_healthy(replica, time.monotonic() + 180)
+        runtime = boto3.client("sagemaker-runtime", **{**client_kwargs, "endpoint_url": f"http://127.0.0.1:{replica.port}"})
+
+        def to_container(request, **_):
+            # Signed for the endpoint's path; the container contract's path is /invocations.
+            request.url = f"http://127.0.0.1:{replica.port}/invocations"
+
+        runtime.meta.events.register("before-send.sagemaker-runtime.InvokeEndpoint", to_container)
+
+        def invoke(body: bytes) -> bytes:
+            return runtime.invoke_endpoint(
+                EndpointName="direct", Body=body, ContentType="image/jpeg", Accept="application/json"
+            )["Body"].read()
+
+        yield invoke
+    finally:
+        stop_replica(supervisor, replica)
+        supervisor.shutdown()
+
+
 def torchserve_env(packages: Path | None) -> dict[str, str]:
     """The environment TorchServe runs in: this interpreter (so its workers have torch and the
     handler has local_aws), with TorchServe's own packages importable from ``packages``."""
@@ -387,6 +420,9 @@ def run_case(label: str, case: Case, client_kwargs: dict, edge: psutil.Process, 
     with contextlib.ExitStack() as stack:
         paths = {"forward": ServingPath(forward, case.threads), "handler": ServingPath(handle, case.threads),
                  "endpoint": ServingPath(invoke_endpoint, 1)}
+        to_container = stack.enter_context(direct_container(client_kwargs, model_dir, case, work / label / "direct"))
+        assert json.loads(to_container(jpeg))
+        paths["container"] = ServingPath(lambda: to_container(jpeg), 1)
         if with_torchserve:
             served = stack.enter_context(
                 torchserve(torchserve_packages, model_dir, work / label / "ts-1", workers=1, threads=case.threads))
@@ -423,6 +459,7 @@ PATH_NAMES = {
     "handler": "(b) handler functions, in-process",
     "endpoint": "(c) InvokeEndpoint via the edge",
     "torchserve": "(d) TorchServe, same handler",
+    "container": "(e) InvokeEndpoint to the replica",
 }
 THROUGHPUT_NAMES = {
     "single-process": "best single process",
@@ -458,8 +495,10 @@ def report(label: str, case: Case, measured: dict, torchserve_skipped: str | Non
           + f" = {sum(replicas_cpu.values()):.2f}")
     ratio = latency_of["endpoint"].p50 / latency_of["forward"].p50
     overhead_ms = (latency_of["endpoint"].p50 - latency_of["handler"].p50) * 1e3
+    client_and_hop_ms = (latency_of["container"].p50 - latency_of["handler"].p50) * 1e3
     scaling = throughput_of["two-replicas"] / throughput_of["single-process"]
-    print(f"  (c)/(a) p50 = {ratio:.3f}; (c)-(b) p50 = {overhead_ms:.2f} ms; "
+    print(f"  (c)/(a) p50 = {ratio:.3f}; (c)-(b) p50 = {overhead_ms:.2f} ms, of which boto3 and the hop to the "
+          f"container (e)-(b) {client_and_hop_ms:.2f} ms and the edge (c)-(e) {overhead_ms - client_and_hop_ms:.2f} ms; "
           f"2 replicas / best single process = {scaling:.3f}")
     checks = [("throughput 2 replicas / best single process", scaling, ">= 0.9", scaling >= 0.9)]
     if label == "resnet50":
