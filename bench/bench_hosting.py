@@ -29,6 +29,7 @@ import contextlib
 import io
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -508,6 +509,15 @@ def report(label: str, case: Case, measured: dict, torchserve_skipped: str | Non
     return [(f"{label}: {name}", value, target, met) for name, value, target, met in checks]
 
 
+def processor_name() -> str:
+    """The CPU's model name: the figures, the absolute ones above all, follow it."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.processor() or "unknown processor"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="resnet50,small", help=f"comma-separated, from {sorted(CASES)}")
@@ -522,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown cases {unknown}; choose from {sorted(CASES)}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads in-process, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+          f"{os.cpu_count()} cores ({processor_name()}), load average {os.getloadavg()[0]:.1f} at start")
     torchserve_skipped = torchserve_unavailable_reason(args.torchserve_dir)
     checks = []
     with tempfile.TemporaryDirectory(prefix="bench-hosting-") as tmp, local_aws_edge(Path(tmp) / "state") as (aws, edge):
