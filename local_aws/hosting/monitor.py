@@ -1,5 +1,6 @@
 """Once per metric period: publish every endpoint's invocation metrics to CloudWatch and run target
-tracking on them, as SageMaker and Application Auto Scaling do on AWS.
+tracking on them, as SageMaker and Application Auto Scaling do on AWS. Every time it wakes: replace
+replicas whose process died, as SageMaker replaces a failed instance without waiting for traffic.
 
 One monitor thread per account and region, started with its first endpoint. It talks to CloudWatch
 and Application Auto Scaling through the edge like any client, and scales a variant the way
@@ -41,6 +42,10 @@ class HostingMonitor:
         stopping = ctx.platform.supervisor.stopping
         period_started = time.monotonic()
         while not stopping.wait(WAKE_SECONDS):
+            try:
+                self.replace_dead_replicas(ctx)
+            except Exception:
+                logger.exception("hosting monitor: checking replicas failed")
             if time.monotonic() - period_started < real_seconds(METRIC_PERIOD_SECONDS):
                 continue
             period_started = time.monotonic()
@@ -48,6 +53,16 @@ class HostingMonitor:
                 self.tick(ctx)
             except Exception:
                 logger.exception("hosting monitor tick failed")
+
+    def replace_dead_replicas(self, ctx) -> None:
+        """Take replicas whose process exited out of routing and start their replacements, so that
+        ``CurrentInstanceCount`` is true and the next request finds a live replica."""
+        state = ctx.state(HostingState)
+        with state.lock:
+            deployments = [endpoint.deployment for endpoint in state.endpoints.values() if endpoint.deployment]
+        for deployment in deployments:
+            for fleet in deployment.fleets.values():
+                fleet.remove_exited()
 
     def tick(self, ctx) -> None:
         """Close the current period: publish it and act on it."""

@@ -3,7 +3,9 @@ keep-alive connections and the container timeout, on a probe model that answers 
 
 import http.client
 import json
+import os
 import shutil
+import signal
 import threading
 import time
 from collections import Counter
@@ -127,6 +129,33 @@ def test_a_dead_replica_is_replaced_and_without_one_requests_get_service_unavail
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
     assert instance_counts(sagemaker, name) == (0, 1)
+
+
+@pytest.mark.slow
+def test_a_replica_that_dies_without_traffic_is_replaced_before_the_next_request(
+    local_aws, sagemaker, create_model, create_config, probe_model_archive, endpoint
+):
+    runtime = boto3.client("sagemaker-runtime", config=Config(retries={"total_max_attempts": 1}),
+                           **local_aws.client_kwargs)
+    logs = boto3.client("logs", **local_aws.client_kwargs)
+    name, _ = endpoint(create_config(create_model(probe_model_archive)))
+    group = f"/aws/sagemaker/Endpoints/{name}"
+
+    def instance_streams() -> set[str]:
+        return {stream["logStreamName"] for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]}
+
+    first_pid, _ = ask(runtime, name, "now")
+    [first_instance] = instance_streams()
+    os.kill(first_pid, signal.SIGKILL)
+    # No request is sent until a new instance serves, as SageMaker replaces a failed instance on its own.
+    deadline = time.monotonic() + 60
+    while not (len(instance_streams()) == 2 and instance_counts(sagemaker, name) == (1, 1)):
+        assert time.monotonic() < deadline, f"no replacement: {instance_streams()}, {instance_counts(sagemaker, name)}"
+        time.sleep(0.2)
+    replacement_pid, response = ask(runtime, name, "now")
+    assert replacement_pid != first_pid
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert first_instance in instance_streams()
 
 
 @pytest.mark.slow
