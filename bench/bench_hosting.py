@@ -26,6 +26,7 @@ core). The in-process paths (a) and (b) and TorchServe's workers use the same co
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -270,10 +271,15 @@ class LocalEndpoint:
         wait_in_service(self.sagemaker, self.name)
 
     def invoke(self, body: bytes) -> bytes:
-        response = self.runtime.invoke_endpoint(
-            EndpointName=self.name, Body=body, ContentType="image/jpeg", Accept="application/json"
-        )
-        return response["Body"].read()
+        return invoke_jpeg(self.runtime, self.name, body)
+
+
+def invoke_jpeg(runtime, endpoint_name: str, body: bytes) -> bytes:
+    """One InvokeEndpoint with a JPEG, as every boto3 path of the bench sends it."""
+    response = runtime.invoke_endpoint(
+        EndpointName=endpoint_name, Body=body, ContentType="image/jpeg", Accept="application/json"
+    )
+    return response["Body"].read()
 
 
 @contextlib.contextmanager
@@ -293,12 +299,7 @@ def direct_container(client_kwargs: dict, model_dir: Path, case: Case, work: Pat
 
         runtime.meta.events.register("before-send.sagemaker-runtime.InvokeEndpoint", to_container)
 
-        def invoke(body: bytes) -> bytes:
-            return runtime.invoke_endpoint(
-                EndpointName="direct", Body=body, ContentType="image/jpeg", Accept="application/json"
-            )["Body"].read()
-
-        yield invoke
+        yield functools.partial(invoke_jpeg, runtime, "direct")
     finally:
         stop_replica(supervisor, replica)
         supervisor.shutdown()
