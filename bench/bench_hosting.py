@@ -59,6 +59,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "model_code"))
 
+from local_aws.access import credentials  # noqa: E402
 from local_aws.compute.s3 import tar_directory  # noqa: E402
 from local_aws.hosting.inference_handler import InferenceHandler  # noqa: E402
 from local_aws.hosting.replica import launch_replica, stop_replica, wait_until_healthy  # noqa: E402
@@ -225,15 +226,16 @@ def local_aws_edge(state_dir: Path):
     )
     try:
         exported = {}
-        while "AWS_ENDPOINT_URL" not in exported or "AWS_SECRET_ACCESS_KEY" not in exported:
+        while "AWS_ENDPOINT_URL" not in exported or "AWS_PROFILE" not in exported:
             line = edge.stdout.readline()
             if not line:
                 raise RuntimeError(f"python -m local_aws exited with status {edge.wait()}")
             name, _, value = line.removeprefix("export ").strip().partition("=")
             exported[name] = value
+        keys = credentials.read(Path(exported["AWS_SHARED_CREDENTIALS_FILE"]))
         yield {"endpoint_url": exported["AWS_ENDPOINT_URL"], "region_name": exported["AWS_DEFAULT_REGION"],
-               "aws_access_key_id": exported["AWS_ACCESS_KEY_ID"],
-               "aws_secret_access_key": exported["AWS_SECRET_ACCESS_KEY"]}, psutil.Process(edge.pid)
+               "aws_access_key_id": keys.access_key_id,
+               "aws_secret_access_key": keys.secret_access_key}, psutil.Process(edge.pid)
     finally:
         edge.send_signal(signal.SIGTERM)
         edge.wait(timeout=60)

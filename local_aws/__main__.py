@@ -1,4 +1,7 @@
-"""`python -m local_aws [--port 4566] [--state-dir DIR] [--host 127.0.0.1]`: serve until SIGINT/SIGTERM."""
+"""`python -m local_aws [--port 4566] [--state-dir DIR] [--host 127.0.0.1]`: serve until SIGINT/SIGTERM.
+
+Prints the `export` lines a client needs: the URL, the region, and the credentials file and profile
+that hold the local key pair (never the secret itself)."""
 
 import argparse
 import logging
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with LocalAWS(port=args.port, host=args.host, state_dir=args.state_dir) as aws:
-        for name, value in aws.env.items():
+        for name, value in aws.profile_env.items():
             print(f"export {name}={value}", flush=True)
         # The kernel may hand SIGTERM to any thread; an untimed wait would then never let the main
         # thread run the Python handler (a bench once waited minutes for a stop), so wake twice a second.

@@ -16,6 +16,7 @@ import time
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from
+from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
@@ -39,6 +40,9 @@ def load_service_modules() -> None:
 class Edge:
     def __init__(self, platform: Platform):
         self.platform = platform
+        # moto's server answers every origin (flask-cors on each service's app); here only the gate's
+        # list of origins, and S3 buckets' own CORS rules within it, may. Read as each app is made.
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
         self.moto = DomainDispatcherApplication(create_backend_app)
         load_service_modules()
 

@@ -14,6 +14,7 @@ from typing import TypeVar
 import boto3
 from botocore.config import Config
 
+from local_aws.access.credentials import KeyPair
 from local_aws.supervisor import Supervisor
 
 State = TypeVar("State")
@@ -22,8 +23,9 @@ _CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_poo
 
 
 class Platform:
-    def __init__(self, url: str, state_dir: Path, supervisor: Supervisor):
+    def __init__(self, url: str, state_dir: Path, supervisor: Supervisor, owner: KeyPair):
         self.url = url
+        self.owner = owner
         self.state_dir = state_dir
         self.supervisor = supervisor
         self._lock = threading.Lock()
@@ -46,8 +48,8 @@ class Platform:
                     service,
                     endpoint_url=self.url,
                     region_name=region,
-                    aws_access_key_id="local-aws",
-                    aws_secret_access_key="local-aws",
+                    aws_access_key_id=self.owner.access_key_id,
+                    aws_secret_access_key=self.owner.secret_access_key,
                     config=_CLIENT_CONFIG,
                 )
                 client.meta.events.register("before-sign", functools.partial(_act_as, account_id))
@@ -56,7 +58,7 @@ class Platform:
 
 
 def _act_as(account_id: str, request, **_) -> None:
-    # moto's way of naming the account a request acts for.
+    # moto's way of naming the account a request acts for; the edge honours it only from the owner.
     request.headers["x-moto-account-id"] = account_id
 
 

@@ -76,3 +76,8 @@ def find_route(service: str, method: str, path: str) -> tuple[RouteHandler, dict
     except Exception:  # werkzeug's NotFound / MethodNotAllowed: not ours to answer
         return None
     return _route_handlers[endpoint], args
+
+
+def is_route(method: str, path: str) -> bool:
+    """Whether any service's registered route answers `method path` (a browser's preflight names no service)."""
+    return any(find_route(service, method, path) is not None for service in _route_maps)

@@ -9,6 +9,9 @@ from pathlib import Path
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
 
+from local_aws import registry
+from local_aws.access import callers, credentials
+from local_aws.access.gate import Gate
 from local_aws.edge import DEFAULT_REGION, Edge
 from local_aws.platform import Platform
 from local_aws.supervisor import Supervisor
@@ -98,10 +101,12 @@ class LocalAWS:
     """Every AWS service on one loopback URL.
 
         with LocalAWS(port=0, state_dir=tmp) as aws:
-            boto3.client("sagemaker", endpoint_url=aws.url, **aws.client_kwargs)
+            boto3.client("sagemaker", **aws.client_kwargs)
 
-    moto keeps its state in module globals, so two instances in one process share S3, IAM, logs...;
-    SageMaker state and child processes belong to each instance.
+    Every request must be signed with a key local AWS knows (its own key pair, `aws.credentials`, an
+    IAM user's access key, or credentials its STS issued) and come from a host and origin it serves
+    (`local_aws.access`). moto keeps its state in module globals, so two instances in one process
+    share S3, IAM, logs...; SageMaker state and child processes belong to each instance.
     """
 
     def __init__(self, port: int = 4566, host: str = "127.0.0.1", state_dir: str | Path | None = None):
@@ -114,6 +119,8 @@ class LocalAWS:
         self._thread: threading.Thread | None = None
         self.supervisor = Supervisor()
         self.platform: Platform | None = None
+        self.credentials: credentials.KeyPair | None = None
+        self.state_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -127,17 +134,23 @@ class LocalAWS:
         return {
             "AWS_ENDPOINT_URL": self.url,
             "AWS_DEFAULT_REGION": DEFAULT_REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
         }
+
+    @property
+    def profile_env(self) -> dict[str, str]:
+        """The environment a client process needs, the secret left in the state dir's credentials file."""
+        return {"AWS_ENDPOINT_URL": self.url, "AWS_DEFAULT_REGION": DEFAULT_REGION,
+                **credentials.client_environment(self.state_dir)}
 
     @property
     def client_kwargs(self) -> dict[str, str]:
         return {
             "endpoint_url": self.url,
             "region_name": DEFAULT_REGION,
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
+            "aws_access_key_id": self.credentials.access_key_id,
+            "aws_secret_access_key": self.credentials.secret_access_key,
         }
 
     def start(self) -> "LocalAWS":
@@ -147,12 +160,16 @@ class LocalAWS:
         else:
             state_dir = self._given_state_dir
             state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir = state_dir
+        self.credentials = credentials.load_or_create(state_dir)
+        origins = callers.allowed_origins()
         self._server = make_server(
             self.host, self.port, app=None, threaded=True, request_handler=_QuietRequestHandler
         )
         self._server.daemon_threads = True
-        self.platform = Platform(self.url, state_dir, self.supervisor)
-        self._server.app = Edge(self.platform)
+        self.platform = Platform(self.url, state_dir, self.supervisor, self.credentials)
+        self._server.app = Gate(Edge(self.platform), self.credentials,
+                                callers.HostPolicy.serving(self._server.server_port), origins, registry.is_route)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws-edge", daemon=True)
         self._thread.start()
         logger.info("local_aws serving on %s (state in %s)", self.url, state_dir)

@@ -38,12 +38,16 @@ LOCAL_AWS_LOG = BUILD / "local_aws.log"
 LOCAL_AWS_START_SECONDS = 120
 LOCAL_AWS_STOP_SECONDS = 300
 DAG_ID = "dog_breed_pipeline"
+AWS_CREDENTIAL_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                            "AWS_SESSION_TOKEN", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
 
 
 def airflow_env(aws_env: dict[str, str], airflow_home: Path) -> dict[str, str]:
     """The environment of every Airflow command: this project's DAGs and plugins, the local profile,
     and the repository root on PYTHONPATH so the DAGs import `model_code`."""
-    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
+    # Local AWS's own key pair signs every call (its credentials file and profile are in aws_env); keys
+    # or a profile of the user's must not take their place.
+    env = {k: v for k, v in os.environ.items() if k not in AWS_CREDENTIAL_VARIABLES}
     env.update(aws_env)
     env.update({
         "AIRFLOW_HOME": str(airflow_home),
@@ -167,7 +171,7 @@ def start_local_aws() -> dict[str, Any]:
         # It prints `export NAME=value` lines once it serves.
         env = dict(line[len("export "):].split("=", 1) for line in out.read_text().splitlines()
                    if line.startswith("export ") and "=" in line)
-        if "AWS_ENDPOINT_URL" in env and "AWS_SECRET_ACCESS_KEY" in env:
+        if "AWS_ENDPOINT_URL" in env and "AWS_PROFILE" in env:
             known = {"pid": process.pid, "env": env}
             LOCAL_AWS_FILE.write_text(json.dumps(known))
             return known
@@ -221,6 +225,13 @@ def run_once(conf: dict[str, Any]) -> dict[str, Any]:
     build_sample_dataset()
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     aws = running_local_aws()
+    if aws is not None and "AWS_SHARED_CREDENTIALS_FILE" not in aws["env"]:
+        # Started by a version of this project whose local AWS took unsigned requests: not reused.
+        print(f"Stopping the local AWS from an earlier version (pid {aws['pid']}): it let in any caller", flush=True)
+        if stop_local_aws() != 0:
+            return {"state": "missing", "tasks": [], "report": None, "exit_code": 1, "log": LOCAL_AWS_LOG,
+                    "wall_seconds": time.monotonic() - started}
+        aws = None
     if aws is None:
         aws = start_local_aws()
         print(f"Started local AWS at {aws['env']['AWS_ENDPOINT_URL']} (pid {aws['pid']}, log "
@@ -239,8 +250,9 @@ def run_once(conf: dict[str, Any]) -> dict[str, Any]:
     results = run_results(env)
     wall = time.monotonic() - started
     print_summary(results, wall)
-    print(f"\nLocal AWS keeps serving the endpoint (pid {aws['pid']}); the next make run updates it. "
-          "Stop it with: make stop")
+    print(f"\nLocal AWS is still serving on {aws['env']['AWS_ENDPOINT_URL']} (pid {aws['pid']}, loopback only, "
+          f"requests signed with the keys in {aws['env']['AWS_SHARED_CREDENTIALS_FILE']}), so the next make run "
+          "updates the endpoint. Stop it with: make stop")
     return {**results, "exit_code": code, "log": log_path, "wall_seconds": wall}
 
 if __name__ == "__main__":

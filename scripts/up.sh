@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make up`: local AWS plus `airflow standalone` with this project's DAGs and plugins, on the local profile.
-# The UI is on http://localhost:8080 (login printed below); trigger dog_breed_pipeline from its form.
+# The UI is on http://127.0.0.1:8080 (login printed below); trigger dog_breed_pipeline from its form.
 # Ctrl-C stops Airflow and local AWS (and the model servers and jobs it runs).
 # Without DOG_BREED_SCHEDULE set, the DAG runs only when triggered, so unpaused DAGs start nothing by themselves.
 set -euo pipefail
@@ -25,16 +25,20 @@ export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
 export DOG_BREED_PROFILE=local
 export DOG_BREED_SCHEDULE=${DOG_BREED_SCHEDULE:-none}
 export DOG_BREED_LOCAL_DATASET_URL=file://$REPO/build/sample/dogImages.zip
-export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT
-export AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-unset AWS_PROFILE
+# The UI and its API on loopback only; set AIRFLOW__API__HOST=0.0.0.0 to let other machines reach them.
+export AIRFLOW__API__HOST=${AIRFLOW__API__HOST:-127.0.0.1}
+AWS_STATE=$REPO/build/local_aws_up_state
+export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT AWS_DEFAULT_REGION=us-east-1
+# Local AWS writes its key pair there when it starts; every Airflow component signs with it.
+export AWS_SHARED_CREDENTIALS_FILE=$AWS_STATE/credentials AWS_PROFILE=local
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
 mkdir -p "$AIRFLOW_HOME"
 
 [[ -f build/sample/dogImages.zip ]] ||
     "$BIN/python" -m sample_dataset --out build/sample --zip build/sample/dogImages.zip
 
 # Its own state dir: `make run` keeps another local AWS with its own endpoint model files.
-"$BIN/python" -m local_aws --port "$AWS_PORT" --state-dir "$REPO/build/local_aws_up_state" > build/local_aws_up.log 2>&1 &
+"$BIN/python" -m local_aws --port "$AWS_PORT" --state-dir "$AWS_STATE" > build/local_aws_up.log 2>&1 &
 AWS_PID=$!
 # A session of its own: stopping its process group stops the components standalone started (killing
 # standalone alone leaves the scheduler and api-server running).
@@ -56,11 +60,12 @@ stop() {
 trap stop EXIT INT TERM
 
 PASSWORDS=$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
+UI_HOST=$([[ $AIRFLOW__API__HOST == 0.0.0.0 ]] && echo 127.0.0.1 || echo "$AIRFLOW__API__HOST")
 for _ in $(seq 120); do
-    if [[ -s $PASSWORDS ]] && curl -sf http://localhost:8080/api/v2/monitor/health > /dev/null; then
-        echo "Airflow UI: http://localhost:8080   login: admin / $("$BIN/python" -c \
+    if [[ -s $PASSWORDS ]] && curl -sf "http://$UI_HOST:8080/api/v2/monitor/health" > /dev/null; then
+        echo "Airflow UI: http://$UI_HOST:8080   login: admin / $("$BIN/python" -c \
             'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$PASSWORDS")"
-        echo "Local AWS:  $AWS_ENDPOINT_URL   logs: build/airflow_standalone.log, build/local_aws_up.log"
+        echo "Local AWS:  $AWS_ENDPOINT_URL (keys: $AWS_SHARED_CREDENTIALS_FILE, profile local)   logs: build/airflow_standalone.log, build/local_aws_up.log"
         echo "Trigger dog_breed_pipeline from the UI (Trigger, then the form); Ctrl-C stops everything."
         wait $AIRFLOW_PID
         exit $?

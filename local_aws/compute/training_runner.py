@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_aws.access.credentials import without_credentials
 from local_aws.compute import s3, toolkit
 from local_aws.compute.cloudwatch import TRAINING_LOG_GROUP, LogStream, ensure_log_group
 from local_aws.compute.metrics import MetricParser
@@ -274,10 +275,9 @@ class TrainingRun:
         data_config = toolkit.input_data_config(self.job.request.get("InputDataConfig", []))
         # Each host stands for a whole instance; on one machine they share its cores.
         cpus = max(1, (os.cpu_count() or 1) // len(self.hosts))
-        # The script acts only as the role; a profile of the edge's user is not its to use.
-        inherited = {name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
         return {
-            **inherited,
+            # The script acts only as the role: no credentials of the edge's user or of local AWS.
+            **without_credentials(os.environ),
             **self.job.request.get("Environment", {}),
             **toolkit.training_environment(
                 job_name=self.job.name, dirs=dirs, hyperparameters=self.job.hyperparameters,

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_aws.access.credentials import without_credentials
 from local_aws.compute.cloudwatch import LogStream
 from local_aws.hosting.container_connections import (
     ContainerBroken,
@@ -78,7 +79,8 @@ def launch_replica(
     # lets MKL_NUM_THREADS override it, so both follow it unless the model sets MKL_NUM_THREADS too.
     intra_op_threads = environment.get("OMP_NUM_THREADS", str(threads))
     env = {
-        **os.environ,
+        # No credentials of the user who started local AWS, nor local AWS's own key pair.
+        **without_credentials(os.environ),
         # Replicas share the machine's cores with each other, the edge and its clients; idle OpenMP
         # threads sleep instead of spinning (spinning threads of one process starve the others and
         # turn milliseconds into seconds).

@@ -29,7 +29,32 @@ def test_the_stack_has_every_airflow_component(compose):
     commands = {name: compose["services"][name]["command"] for name in AIRFLOW_SERVICES - {"airflow-init"}}
     assert commands == {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
                         "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer"}
-    assert "8080:8080" in compose["services"]["airflow-apiserver"]["ports"]
+    assert "127.0.0.1:8080:8080" in compose["services"]["airflow-apiserver"]["ports"]
+
+
+def test_every_published_port_listens_on_loopback_only(compose):
+    # Docker binds a bare "HOST:CONTAINER" on every interface: anyone on the network could run code.
+    published = {name: service.get("ports", []) for name, service in compose["services"].items()}
+    assert published["local-aws"] == ["127.0.0.1:4566:4566"]
+    for name, ports in published.items():
+        for port in ports:
+            assert isinstance(port, str) and port.startswith("127.0.0.1:") and port.count(":") == 2, (name, port)
+
+
+def test_airflow_signs_with_the_key_pair_local_aws_writes_and_no_well_known_one(compose):
+    services = compose["services"]
+    state = services["local-aws"]["command"][services["local-aws"]["command"].index("--state-dir") + 1]
+    assert f"local-aws-state:{state}" in services["local-aws"]["volumes"]
+    # Made by the init (root) and handed to the user local-aws runs as, before local-aws starts.
+    assert services["local-aws"]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert f'chown -R "${{AIRFLOW_UID:-50000}}:0" /opt/airflow/logs {state}' in services["airflow-init"]["command"][1]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AWS_SHARED_CREDENTIALS_FILE"] == f"{state}/credentials" and env["AWS_PROFILE"] == "local"
+        expected = f"local-aws-state:{state}" if name == "airflow-init" else f"local-aws-state:{state}:ro"
+        assert expected in services[name]["volumes"]
+    for service in services.values():
+        assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(service.get("environment", {}))
 
 
 def test_images_match_the_pinned_airflow(compose):
@@ -56,7 +81,7 @@ def test_mounts_exist_and_put_the_project_where_the_environment_says(compose):
             source, target = volume.split(":")[:2]
             if source.startswith("./") and "build/" not in source:
                 assert (REPO / source).exists(), f"{name} mounts missing {source}"
-        if name in AIRFLOW_SERVICES:
+        if name in AIRFLOW_SERVICES - {"airflow-init"}:
             targets = {v.split(":")[1] for v in service["volumes"]}
             assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/project/model_code",
                     "/opt/airflow/project/requirements.txt"} <= targets

@@ -12,6 +12,7 @@ import io
 import json
 import sys
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 from front_door_events import (
@@ -40,6 +41,8 @@ def load_handler(monkeypatch):
     monkeypatch.syspath_prepend(str(LAMBDA_DIR))
 
     def load(**env: str):
+        # A cold start is a new process: boto3's default session, with the credentials it resolved, is new too.
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
         monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT_NAME)
         for name, value in env.items():
             if value is None:

@@ -21,7 +21,7 @@ CLASSES = ["001.Affenpinscher", "002.Beagle", "003.Collie", "004.Dalmatian", "00
 
 
 def test_a_missing_endpoint_is_503_without_the_account(local_aws, load_handler, invoke, jpeg):
-    handler = load_handler(AWS_ENDPOINT_URL=local_aws.url, ENDPOINT_NAME="no-such-endpoint")
+    handler = load_handler(**local_aws.env, ENDPOINT_NAME="no-such-endpoint")
 
     status, headers, body = invoke({"image": b64(jpeg)}, handler)
 
@@ -77,7 +77,7 @@ def served_model(local_aws, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_predictions_from_a_model_served_by_local_aws(local_aws, served_model, load_handler, invoke, jpeg, png):
-    handler = load_handler(AWS_ENDPOINT_URL=local_aws.url, ENDPOINT_NAME=served_model)
+    handler = load_handler(**local_aws.env, ENDPOINT_NAME=served_model)
 
     status, _, body = invoke({"image": b64(jpeg), "top_k": 3}, handler)
     raw_status, _, raw_body = invoke(

@@ -45,11 +45,13 @@ PROBE_SCRIPT = textwrap.dedent('''
         import boto3
         identity = boto3.client("sts").get_caller_identity()["Arn"]
     env = {k: v for k, v in os.environ.items() if k.startswith("SM_") or k in ("MASTER_ADDR", "MASTER_PORT", "PROBE_ENV", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    credential_names = sorted(k for k in os.environ if k.startswith(("AWS_", "LOCAL_AWS_")))
     files = sorted(os.path.relpath(os.path.join(d, f), os.environ["SM_CHANNEL_TRAINING"])
                    for d, _, fs in os.walk(os.environ["SM_CHANNEL_TRAINING"]) for f in fs)
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "probe.json"), "w") as out:
         json.dump({"env": env, "files": files, "argv": sys.argv[1:], "cwd": os.getcwd(),
-                   "checkpoints_at_start": checkpoints_at_start, "identity": identity}, out)
+                   "checkpoints_at_start": checkpoints_at_start, "identity": identity,
+                   "credential_names": credential_names}, out)
     with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "metrics.json"), "w") as out:
         json.dump({"valid_accuracy": accuracy}, out)
     with open(os.path.join(args.checkpoint_dir, "checkpoint-0001.pth"), "w") as out:

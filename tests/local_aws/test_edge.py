@@ -17,14 +17,17 @@ import requests
 from botocore.exceptions import ClientError
 
 from http_probes import interim_response_before_body
+from local_aws.access import credentials
 from local_aws_testing import PROBE_SCRIPT, probe_training_request, tarball, unique_name, wait_for
+from signed_requests import signed_request
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def raw_sagemaker(url: str, action: str, body: bytes) -> requests.Response:
-    return requests.post(url, data=body, timeout=10, headers={
-        "X-Amz-Target": f"SageMaker.{action}", "Content-Type": "application/x-amz-json-1.1"})
+def raw_sagemaker(local_aws, action: str, body: bytes) -> requests.Response:
+    keys = local_aws.credentials
+    return signed_request("POST", local_aws.url + "/", "sagemaker", keys.access_key_id, keys.secret_access_key, body,
+                          {"X-Amz-Target": f"SageMaker.{action}", "Content-Type": "application/x-amz-json-1.1"})
 
 
 def test_other_services_are_served_by_moto(aws_client):
@@ -34,7 +37,7 @@ def test_other_services_are_served_by_moto(aws_client):
 
 
 def test_validation_errors_have_aws_shape_status_and_header(local_aws):
-    response = raw_sagemaker(local_aws.url, "DescribeTrainingJob", b'{"TrainingJobName": "bad_name!"}')
+    response = raw_sagemaker(local_aws, "DescribeTrainingJob", b'{"TrainingJobName": "bad_name!"}')
     assert response.status_code == 400
     assert response.headers["x-amzn-ErrorType"] == "ValidationException"
     assert response.json() == {"__type": "ValidationException", "message": (
@@ -43,10 +46,10 @@ def test_validation_errors_have_aws_shape_status_and_header(local_aws):
 
 
 def test_missing_members_and_bad_json_are_refused(local_aws):
-    missing = raw_sagemaker(local_aws.url, "DescribeTrainingJob", b"{}").json()
+    missing = raw_sagemaker(local_aws, "DescribeTrainingJob", b"{}").json()
     assert missing["__type"] == "ValidationException"
     assert 'Missing required parameter in input: "TrainingJobName"' in missing["message"]
-    broken = raw_sagemaker(local_aws.url, "DescribeTrainingJob", b"{not json")
+    broken = raw_sagemaker(local_aws, "DescribeTrainingJob", b"{not json")
     assert (broken.status_code, broken.json()["__type"]) == (400, "ValidationException")
 
 
@@ -136,13 +139,18 @@ def test_cli_prints_the_environment_logs_requests_and_a_signal_stops_every_child
         env = dict(cli.stdout.readline().strip().removeprefix("export ").split("=", 1) for _ in range(4))
         assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
         assert env["AWS_DEFAULT_REGION"] == "us-east-1"
-        kwargs = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": "us-east-1",
-                  "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        s3 = boto3.client("s3", **kwargs)
+        # The key pair is in the state dir's credentials file, never on the CLI's output.
+        assert env["AWS_SHARED_CREDENTIALS_FILE"] == str(state_dir / "credentials") and env["AWS_PROFILE"] == "local"
+        keys = credentials.read(state_dir / "credentials")
+        assert keys.secret_access_key not in log.read_text()
+        session = boto3.Session(profile_name=None, aws_access_key_id=keys.access_key_id,
+                                aws_secret_access_key=keys.secret_access_key)
+        kwargs = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": "us-east-1"}
+        s3 = session.client("s3", **kwargs)
         s3.create_bucket(Bucket=bucket)
         s3.put_object(Bucket=bucket, Key="data/train/x.txt", Body=b"x")
         s3.put_object(Bucket=bucket, Key="probe/sourcedir.tar.gz", Body=tarball({"train.py": PROBE_SCRIPT}))
-        sm = boto3.client("sagemaker", **kwargs)
+        sm = session.client("sagemaker", **kwargs)
         name = unique_name("orphan")
         sm.create_training_job(**probe_training_request(bucket, name, {"mode": "sleep"}))
         wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "SecondaryStatus", until={"Training"})

@@ -107,6 +107,26 @@ def test_intra_op_threads_follow_the_job_not_the_edges_environment(sm, s3, probe
     assert env["MKL_NUM_THREADS"] == environment.get("MKL_NUM_THREADS", cores_per_host)
 
 
+def test_the_script_gets_its_roles_credentials_and_none_of_the_edges(sm, s3, probe_request, monkeypatch, tmp_path):
+    # Whatever the user who started local AWS had (their keys, a profile, local AWS's own pair) stays out.
+    users_own = tmp_path / "credentials"
+    users_own.write_text("[users-own]\naws_access_key_id = AKIAUSERSOWNKEY00000\naws_secret_access_key = x\n")
+    (tmp_path / "config").write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(users_own))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "users-own")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "LOCAL_AWS_ACCESS_KEY_ID", "LOCAL_AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "users-own")
+    described = run_job(sm, probe_request(unique_name("creds"), {"mode": "whoami"}))
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    probe = json.loads(read_tar_member(s3, described["ModelArtifacts"]["S3ModelArtifacts"], "probe.json"))
+    assert probe["identity"].endswith(":assumed-role/SageMakerRole/SageMaker")
+    names = set(probe["credential_names"])
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"} <= names
+    assert not names & {"AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "LOCAL_AWS_ACCESS_KEY_ID",
+                        "LOCAL_AWS_SECRET_ACCESS_KEY"}
+
+
 def test_final_metrics_are_the_last_values_in_the_log(completed):
     metrics = {m["MetricName"]: m["Value"] for m in completed["FinalMetricDataList"]}
     assert metrics["valid:accuracy"] == pytest.approx(1 - 0.01 / 2)

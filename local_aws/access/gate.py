@@ -1,0 +1,164 @@
+"""`Gate`: the WSGI layer in front of the edge that lets in only local AWS's own callers.
+
+In order, before anything reaches moto or the compute plane:
+1. the `Host` must be a name local AWS serves (DNS rebinding is refused);
+2. a browser's `Origin` (or `Referer`) must be on `LOCAL_AWS_CORS_ORIGINS`, empty by default;
+3. a CORS preflight from an allowed origin is answered (S3's go to the bucket's own CORS rules);
+4. every other request must carry a valid SigV4 signature by a key local AWS knows.
+Refusals are answered in the service's own error shape and logged without secrets.
+"""
+
+import datetime
+import hashlib
+import io
+import logging
+from collections.abc import Callable
+
+from local_aws.access import callers, principals, refusals, sigv4
+from local_aws.access.credentials import KeyPair
+from local_aws.access.sigv4 import AuthFailure, Failure
+
+logger = logging.getLogger("local_aws.access")
+
+# Response headers a browser page may read: what the SDKs look at.
+_EXPOSED_HEADERS = ("x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, x-amz-request-id, x-amz-id-2, "
+                    "ETag, Content-Type, Content-Length, x-amz-version-id, Date")
+_PREFLIGHT_MAX_AGE = "600"
+
+
+class Gate:
+    def __init__(self, app: Callable, owner: KeyPair, hosts: callers.HostPolicy, origins: frozenset[str],
+                 is_own_route: Callable[[str, str], bool] = lambda method, path: False,
+                 clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc)):
+        self.app = app
+        self.owner = owner
+        self.hosts = hosts
+        self.origins = origins
+        self.is_own_route = is_own_route
+        self.clock = clock
+
+    def __call__(self, environ, start_response):
+        host = environ.get("HTTP_HOST")
+        if not self.hosts.allows(host):
+            return self._refuse(environ, start_response, refusals.DENIED, None,
+                                f"local_aws does not serve the host {host!r}: add it to LOCAL_AWS_HOSTNAMES if "
+                                "it is a name of this machine.")
+        origin = callers.request_origin(environ.get("HTTP_ORIGIN"), environ.get("HTTP_REFERER"))
+        if origin is not None and origin not in self.origins:
+            return self._refuse(environ, start_response, refusals.DENIED, None,
+                                f"local_aws refuses requests from the origin {origin[:200]!r}: it is not in "
+                                f"{callers.ORIGINS_VARIABLE}.")
+        if origin is not None and _is_preflight(environ) and not self._is_s3(environ, None):
+            return _answer_preflight(environ, start_response, origin)
+        try:
+            service = self._authenticate(environ)
+        except AuthFailure as failure:
+            found = _claimed_service(environ)
+            return self._refuse(environ, start_response, failure.failure, found, failure.message)
+        if origin is None or service == "s3" or _is_preflight(environ):
+            return self.app(environ, start_response)
+        return self.app(environ, _with_cors_headers(start_response, origin))
+
+    def _authenticate(self, environ) -> str | None:
+        """The signing service of a request whose signature holds; raises AuthFailure otherwise."""
+        if _is_preflight(environ):
+            return None  # browsers never sign preflights; S3's are answered from bucket CORS rules
+        claim = sigv4.claim(environ)
+        if claim is None:
+            raise AuthFailure(Failure.MISSING, "Missing Authentication Token")
+        principal = principals.find(claim.access_key_id, self.owner)
+        if principal is None:
+            raise AuthFailure(Failure.UNKNOWN_KEY, "The security token included in the request is invalid.")
+        now = self.clock()
+        if principal.session_token != claim.session_token:
+            raise AuthFailure(Failure.INVALID_TOKEN, "The security token included in the request is invalid.")
+        if principal.expiration is not None and now >= principal.expiration:
+            raise AuthFailure(Failure.EXPIRED_TOKEN, "The security token included in the request is expired")
+        sigv4.check_time(claim, now)
+        sigv4.check_signature(environ, claim, principal.secret_access_key, _payload_hash(environ, claim))
+        if not principal.is_owner:
+            # Only the owner may name the account it acts for; anyone else acts for their key's account.
+            environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
+        return claim.service
+
+    def _is_s3(self, environ, service: str | None) -> bool:
+        path = environ.get("PATH_INFO", "/")
+        method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", environ.get("REQUEST_METHOD", ""))
+        return refusals.family(environ, service) == refusals.S3 and path != "/" and not self.is_own_route(method, path)
+
+    def _refuse(self, environ, start_response, reason, service, message):
+        answer = refusals.refusal(reason, refusals.family(environ, service), message)
+        logger.warning("refused %s %s (host %r): %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
+                       environ.get("HTTP_HOST"), message)
+        start_response(f"{answer.status} {_REASONS.get(answer.status, 'Error')}",
+                       [*answer.headers, ("Content-Length", str(len(answer.body)))])
+        return [answer.body]
+
+
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}
+
+
+def _is_preflight(environ) -> bool:
+    # What a browser sends before a cross-origin call; without an Origin it is an ordinary request.
+    return (environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ORIGIN" in environ
+            and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ)
+
+
+def _claimed_service(environ) -> str | None:
+    try:
+        found = sigv4.claim(environ)
+    except AuthFailure:
+        return None
+    return found.service if found else None
+
+
+def _payload_hash(environ, claim: sigv4.Claim) -> str:
+    declared = environ.get("HTTP_X_AMZ_CONTENT_SHA256")
+    if claim.service == "s3":
+        if declared:
+            return declared
+        if claim.presigned:
+            return "UNSIGNED-PAYLOAD"
+        raise AuthFailure(Failure.INCOMPLETE, "Missing required header for this request: x-amz-content-sha256")
+    body = _read_body(environ)
+    return declared or hashlib.sha256(body).hexdigest()
+
+
+def _read_body(environ) -> bytes:
+    """The whole body, left readable again for the application."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def _answer_preflight(environ, start_response, origin: str):
+    headers = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Methods", environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]),
+        ("Access-Control-Max-Age", _PREFLIGHT_MAX_AGE),
+        ("Vary", "Origin"),
+        ("Content-Length", "0"),
+    ]
+    requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+    if requested:
+        headers.append(("Access-Control-Allow-Headers", requested))
+    start_response("200 OK", headers)
+    return [b""]
+
+
+def _with_cors_headers(start_response, origin: str):
+    def start(status, headers, exc_info=None):
+        kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+        kept += [("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", _EXPOSED_HEADERS),
+                 ("Vary", "Origin")]
+        return start_response(status, kept, exc_info)
+
+    return start
