@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from local_aws.access.credentials import without_credentials  # noqa: E402
 BUILD = REPO / "build"
 SAMPLE_DIR = BUILD / "sample"
 SAMPLE_ZIP = SAMPLE_DIR / "dogImages.zip"
@@ -38,8 +41,6 @@ LOCAL_AWS_LOG = BUILD / "local_aws.log"
 LOCAL_AWS_START_SECONDS = 120
 LOCAL_AWS_STOP_SECONDS = 300
 DAG_ID = "dog_breed_pipeline"
-AWS_CREDENTIAL_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                            "AWS_SESSION_TOKEN", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
 
 
 def airflow_env(aws_env: dict[str, str], airflow_home: Path) -> dict[str, str]:
@@ -47,7 +48,7 @@ def airflow_env(aws_env: dict[str, str], airflow_home: Path) -> dict[str, str]:
     and the repository root on PYTHONPATH so the DAGs import `model_code`."""
     # Local AWS's own key pair signs every call (its credentials file and profile are in aws_env); keys
     # or a profile of the user's must not take their place.
-    env = {k: v for k, v in os.environ.items() if k not in AWS_CREDENTIAL_VARIABLES}
+    env = without_credentials(os.environ)
     env.update(aws_env)
     env.update({
         "AIRFLOW_HOME": str(airflow_home),

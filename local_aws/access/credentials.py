@@ -74,8 +74,9 @@ def write(path: Path, pair: KeyPair) -> None:
 def load_or_create(state_dir: Path, environ: dict[str, str] | None = None) -> KeyPair:
     """The key pair for the edge serving `state_dir`, written to its credentials file."""
     path = state_dir / FILE_NAME
-    pair = from_environment(os.environ if environ is None else environ) or read(path) or generate()
-    if read(path) != pair or (path.stat().st_mode & 0o077):
+    written = read(path)
+    pair = from_environment(os.environ if environ is None else environ) or written or generate()
+    if written != pair or (path.stat().st_mode & 0o077):
         write(path, pair)
     return pair
 

@@ -48,22 +48,24 @@ class Gate:
             return self._refuse(environ, start_response, refusals.DENIED, None,
                                 f"local_aws refuses requests from the origin {origin[:200]!r}: it is not in "
                                 f"{callers.ORIGINS_VARIABLE}.")
-        if origin is not None and _is_preflight(environ) and not self._is_s3(environ, None):
+        if _is_preflight(environ):
+            # Browsers never sign preflights; S3's are answered from the bucket's CORS rules.
+            if self._is_s3_preflight(environ):
+                return self.app(environ, start_response)
             return _answer_preflight(environ, start_response, origin)
+        claim = None
         try:
-            service = self._authenticate(environ)
+            claim = sigv4.claim(environ)
+            self._authenticate(environ, claim)
         except AuthFailure as failure:
-            found = _claimed_service(environ)
-            return self._refuse(environ, start_response, failure.failure, found, failure.message)
-        if origin is None or service == "s3" or _is_preflight(environ):
+            service = claim.service if claim is not None else None
+            return self._refuse(environ, start_response, failure.failure, service, failure.message)
+        if origin is None or claim.service == "s3":
             return self.app(environ, start_response)
         return self.app(environ, _with_cors_headers(start_response, origin))
 
-    def _authenticate(self, environ) -> str | None:
-        """The signing service of a request whose signature holds; raises AuthFailure otherwise."""
-        if _is_preflight(environ):
-            return None  # browsers never sign preflights; S3's are answered from bucket CORS rules
-        claim = sigv4.claim(environ)
+    def _authenticate(self, environ, claim: sigv4.Claim | None) -> None:
+        """Raise AuthFailure unless `claim` is a signature of this request that holds."""
         if claim is None:
             raise AuthFailure(Failure.MISSING, "Missing Authentication Token")
         principal = principals.find(claim.access_key_id, self.owner)
@@ -79,12 +81,11 @@ class Gate:
         if not principal.is_owner:
             # Only the owner may name the account it acts for; anyone else acts for their key's account.
             environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
-        return claim.service
 
-    def _is_s3(self, environ, service: str | None) -> bool:
+    def _is_s3_preflight(self, environ) -> bool:
         path = environ.get("PATH_INFO", "/")
-        method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", environ.get("REQUEST_METHOD", ""))
-        return refusals.family(environ, service) == refusals.S3 and path != "/" and not self.is_own_route(method, path)
+        method = environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
+        return refusals.family(environ, None) == refusals.S3 and path != "/" and not self.is_own_route(method, path)
 
     def _refuse(self, environ, start_response, reason, service, message):
         answer = refusals.refusal(reason, refusals.family(environ, service), message)
@@ -102,14 +103,6 @@ def _is_preflight(environ) -> bool:
     # What a browser sends before a cross-origin call; without an Origin it is an ordinary request.
     return (environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ORIGIN" in environ
             and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ)
-
-
-def _claimed_service(environ) -> str | None:
-    try:
-        found = sigv4.claim(environ)
-    except AuthFailure:
-        return None
-    return found.service if found else None
 
 
 def _payload_hash(environ, claim: sigv4.Claim) -> str:

@@ -81,9 +81,9 @@ class Refusal:
 
 
 def refusal(reason: object, wire: str, message: str) -> Refusal:
-    codes = _CODES[reason]
-    status, code = codes[JSON if wire == CBOR else wire]
-    message = _MESSAGES.get(reason, {}).get(JSON if wire == CBOR else wire, message)
+    table = JSON if wire == CBOR else wire  # CBOR services answer with the JSON services' codes
+    status, code = _CODES[reason][table]
+    message = _MESSAGES.get(reason, {}).get(table, message)
     request_id = str(uuid.uuid4())
     if wire in (JSON, CBOR):
         body = _cbor_map({"__type": code, "message": message}) if wire == CBOR else json.dumps(

@@ -156,16 +156,16 @@ def check_time(found: Claim, now: datetime.datetime) -> None:
         if now > signed_at + datetime.timedelta(seconds=found.expires):
             raise AuthFailure(Failure.EXPIRED, "Request has expired")
         if signed_at - now > MAX_SKEW:
-            raise AuthFailure(Failure.SKEWED, _skew_message(found.timestamp, now))
+            raise AuthFailure(Failure.SKEWED, _skew_message(found.timestamp, signed_at, now))
         return
     if abs(now - signed_at) > MAX_SKEW:
-        raise AuthFailure(Failure.SKEWED, _skew_message(found.timestamp, now))
+        raise AuthFailure(Failure.SKEWED, _skew_message(found.timestamp, signed_at, now))
 
 
-def _skew_message(timestamp: str, now: datetime.datetime) -> str:
+def _skew_message(timestamp: str, signed_at: datetime.datetime, now: datetime.datetime) -> str:
     return (f"Signature expired: {timestamp} is now earlier than "
             f"{(now - MAX_SKEW).strftime(TIMESTAMP_FORMAT)} ({now.strftime(TIMESTAMP_FORMAT)} - 15 min.)"
-            if datetime.datetime.strptime(timestamp, TIMESTAMP_FORMAT).replace(tzinfo=datetime.timezone.utc) < now
+            if signed_at < now
             else f"Signature not yet current: {timestamp} is still later than "
                  f"{(now + MAX_SKEW).strftime(TIMESTAMP_FORMAT)} ({now.strftime(TIMESTAMP_FORMAT)} + 15 min.)")
 
