@@ -9,6 +9,7 @@ it and report success without doing the work.
 """
 
 import importlib
+import io
 import logging
 import os
 import re
@@ -17,10 +18,12 @@ import time
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from
 from moto.moto_server import werkzeug_app
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
 from local_aws import protocol, registry
+from local_aws.access import refusals
+from local_aws.access.refusals import Refusal
 from local_aws.errors import AWSError, UnknownOperationException
 from local_aws.platform import Platform, RequestContext
 
@@ -30,6 +33,7 @@ IMPLEMENTED_SERVICES = {"sagemaker": "SageMaker"}  # signing name -> X-Amz-Targe
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 DEFAULT_REGION = "us-east-1"
+_LARGEST_ACTION_FORM = 64 * 1024
 
 
 def load_service_modules() -> None:
@@ -43,7 +47,7 @@ class Edge:
         # moto's server answers every origin (flask-cors on each service's app); here only the gate's
         # list of origins, and S3 buckets' own CORS rules within it, may. Read as each app is made.
         werkzeug_app.DISABLE_GLOBAL_CORS = True
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = _Dispatcher(_backend_app)
         load_service_modules()
 
     def __call__(self, environ, start_response):
@@ -61,6 +65,15 @@ class Edge:
             "%s %s -> %s (%.1f ms)", service, what, response.status_code, (time.perf_counter() - started) * 1e3
         )
         return response(environ, start_response)
+
+    def body_limit(self, environ) -> tuple[int, Refusal] | None:
+        """The route's own limit on the request body, and AWS's answer to a body over it: its front end's
+        413, which names no error code (boto3 reports the status as the code)."""
+        _, _, service = _credential_scope(environ)
+        limit = registry.body_limit(service, environ["REQUEST_METHOD"], environ["PATH_INFO"])
+        if limit is None:
+            return None
+        return limit, refusals.answer(413, "413", f"HTTP content length exceeded {limit} bytes.", refusals.JSON)
 
     def _serve(self, request: Request, service: str, target: str, ctx: RequestContext) -> Response:
         try:
@@ -97,6 +110,40 @@ class Edge:
             return start_response(status, headers, exc_info)
 
         return self.moto(environ, logged_start_response)
+
+
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, except that a body it reads to find the service of an unsigned-header request
+    (a presigned URL's) is always put back byte for byte: moto's loses one that is not UTF-8."""
+
+    def _get_body(self, environ) -> str | None:
+        if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if not 0 < length <= _LARGEST_ACTION_FORM:
+            return None  # an upload's bytes, not an Action form
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+
+class _S3Request(BackendRequest):
+    """S3 reads a form only from a browser's POST upload; any other body is an object's bytes whatever its
+    Content-Type. (werkzeug parses a form body by its type alone, leaving moto an empty `data`.)"""
+
+    @property
+    def want_form_data_parsed(self) -> bool:
+        return self.method == "POST" and self.mimetype == "multipart/form-data"
+
+
+def _backend_app(service: str):
+    app = create_backend_app(service)
+    if service == "s3":
+        app.request_class = _S3Request
+    return app
 
 
 def _credential_scope(environ) -> tuple[str | None, str, str | None]:

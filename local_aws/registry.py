@@ -8,8 +8,10 @@ A JSON-protocol action is a function `handler(params: dict, ctx: RequestContext)
 A non-JSON route (e.g. the SageMaker runtime's invocations) is a function
 `handler(request: werkzeug.Request, ctx: RequestContext, **rule_args) -> werkzeug.Response`:
 
-    @route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"])
+    @route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"], max_body_bytes=6 * 1024 * 1024)
     def invoke_endpoint(request, ctx, name): ...
+
+A route's `max_body_bytes` is enforced by the HTTP server, before or while the body arrives.
 
 `service` is the SigV4 signing name. Modules register at import; `SERVICE_MODULES` lists them.
 """
@@ -34,6 +36,7 @@ RouteHandler = Callable[..., object]
 _actions: dict[tuple[str, str], ActionHandler] = {}
 _route_maps: dict[str, Map] = {}
 _route_handlers: dict[str, RouteHandler] = {}
+_route_body_limits: dict[str, int] = {}
 
 
 def action(service: str, name: str) -> Callable[[ActionHandler], ActionHandler]:
@@ -47,11 +50,14 @@ def action(service: str, name: str) -> Callable[[ActionHandler], ActionHandler]:
     return register
 
 
-def route(service: str, rule: str, methods: list[str]) -> Callable[[RouteHandler], RouteHandler]:
+def route(service: str, rule: str, methods: list[str],
+          max_body_bytes: int | None = None) -> Callable[[RouteHandler], RouteHandler]:
     def register(handler: RouteHandler) -> RouteHandler:
         endpoint = f"{handler.__module__}.{handler.__qualname__}"
         _route_maps.setdefault(service, Map()).add(Rule(rule, methods=methods, endpoint=endpoint))
         _route_handlers[endpoint] = handler
+        if max_body_bytes is not None:
+            _route_body_limits[endpoint] = max_body_bytes
         return handler
 
     return register
@@ -67,15 +73,25 @@ def implemented_actions(service: str) -> list[str]:
 
 def find_route(service: str, method: str, path: str) -> tuple[RouteHandler, dict] | None:
     """The handler and rule arguments for a request, or None when no registered route matches."""
+    matched = _match(service, method, path)
+    return None if matched is None else (_route_handlers[matched[0]], matched[1])
+
+
+def body_limit(service: str, method: str, path: str) -> int | None:
+    """The most bytes the route answering `method path` takes in a request body; None if it sets no limit."""
+    matched = _match(service, method, path)
+    return None if matched is None else _route_body_limits.get(matched[0])
+
+
+def _match(service: str, method: str, path: str) -> tuple[str, dict] | None:
     route_map = _route_maps.get(service)
     if route_map is None:
         return None
     adapter = route_map.bind("localhost")
     try:
-        endpoint, args = adapter.match(path, method=method)
+        return adapter.match(path, method=method)
     except Exception:  # werkzeug's NotFound / MethodNotAllowed: not ours to answer
         return None
-    return _route_handlers[endpoint], args
 
 
 def is_route(method: str, path: str) -> bool:

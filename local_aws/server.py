@@ -1,15 +1,11 @@
-"""`LocalAWS`: the edge served by a threaded WSGI server, started and stopped in-process."""
+"""`LocalAWS`: the edge served by local_aws.http_server, started and stopped in-process."""
 
-import io
 import logging
 import tempfile
 import threading
 from pathlib import Path
 
-from moto.moto_server.werkzeug_app import MotoRequestHandler
-from werkzeug.serving import make_server
-
-from local_aws import registry
+from local_aws import http_server, registry
 from local_aws.access import callers, credentials
 from local_aws.access.gate import Gate
 from local_aws.edge import DEFAULT_REGION, Edge
@@ -17,84 +13,6 @@ from local_aws.platform import Platform
 from local_aws.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
-
-
-class _RequestBody(io.RawIOBase):
-    """A request's body and not a byte past it, so the next request on the connection stays unread."""
-
-    def __init__(self, stream, length: int):
-        self._stream = stream
-        self.remaining = length
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self.remaining <= 0:
-            return 0
-        count = self._stream.readinto(memoryview(buffer)[: self.remaining]) or 0
-        self.remaining -= count
-        return count
-
-    def read(self, size: int | None = -1) -> bytes:
-        # Never allocate past the body: werkzeug drains with read(10_000_000) after each response.
-        limit = self.remaining if size is None or size < 0 else min(size, self.remaining)
-        return super().read(limit)
-
-
-class _QuietRequestHandler(MotoRequestHandler):
-    """Werkzeug's handler with HTTP/1.1 keep-alive restored.
-
-    Werkzeug's development server closes every connection, because it cannot tell where a body
-    ends before the next request begins; a new connection and thread per request cost about a
-    millisecond of CPU, which an endpoint invocation pays on top of the model. Requests whose body
-    length is known are served with keep-alive: the body is read through :class:`_RequestBody`,
-    and whatever the application left unread is discarded before the next request. Chunked
-    requests, HTTP/1.0 and ``Connection: close`` keep werkzeug's close-after-response behaviour.
-    """
-
-    protocol_version = "HTTP/1.1"
-    # No Nagle delay on a connection that stays open (a second write would wait for the client's
-    # delayed ACK, 40 ms); and a response's header block and body leave in one write, werkzeug
-    # flushing once per body chunk, so the client is woken once per response.
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024
-    _keep_alive = False
-
-    def run_wsgi(self) -> None:
-        self._keep_alive = (
-            self.request_version == "HTTP/1.1"
-            and not self.close_connection
-            and "chunked" not in self.headers.get("Transfer-Encoding", "").lower()
-        )
-        if not self._keep_alive:
-            return super().run_wsgi()
-        connection_stream = self.rfile
-        body = self.rfile = _RequestBody(connection_stream, int(self.headers.get("Content-Length") or 0))
-        try:
-            super().run_wsgi()
-            while body.remaining > 0 and body.read(1 << 20):
-                pass
-        finally:
-            self.rfile = connection_stream
-        if body.remaining > 0:
-            self.close_connection = True
-
-    def make_environ(self):
-        # Werkzeug has just written the interim "100 Continue" (if the client asked for one) and
-        # does not flush it; the client waits for it (botocore a second, on every S3 upload)
-        # before sending the body.
-        self.wfile.flush()
-        return super().make_environ()
-
-    def send_header(self, keyword: str, value: str) -> None:
-        if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
-            return
-        super().send_header(keyword, value)
-
-    # The edge logs one line per request itself, with the service and action.
-    def log_request(self, code="-", size="-"):
-        pass
 
 
 class LocalAWS:
@@ -163,15 +81,17 @@ class LocalAWS:
         self.state_dir = state_dir
         self.credentials = credentials.load_or_create(state_dir)
         origins = callers.allowed_origins()
-        self._server = make_server(
-            self.host, self.port, app=None, threaded=True, request_handler=_QuietRequestHandler
-        )
-        self._server.daemon_threads = True
+        settings = http_server.ServerSettings.from_environment()
+        # Bound first, so that the gate knows the port it serves; the application is set before serving.
+        self._server = http_server.HTTPServer(None, self.host, self.port, settings)
         self.platform = Platform(self.url, state_dir, self.supervisor, self.credentials)
-        self._server.app = Gate(Edge(self.platform), self.credentials,
-                                callers.HostPolicy.serving(self._server.server_port), origins, registry.is_route)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-aws-edge", daemon=True)
-        self._thread.start()
+        edge = Edge(self.platform)
+        gate = Gate(edge, self.credentials, callers.HostPolicy.serving(self._server.server_port),
+                    origins, registry.is_route)
+        self._server.application = gate
+        self._server.screen = gate.screen
+        self._server.body_limit = edge.body_limit
+        self._thread = http_server.serve_in_thread(self._server)
         logger.info("local_aws serving on %s (state in %s)", self.url, state_dir)
         return self
 
@@ -180,9 +100,9 @@ class LocalAWS:
         if self._server is None:
             return
         self.supervisor.shutdown()
-        self._server.shutdown()
+        self._server.stop()
         self._thread.join()
-        self._server.server_close()
+        self._server.join_workers()
         self._server = None
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -38,16 +38,10 @@ class Gate:
         self.clock = clock
 
     def __call__(self, environ, start_response):
-        host = environ.get("HTTP_HOST")
-        if not self.hosts.allows(host):
-            return self._refuse(environ, start_response, refusals.DENIED, None,
-                                f"local_aws does not serve the host {host!r}: add it to LOCAL_AWS_HOSTNAMES if "
-                                "it is a name of this machine.")
+        refused = self._foreign(environ)
+        if refused is not None:
+            return _respond(start_response, refused)
         origin = callers.request_origin(environ.get("HTTP_ORIGIN"), environ.get("HTTP_REFERER"))
-        if origin is not None and origin not in self.origins:
-            return self._refuse(environ, start_response, refusals.DENIED, None,
-                                f"local_aws refuses requests from the origin {origin[:200]!r}: it is not in "
-                                f"{callers.ORIGINS_VARIABLE}.")
         if _is_preflight(environ):
             # Browsers never sign preflights; S3's are answered from the bucket's CORS rules.
             if self._is_s3_preflight(environ):
@@ -56,16 +50,46 @@ class Gate:
         claim = None
         try:
             claim = sigv4.claim(environ)
-            self._authenticate(environ, claim)
+            principal = self._principal(claim)
+            sigv4.check_signature(environ, claim, principal.secret_access_key, _payload_hash(environ, claim))
         except AuthFailure as failure:
-            service = claim.service if claim is not None else None
-            return self._refuse(environ, start_response, failure.failure, service, failure.message)
+            return _respond(start_response, self._refusal(environ, failure, claim))
+        if not principal.is_owner:
+            # Only the owner may name the account it acts for; anyone else acts for their key's account.
+            environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
         if origin is None or claim.service == "s3":
             return self.app(environ, start_response)
         return self.app(environ, _with_cors_headers(start_response, origin))
 
-    def _authenticate(self, environ, claim: sigv4.Claim | None) -> None:
-        """Raise AuthFailure unless `claim` is a signature of this request that holds."""
+    def screen(self, environ) -> refusals.Refusal | None:
+        """The refusal of a request that its line and headers already decide, before its body is read:
+        a foreign host or origin, or a claim that no body can make hold (unknown key, wrong token, skew)."""
+        refused = self._foreign(environ)
+        if refused is not None or _is_preflight(environ):
+            return refused
+        claim = None
+        try:
+            claim = sigv4.claim(environ)
+            self._principal(claim)
+        except AuthFailure as failure:
+            return self._refusal(environ, failure, claim)
+        return None
+
+    def _foreign(self, environ) -> refusals.Refusal | None:
+        host = environ.get("HTTP_HOST")
+        if not self.hosts.allows(host):
+            return self._refusal(environ, AuthFailure(
+                refusals.DENIED, f"local_aws does not serve the host {host!r}: add it to LOCAL_AWS_HOSTNAMES if "
+                "it is a name of this machine."), None)
+        origin = callers.request_origin(environ.get("HTTP_ORIGIN"), environ.get("HTTP_REFERER"))
+        if origin is not None and origin not in self.origins:
+            return self._refusal(environ, AuthFailure(
+                refusals.DENIED, f"local_aws refuses requests from the origin {origin[:200]!r}: it is not in "
+                f"{callers.ORIGINS_VARIABLE}."), None)
+        return None
+
+    def _principal(self, claim: sigv4.Claim | None) -> principals.Principal:
+        """Whose key signed the claim, if it is one local AWS knows, valid now; AuthFailure otherwise."""
         if claim is None:
             raise AuthFailure(Failure.MISSING, "Missing Authentication Token")
         principal = principals.find(claim.access_key_id, self.owner)
@@ -77,26 +101,24 @@ class Gate:
         if principal.expiration is not None and now >= principal.expiration:
             raise AuthFailure(Failure.EXPIRED_TOKEN, "The security token included in the request is expired")
         sigv4.check_time(claim, now)
-        sigv4.check_signature(environ, claim, principal.secret_access_key, _payload_hash(environ, claim))
-        if not principal.is_owner:
-            # Only the owner may name the account it acts for; anyone else acts for their key's account.
-            environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
+        return principal
 
     def _is_s3_preflight(self, environ) -> bool:
         path = environ.get("PATH_INFO", "/")
         method = environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
         return refusals.family(environ, None) == refusals.S3 and path != "/" and not self.is_own_route(method, path)
 
-    def _refuse(self, environ, start_response, reason, service, message):
-        answer = refusals.refusal(reason, refusals.family(environ, service), message)
+    def _refusal(self, environ, failure: AuthFailure, claim: sigv4.Claim | None) -> refusals.Refusal:
+        service = claim.service if claim is not None else None
         logger.warning("refused %s %s (host %r): %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
-                       environ.get("HTTP_HOST"), message)
-        start_response(f"{answer.status} {_REASONS.get(answer.status, 'Error')}",
-                       [*answer.headers, ("Content-Length", str(len(answer.body)))])
-        return [answer.body]
+                       environ.get("HTTP_HOST"), failure.message)
+        return refusals.refusal(failure.failure, refusals.family(environ, service), failure.message)
 
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}
+def _respond(start_response, answer: refusals.Refusal):
+    start_response(f"{answer.status} {refusals.REASONS.get(answer.status, 'Error')}",
+                   [*answer.headers, ("Content-Length", str(len(answer.body)))])
+    return [answer.body]
 
 
 def _is_preflight(environ) -> bool:

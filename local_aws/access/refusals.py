@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from local_aws.access.sigv4 import Failure
+from local_aws.access.sigv4 import AuthFailure, Failure, claim
 
 # The protocol families, as a request shows which one it speaks.
 JSON, CBOR, QUERY, EC2, S3 = "json", "cbor", "query", "ec2", "s3"
@@ -80,10 +80,31 @@ class Refusal:
     body: bytes
 
 
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 413: "Request Entity Too Large"}
+
+
 def refusal(reason: object, wire: str, message: str) -> Refusal:
     table = JSON if wire == CBOR else wire  # CBOR services answer with the JSON services' codes
     status, code = _CODES[reason][table]
-    message = _MESSAGES.get(reason, {}).get(table, message)
+    return answer(status, code, _MESSAGES.get(reason, {}).get(table, message), wire)
+
+
+def request_timeout(environ) -> Refusal:
+    """A request whose body stopped arriving, answered as S3 answers it (every service alike)."""
+    return answer(400, "RequestTimeout", "Your socket connection to the server was not read from or written to "
+                  "within the timeout period. Idle connections will be closed.", family(environ, _signing_name(environ)))
+
+
+def _signing_name(environ) -> str | None:
+    try:
+        found = claim(environ)
+    except AuthFailure:
+        return None
+    return found.service if found is not None else None
+
+
+def answer(status: int, code: str, message: str, wire: str) -> Refusal:
+    """An error in `wire`'s shape."""
     request_id = str(uuid.uuid4())
     if wire in (JSON, CBOR):
         body = _cbor_map({"__type": code, "message": message}) if wire == CBOR else json.dumps(

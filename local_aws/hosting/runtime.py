@@ -44,13 +44,6 @@ class ServiceUnavailable(AWSError):
     status = 503
 
 
-class PayloadTooLarge(AWSError):
-    # AWS answers an oversized body from its front end, without an error code: boto3 reports the
-    # status as the code ("413").
-    code = "413"
-    status = 413
-
-
 def _model_error(ctx, endpoint_name: str, status: int, message: str) -> Response:
     kind = "client" if 400 <= status < 500 else "server"
     group = endpoint_log_group(endpoint_name)
@@ -68,14 +61,12 @@ def _model_error(ctx, endpoint_name: str, status: int, message: str) -> Response
                     headers={"x-amzn-ErrorType": "ModelError", REQUEST_ID_HEADER: str(uuid.uuid4())})
 
 
-@route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"])
+@route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"], max_body_bytes=MAX_PAYLOAD_BYTES)
 def invoke_endpoint(request: Request, ctx, name: str) -> Response:
     received = time.perf_counter()
     endpoint = ctx.state(HostingState).find_endpoint(name)
     if endpoint is None or endpoint.deployment is None:
         raise RuntimeValidationError(f"Endpoint {name} of account {ctx.account_id} not found.")
-    if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(f"HTTP content length exceeded {MAX_PAYLOAD_BYTES} bytes.")
     invocation = Invocation(
         body=request.get_data(),
         content_type=request.headers.get("Content-Type"),

@@ -9,14 +9,12 @@ import sys
 import tarfile
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from http_probes import interim_response_before_body
 from local_aws.access import credentials
 from local_aws_testing import PROBE_SCRIPT, probe_training_request, tarball, unique_name, wait_for
 from signed_requests import signed_request
@@ -168,11 +166,3 @@ def test_cli_prints_the_environment_logs_requests_and_a_signal_stops_every_child
         if cli.poll() is None:
             cli.kill()
         cli.stdout.close()
-
-
-def test_the_edge_answers_expect_100_continue_before_the_body_arrives(local_aws):
-    # botocore asks for it on every S3 upload and waits a second for it before sending the body.
-    url = urlsplit(local_aws.url)
-    head = (f"PUT /expect-bucket/key HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: 5\r\n"
-            "Expect: 100-continue\r\n\r\n").encode()
-    assert interim_response_before_body(url.hostname, url.port, head).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")

@@ -1,7 +1,6 @@
 """How invocations reach replicas: least-loaded choice, weighted variants, no healthy replica,
 keep-alive connections and the container timeout, on a probe model that answers its process id."""
 
-import http.client
 import json
 import os
 import shutil
@@ -9,7 +8,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -23,7 +21,6 @@ from local_aws.supervisor import Supervisor
 
 from hosting_helpers import VARIANT, unique
 from http_probes import interim_response_before_body
-from signed_requests import signed_headers
 
 
 def ask(runtime, endpoint_name: str, command: str, **extra) -> tuple[int, dict]:
@@ -180,24 +177,6 @@ def test_the_router_keeps_one_connection_per_replica_and_times_out_a_silent_cont
     finally:
         deployment.close()
         supervisor.shutdown()
-
-
-def test_the_edge_keeps_a_client_connection_open_even_after_a_body_it_did_not_read(local_aws):
-    # A request signed by a key nobody issued is refused before its body is read: the edge must
-    # discard those bytes so the next request on the connection parses.
-    url = urlsplit(local_aws.url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    answers, sockets = [], []
-    for body in (b"x" * 300_000, b"{}"):
-        headers = signed_headers("POST", f"{local_aws.url}/endpoints/no-such-endpoint/invocations", "sagemaker",
-                                 "AKIAUNKNOWNKEY000000", "secret", body, {"Content-Type": "application/json"})
-        connection.request("POST", "/endpoints/no-such-endpoint/invocations", body=body, headers=headers)
-        response = connection.getresponse()
-        answers.append((response.status, response.getheader("Connection"), json.loads(response.read())["__type"]))
-        sockets.append(connection.sock)
-    assert answers == [(403, None, "UnrecognizedClientException")] * 2
-    assert sockets[0] is sockets[1] is not None
-    connection.close()
 
 
 @pytest.mark.slow

@@ -1,0 +1,332 @@
+"""The HTTP/1.1 server under the edge: waitress, with AWS's request timeout, a bound on connections, and
+a screen that refuses a request from its header block before its body is read.
+
+Waitress parses HTTP/1.1 strictly (an invalid or repeated `Content-Length`, a bare CR, a header line
+without a colon: `400` and the connection closed) and hands the application only requests it has
+received whole, so a client that dies mid-request never has its request run. Bodies past 512 KiB are
+spooled to a temporary file. On top of waitress:
+
+- framing it tolerates is refused too: `Content-Length` beside `Transfer-Encoding: chunked` (the
+  request-smuggling pair) and `Transfer-Encoding` on HTTP/1.0;
+- header names with an underscore are kept, spelled with dashes as WSGI reads them (waitress drops them),
+  unless the dashed spelling is present too: S3 user metadata may use one, and the client signed it;
+- a header block must arrive whole within `LOCAL_AWS_REQUEST_TIMEOUT` seconds of its first byte (else the
+  connection is closed), and a body may not pause longer than that (`400 RequestTimeout`, as S3
+  answers); a keep-alive connection with no request in it is closed after `LOCAL_AWS_IDLE_TIMEOUT`;
+- at most `LOCAL_AWS_MAX_CONNECTIONS` connections are served; one more is answered `503` and closed at
+  once, and when the process runs out of file descriptors accepting pauses for a second instead of
+  spinning on the error;
+- `screen(environ)` runs as soon as the header block of a request with a large, chunked or
+  `Expect: 100-continue` body is complete: a request it refuses is answered then and the connection
+  closed, its body never read and no `100 Continue` sent (a small body is read and refused by the
+  application, keeping the connection);
+- `body_limit(environ)` names a route's own limit on the body (`InvokeEndpoint`'s 6 MB), enforced
+  whatever the transfer encoding: a declared length over it is refused before the body is read, a
+  chunked body as soon as it passes it.
+"""
+
+import errno
+import logging
+import os
+import re
+import resource
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.server import TcpWSGIServer
+from moto.core.request import (PRESERVED_HEADER_NAMES_ENVIRON_KEY, environ_key_for_header,
+                               should_preserve_original_header_name)
+from waitress.task import ThreadedTaskDispatcher, WSGITask
+from waitress.utilities import Error
+
+from local_aws.access import refusals
+
+logger = logging.getLogger("local_aws.http")
+
+REQUEST_TIMEOUT_VARIABLE = "LOCAL_AWS_REQUEST_TIMEOUT"
+IDLE_TIMEOUT_VARIABLE = "LOCAL_AWS_IDLE_TIMEOUT"
+MAX_CONNECTIONS_VARIABLE = "LOCAL_AWS_MAX_CONNECTIONS"
+THREADS_VARIABLE = "LOCAL_AWS_THREADS"
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_BODY_BYTES = 5 * 1024**3  # S3's limit for one PUT
+SPOOL_ABOVE_BYTES = 512 * 1024
+SCREEN_ABOVE_BYTES = 64 * 1024  # smaller bodies are cheaper to read than a new connection
+_ACCEPT_PAUSE_SECONDS = 1.0
+_OVER_THE_BOUND = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+                   b"Connection: close\r\n\r\n")
+_OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a field name (RFC 9110)
+
+Screen = Callable[[dict], "refusals.Refusal | None"]
+BodyLimit = Callable[[dict], "tuple[int, refusals.Refusal] | None"]
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    request_timeout: float = 20.0  # AWS answers RequestTimeout after about 20 s without data
+    idle_timeout: float = 60.0
+    max_connections: int = 512
+    threads: int = 32
+
+    @classmethod
+    def from_environment(cls) -> "ServerSettings":
+        soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        # Half the descriptors at most: the rest serve files, child processes and replicas' sockets.
+        default_connections = cls.max_connections if soft_limit == resource.RLIM_INFINITY else max(
+            8, min(cls.max_connections, soft_limit // 2))
+        return cls(
+            request_timeout=_positive(REQUEST_TIMEOUT_VARIABLE, cls.request_timeout, float),
+            idle_timeout=_positive(IDLE_TIMEOUT_VARIABLE, cls.idle_timeout, float),
+            max_connections=_positive(MAX_CONNECTIONS_VARIABLE, default_connections, int),
+            threads=_positive(THREADS_VARIABLE, cls.threads, int),
+        )
+
+
+def _positive(variable: str, default, kind):
+    raw = os.environ.get(variable)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ValueError(f"{variable} must be a positive {kind.__name__}, got {raw!r}")
+    return value
+
+
+class _Refused(Error):
+    """A request answered from its header block: the screen's refusal, or a body that stopped coming."""
+
+    def __init__(self, answer: refusals.Refusal):
+        super().__init__(answer.body)
+        self.answer = answer
+
+    def to_response(self, ident=None):
+        status = self.answer.status
+        return f"{status} {refusals.REASONS.get(status, 'Error')}", list(self.answer.headers), self.answer.body
+
+
+class _Parser(HTTPRequestParser):
+    screen: Screen | None = None
+    body_limit: BodyLimit | None = None
+    preserved_names: dict[str, str] = {}
+    _limit: tuple[int, refusals.Refusal] | None = None
+
+    def parse_header(self, header_plus: bytes) -> None:
+        first_line, separator, fields = header_plus.partition(b"\r\n")
+        fields, self.preserved_names = _respelled(fields)
+        super().parse_header(first_line + separator + fields)
+        if self.chunked and "CONTENT_LENGTH" in self.headers:
+            raise ParsingError("Content-Length and Transfer-Encoding together")
+        if "TRANSFER_ENCODING" in self.headers:  # waitress takes it off HTTP/1.1 requests only
+            raise ParsingError(f"Transfer-Encoding on HTTP/{self.version}")
+
+    def received(self, data: bytes) -> int:
+        headers_were_finished = self.headers_finished
+        consumed = super().received(data)
+        if self.completed or self.error is not None:
+            return consumed
+        if self.headers_finished and not headers_were_finished:
+            self._before_body()
+        elif self._limit is not None and self.body_bytes_received > self._limit[0]:
+            self._refuse(self._limit[1])
+        return consumed
+
+    def _before_body(self) -> None:
+        environ = header_environ(self)
+        self._limit = self.body_limit(environ) if self.body_limit is not None else None
+        if self._limit is not None and self.content_length > self._limit[0]:
+            return self._refuse(self._limit[1])
+        if self.screen is not None and (self.chunked or self.expect_continue
+                                        or self.content_length > SCREEN_ABOVE_BYTES):
+            answer = self.screen(environ)
+            if answer is not None:
+                self._refuse(answer)
+
+    def _refuse(self, answer: refusals.Refusal) -> None:
+        self.error = _Refused(answer)
+        self.completed = True
+        self.expect_continue = False
+
+
+def _respelled(fields: bytes) -> tuple[bytes, dict[str, str]]:
+    """The header lines with each underscored field name spelled with dashes, as WSGI reads it, and the
+    original spelling of the S3 metadata names among them by environ key (moto reports those as sent).
+
+    A field whose dashed spelling is also present is dropped, so that one can never stand in for the other.
+    """
+    lines = fields.split(b"\r\n")
+    dashed = {line.partition(b":")[0].lower() for line in lines if b"_" not in line.partition(b":")[0]}
+    kept, preserved, dropping = [], {}, False
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):  # a folded continuation of the line before
+            if not dropping:
+                kept.append(line)
+            continue
+        name, colon, value = line.partition(b":")
+        dropping = bool(colon) and b"_" in name and _TOKEN.fullmatch(name) is not None
+        if dropping:
+            respelled = name.replace(b"_", b"-")
+            if respelled.lower() in dashed:
+                continue
+            dropping = False
+            original = name.decode("latin-1")
+            if should_preserve_original_header_name(original):
+                preserved[environ_key_for_header(original)] = original
+            line = respelled + colon + value
+        kept.append(line)
+    return b"\r\n".join(kept), preserved
+
+
+class _Task(WSGITask):
+    def get_environment(self) -> dict:
+        environ = super().get_environment()
+        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = self.request.preserved_names
+        return environ
+
+
+def header_environ(parser: HTTPRequestParser) -> dict:
+    """What a WSGI environ holds of a request whose body has not been read."""
+    environ = {"REQUEST_METHOD": parser.command, "PATH_INFO": parser.path, "QUERY_STRING": parser.query,
+               "REQUEST_URI": parser.request_uri, "SERVER_PROTOCOL": f"HTTP/{parser.version}"}
+    for key, value in parser.headers.items():
+        environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+    return environ
+
+
+class _Channel(HTTPChannel):
+    task_class = _Task
+    request_started = 0.0  # when the first byte of the request being received arrived
+
+    def parser_class(self, adj) -> _Parser:
+        parser = _Parser(adj)
+        parser.screen = self.server.screen
+        parser.body_limit = self.server.body_limit
+        return parser
+
+    def received(self, data: bytes) -> bool:
+        partial = self.request
+        result = super().received(data)
+        if self.request is not None and self.request is not partial:
+            self.request_started = time.time()
+        return result
+
+    def enforce_timeouts(self, now: float, settings: ServerSettings) -> None:
+        if self.requests and not self.total_outbufs_len:
+            return  # a request is being served and nothing waits for the client
+        request = self.request
+        if request is None or self.requests:
+            if self.last_activity < now - settings.idle_timeout:
+                self.will_close = True
+        elif not request.headers_finished:
+            if self.request_started < now - settings.request_timeout:
+                logger.warning("closed a connection from %s: its header block took over %.0f s",
+                               self.addr[0] if self.addr else "?", settings.request_timeout)
+                self.will_close = True
+        elif self.last_activity < now - settings.request_timeout:
+            self._answer_timeout(request)
+
+    def _answer_timeout(self, request: HTTPRequestParser) -> None:
+        environ = header_environ(request)
+        logger.warning("%s %s: the body stopped arriving for over the request timeout",
+                       environ["REQUEST_METHOD"], environ["PATH_INFO"])
+        with self.requests_lock:
+            if self.request is not request:
+                return
+            request.error = _Refused(refusals.request_timeout(environ))
+            request.completed = True
+            self.request = None
+            self.requests.append(request)
+            self.server.add_task(self)
+
+
+class HTTPServer(TcpWSGIServer):
+    """The listening socket; `run()` serves until `stop()` (from any thread)."""
+
+    channel_class = _Channel
+    screen: Screen | None = None
+    body_limit: BodyLimit | None = None
+    _accepting_after = 0.0
+
+    def __init__(self, application, host: str, port: int, settings: ServerSettings):
+        self.settings = settings
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(settings.threads)
+        super().__init__(
+            application, map={}, dispatcher=dispatcher, host=host, port=port, threads=settings.threads,
+            ident="local_aws", clear_untrusted_proxy_headers=False, asyncore_use_poll=True,
+            cleanup_interval=1, channel_timeout=10**9, connection_limit=10**9,
+            max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES,
+            inbuf_overflow=SPOOL_ABOVE_BYTES, expose_tracebacks=False, log_socket_errors=False,
+        )
+
+    @property
+    def server_port(self) -> int:
+        return int(self.effective_port)
+
+    def readable(self) -> bool:
+        now = time.time()
+        if now >= self.next_channel_cleanup:
+            self.next_channel_cleanup = now + self.adj.cleanup_interval
+            self.maintenance(now)
+        return self.accepting and time.monotonic() >= self._accepting_after
+
+    def maintenance(self, now: float) -> None:
+        for channel in list(self.active_channels.values()):
+            channel.enforce_timeouts(now, self.settings)
+
+    def handle_accept(self) -> None:
+        try:
+            accepted = self.accept()
+        except OSError as error:
+            if error.errno in _OUT_OF_DESCRIPTORS:
+                logger.warning("out of file descriptors (%s) with %d connections open: accepting again in %.0f s",
+                               os.strerror(error.errno), len(self.active_channels), _ACCEPT_PAUSE_SECONDS)
+                self._accepting_after = time.monotonic() + _ACCEPT_PAUSE_SECONDS
+            return
+        if accepted is None:
+            return
+        connection, address = accepted
+        if len(self.active_channels) >= self.settings.max_connections:
+            _refuse(connection)
+            return
+        try:
+            self.set_socket_options(connection)
+        except OSError:
+            connection.close()  # the client left before we could set it up
+            return
+        self.channel_class(self, connection, self.fix_addr(address), self.adj, map=self._map)
+
+    def stop(self) -> None:
+        """End `run()`: every connection closed by the loop's own thread, then the worker threads."""
+        self.trigger.pull_trigger(self._close_everything)
+
+    def _close_everything(self) -> None:
+        for dispatcher in list(self._map.values()):
+            dispatcher.close()
+
+    def join_workers(self) -> None:
+        self.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+
+
+def _refuse(connection: socket.socket) -> None:
+    try:
+        connection.setblocking(False)
+        connection.send(_OVER_THE_BOUND)
+    except OSError:
+        pass
+    finally:
+        connection.close()
+
+
+def serve_in_thread(server: HTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.run, name="local-aws-edge", daemon=True)
+    thread.start()
+    return thread
