@@ -1,5 +1,6 @@
 """The WSGI application behind the one URL: routes each request to local_aws's own services or
-to moto, which runs in-process and keeps every other service's state.
+to moto, which runs in-process and keeps every other service's state. S3 bodies are checked against
+their integrity headers first (`s3_integrity`): moto would store them whatever they say.
 
 A request belongs to the service named in its SigV4 credential scope
 (`Credential=AKID/date/region/SERVICE/aws4_request`). Within a service local_aws implements,
@@ -12,7 +13,6 @@ import importlib
 import io
 import logging
 import os
-import re
 import time
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -21,8 +21,8 @@ from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
-from local_aws import protocol, registry
-from local_aws.access import refusals
+from local_aws import protocol, registry, s3_integrity
+from local_aws.access import refusals, sigv4
 from local_aws.access.refusals import Refusal
 from local_aws.errors import AWSError, UnknownOperationException
 from local_aws.platform import Platform, RequestContext
@@ -31,7 +31,6 @@ logger = logging.getLogger("local_aws.edge")
 
 IMPLEMENTED_SERVICES = {"sagemaker": "SageMaker"}  # signing name -> X-Amz-Target prefix
 
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 DEFAULT_REGION = "us-east-1"
 _LARGEST_ACTION_FORM = 64 * 1024
 
@@ -52,11 +51,16 @@ class Edge:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
-        access_key, region, service = _credential_scope(environ)
+        access_key, region, service = _scope(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if service is None and target.split(".", 1)[0] in IMPLEMENTED_SERVICES.values():
             service = next(s for s, prefix in IMPLEMENTED_SERVICES.items() if target.startswith(prefix))
         what = target or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        if service == "s3" and int(environ.get("CONTENT_LENGTH") or 0) > 0:
+            refused = s3_integrity.refusal(environ)
+            if refused is not None:
+                logger.info("s3 %s -> %s (%s)", what, refused.status, refused.body.split(b"<Code>")[-1][:40])
+                return refusals.respond(start_response, refused)
         if service not in IMPLEMENTED_SERVICES:
             return self._to_moto(environ, start_response, service or "-", what, started)
         ctx = RequestContext(self.platform, _account_id(environ, access_key), region)
@@ -69,7 +73,7 @@ class Edge:
     def body_limit(self, environ) -> tuple[int, Refusal] | None:
         """The route's own limit on the request body, and AWS's answer to a body over it: its front end's
         413, which names no error code (boto3 reports the status as the code)."""
-        _, _, service = _credential_scope(environ)
+        _, _, service = _scope(environ)
         limit = registry.body_limit(service, environ["REQUEST_METHOD"], environ["PATH_INFO"])
         if limit is None:
             return None
@@ -146,12 +150,12 @@ def _backend_app(service: str):
     return app
 
 
-def _credential_scope(environ) -> tuple[str | None, str, str | None]:
-    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match is None:
+def _scope(environ) -> tuple[str | None, str, str | None]:
+    """The access key, region and signing name (the service) that the request's signature claims."""
+    found = sigv4.claimed(environ)
+    if found is None:
         return None, DEFAULT_REGION, None
-    access_key, region, service = match.groups()
-    return access_key, region, service.lower()
+    return found.access_key_id, found.region, found.service.lower()
 
 
 def _account_id(environ, access_key: str | None) -> str:

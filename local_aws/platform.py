@@ -1,5 +1,6 @@
-"""What the service implementations share: the edge's URL, the state dir, the supervisor of child
-processes, per-account-and-region state objects, and boto3 clients against the edge itself.
+"""What the service implementations share: the edge's URL, the state dir (files kept per account and
+region), the supervisor of child processes, per-account-and-region state objects, and boto3 clients
+against the edge itself.
 
 The compute plane reaches S3 and CloudWatch Logs through those clients, i.e. through the same
 moto backends any other client sees, rather than through moto's internals.
@@ -40,6 +41,11 @@ class Platform:
                 self._states[key] = state_class(account_id, region)
             return self._states[key]
 
+    def files(self, account_id: str, region: str) -> Path:
+        """Where the compute plane keeps files for that account and region: the same resource name in
+        another account or region never shares a byte with it."""
+        return self.state_dir / account_id / region
+
     def client(self, service: str, account_id: str, region: str):
         key = (service, account_id, region)
         with self._lock:
@@ -75,6 +81,9 @@ class RequestContext:
 
     def client(self, service: str):
         return self.platform.client(service, self.account_id, self.region)
+
+    def files(self) -> Path:
+        return self.platform.files(self.account_id, self.region)
 
     def arn(self, resource: str, service: str = "sagemaker") -> str:
         return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"

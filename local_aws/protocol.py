@@ -19,6 +19,10 @@ from botocore.validate import ParamValidator
 from local_aws.errors import AWSError, UnknownOperationException, ValidationException
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+MAX_QUOTED_VALUE = 256  # characters of a value a validation message repeats
+# Java regex classes of the models' patterns, in Python's spelling.
+_JAVA_CLASSES = {"[\\p{Print}]": "[\\x20-\\x7E]", "\\p{Print}": "[\\x20-\\x7E]",
+                 "\\p{ASCII}": "[\\x00-\\x7F]", "\\z": "\\Z"}
 
 
 @functools.cache
@@ -38,10 +42,34 @@ def parse_request(service_name: str, action: str, body: bytes) -> dict:
         raise ValidationException(f"The request body is not valid JSON: {error}")
     if not isinstance(params, dict):
         raise ValidationException("The request body must be a JSON object.")
-    shape = operation.input_shape
+    return validated(operation.input_shape, params)
+
+
+def parse_rest_headers(service_name: str, action: str, uri_params: dict[str, str], headers,
+                       error: type[AWSError] = ValidationException) -> dict:
+    """The validated members of a REST request that live in its URI and headers (its body is the
+    route's business), as botocore's model places them."""
+    shape = service_model(service_name).operation_model(action).input_shape
+    params = {}
+    for name, member in shape.members.items():
+        location, wire_name = member.serialization.get("location"), member.serialization.get("name", name)
+        if location == "uri" and wire_name in uri_params:
+            params[name] = uri_params[wire_name]
+        elif location == "header" and headers.get(wire_name) is not None:
+            params[name] = headers.get(wire_name)
+    required_elsewhere = [name for name in shape.required_members if name not in params
+                          and shape.members[name].serialization.get("location") not in ("uri", "header")]
+    try:
+        return validated(shape, params, ignore_missing=required_elsewhere)
+    except ValidationException as problem:
+        raise error(problem.message)
+
+
+def validated(shape, params: dict, ignore_missing: list[str] = ()) -> dict:
+    """`params` checked against `shape`, timestamps as aware datetimes; ValidationException otherwise."""
     if shape is None:
         return {}
-    report = ParamValidator().validate(params, shape)
+    report = ParamValidator().validate({**{name: b"" for name in ignore_missing}, **params}, shape)
     if report.has_errors():
         raise ValidationException(report.generate_report())
     problems: list[str] = []
@@ -76,19 +104,19 @@ def _checked(shape, value, path, problems):
         _check_size(shape, value, len(value), path, problems)
         if shape.enum and value not in shape.enum:
             problems.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
                 f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"
             )
         pattern = shape.metadata.get("pattern")
         if pattern and not _matches(pattern, value):
             problems.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
                 f"Member must satisfy regular expression pattern: {pattern}"
             )
     if kind in ("integer", "long", "float", "double") and "max" in shape.metadata:
         if value > shape.metadata["max"]:
             problems.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
                 f"Member must have value less than or equal to {shape.metadata['max']}"
             )
     return value
@@ -99,14 +127,25 @@ def _check_size(shape, value, size, path, problems):
     if limit is not None and size > limit:
         what = "length" if shape.type_name == "string" else "size"
         problems.append(
-            f"Value '{value}' at '{path}' failed to satisfy constraint: "
+            f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
             f"Member must have {what} less than or equal to {limit}"
         )
+
+
+def _value(shape, value) -> str:
+    """How a validation message quotes a value: not at all when the model marks it sensitive, and cut
+    short when long, so that an error never echoes a large request back."""
+    if shape.metadata.get("sensitive"):
+        return "Value"
+    text = str(value)
+    return f"Value '{text[:MAX_QUOTED_VALUE]}...'" if len(text) > MAX_QUOTED_VALUE else f"Value '{text}'"
 
 
 @functools.cache
 def _compiled(pattern: str):
     # The models' patterns are Java regexes; the few Python cannot compile are not enforced.
+    for java, python in _JAVA_CLASSES.items():
+        pattern = pattern.replace(java, python)
     try:
         return re.compile(pattern, re.DOTALL)
     except re.error:

@@ -40,7 +40,7 @@ class Gate:
     def __call__(self, environ, start_response):
         refused = self._foreign(environ)
         if refused is not None:
-            return _respond(start_response, refused)
+            return refusals.respond(start_response, refused)
         origin = callers.request_origin(environ.get("HTTP_ORIGIN"), environ.get("HTTP_REFERER"))
         if _is_preflight(environ):
             # Browsers never sign preflights; S3's are answered from the bucket's CORS rules.
@@ -53,10 +53,11 @@ class Gate:
             principal = self._principal(claim)
             sigv4.check_signature(environ, claim, principal.secret_access_key, _payload_hash(environ, claim))
         except AuthFailure as failure:
-            return _respond(start_response, self._refusal(environ, failure, claim))
+            return refusals.respond(start_response, self._refusal(environ, failure, claim))
         if not principal.is_owner:
             # Only the owner may name the account it acts for; anyone else acts for their key's account.
             environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
+        environ[sigv4.CLAIM_KEY] = claim
         if origin is None or claim.service == "s3":
             return self.app(environ, start_response)
         return self.app(environ, _with_cors_headers(start_response, origin))
@@ -113,12 +114,6 @@ class Gate:
         logger.warning("refused %s %s (host %r): %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
                        environ.get("HTTP_HOST"), failure.message)
         return refusals.refusal(failure.failure, refusals.family(environ, service), failure.message)
-
-
-def _respond(start_response, answer: refusals.Refusal):
-    start_response(f"{answer.status} {refusals.REASONS.get(answer.status, 'Error')}",
-                   [*answer.headers, ("Content-Length", str(len(answer.body)))])
-    return [answer.body]
 
 
 def _is_preflight(environ) -> bool:

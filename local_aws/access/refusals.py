@@ -80,7 +80,15 @@ class Refusal:
     body: bytes
 
 
-REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 413: "Request Entity Too Large"}
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 413: "Request Entity Too Large",
+           501: "Not Implemented"}
+
+
+def respond(start_response, answer: Refusal) -> list[bytes]:
+    """Answer a WSGI request with `answer`."""
+    start_response(f"{answer.status} {REASONS.get(answer.status, 'Error')}",
+                   [*answer.headers, ("Content-Length", str(len(answer.body)))])
+    return [answer.body]
 
 
 def refusal(reason: object, wire: str, message: str) -> Refusal:

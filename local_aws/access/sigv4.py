@@ -68,6 +68,20 @@ class Claim:
         return self.expires_at is not None
 
 
+CLAIM_KEY = "local_aws.claim"  # where the gate leaves a claim it accepted, for the edge
+
+
+def claimed(environ) -> Claim | None:
+    """The claim the gate accepted, or, before the gate has seen the request, what it reads as (None if
+    it does not read as one)."""
+    if CLAIM_KEY in environ:
+        return environ[CLAIM_KEY]
+    try:
+        return claim(environ)
+    except AuthFailure:
+        return None
+
+
 def claim(environ) -> Claim | None:
     """The request's SigV4 claim; None when it is not signed at all."""
     authorization = environ.get("HTTP_AUTHORIZATION")

@@ -72,7 +72,7 @@ class TrainingRun:
         self.region = region
         self.s3 = platform.client("s3", account_id, region)
         self.logs = platform.client("logs", account_id, region)
-        self.root = platform.state_dir / "training" / job.name
+        self.root = platform.files(account_id, region) / "training" / job.name
         self.hosts = toolkit.host_names(job.instance_count)
         self.dirs = {host: toolkit.HostDirs(self.root / host) for host in self.hosts}
         spec = job.request["AlgorithmSpecification"]

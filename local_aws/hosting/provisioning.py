@@ -93,7 +93,7 @@ def plan_deployment(
 def start_deployment(
     ctx: RequestContext, endpoint: Endpoint, config: EndpointConfig, counts: dict[str, int]
 ) -> Deployment:
-    work_dir = ctx.platform.state_dir / "endpoints" / endpoint.name / f"deployment-{next(_deployment_numbers)}"
+    work_dir = ctx.files() / "endpoints" / endpoint.name / f"deployment-{next(_deployment_numbers)}"
     deployment = Deployment(ctx.platform.supervisor, plan_deployment(ctx, endpoint.name, config, counts, work_dir))
     try:
         deployment.start()

@@ -6,11 +6,13 @@ error becomes ``ModelError`` (HTTP 424) carrying the container's status and mess
 """
 
 import json
+import logging
 import time
 import uuid
 
 from werkzeug import Request, Response
 
+from local_aws import protocol
 from local_aws.errors import AWSError
 from local_aws.hosting.deployment import UnknownVariant
 from local_aws.hosting.replica_logs import endpoint_log_group
@@ -28,10 +30,14 @@ from local_aws.registry import route
 # InvokeEndpoint's documented limit on the request payload.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 CONTAINER_NAME = "primary"
-TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
 INVOKED_VARIANT_HEADER = "x-Amzn-Invoked-Production-Variant"
 REST_JSON = "application/json"
 REQUEST_ID_HEADER = "x-amzn-RequestId"
+# InvokeEndpoint's members that local AWS acts on; any other one present is refused by name.
+HONOURED_OPTIONS = frozenset({"EndpointName", "ContentType", "Accept", "CustomAttributes", "TargetVariant",
+                              "InferenceId"})
+
+logger = logging.getLogger(__name__)
 
 
 class RuntimeValidationError(AWSError):
@@ -61,9 +67,25 @@ def _model_error(ctx, endpoint_name: str, status: int, message: str) -> Response
                     headers={"x-amzn-ErrorType": "ModelError", REQUEST_ID_HEADER: str(uuid.uuid4())})
 
 
+def _options(request: Request, name: str) -> dict:
+    """The request's InvokeEndpoint members, validated against botocore's model; those local AWS cannot
+    honour are refused by name rather than ignored."""
+    params = protocol.parse_rest_headers("sagemaker-runtime", "InvokeEndpoint", {"EndpointName": name},
+                                         request.headers, error=RuntimeValidationError)
+    refused = sorted(set(params) - HONOURED_OPTIONS)
+    if refused:
+        raise RuntimeValidationError(
+            f"local_aws does not support the InvokeEndpoint option(s) {', '.join(refused)}; it honours "
+            f"{', '.join(sorted(HONOURED_OPTIONS - {'EndpointName'}))}.")
+    return params
+
+
 @route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"], max_body_bytes=MAX_PAYLOAD_BYTES)
 def invoke_endpoint(request: Request, ctx, name: str) -> Response:
     received = time.perf_counter()
+    options = _options(request, name)
+    if "InferenceId" in options:
+        logger.info("InvokeEndpoint %s: inference id %s", name, options["InferenceId"])
     endpoint = ctx.state(HostingState).find_endpoint(name)
     if endpoint is None or endpoint.deployment is None:
         raise RuntimeValidationError(f"Endpoint {name} of account {ctx.account_id} not found.")
@@ -71,8 +93,8 @@ def invoke_endpoint(request: Request, ctx, name: str) -> Response:
         body=request.get_data(),
         content_type=request.headers.get("Content-Type"),
         accept=request.headers.get("Accept"),
-        custom_attributes=request.headers.get(CUSTOM_ATTRIBUTES_HEADER),
-        target_variant=request.headers.get(TARGET_VARIANT_HEADER),
+        custom_attributes=options.get("CustomAttributes"),
+        target_variant=options.get("TargetVariant"),
     )
     try:
         answer = forward(lambda: endpoint.deployment, invocation)

@@ -14,6 +14,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 
 from local_aws.access import credentials
 from local_aws_testing import PROBE_SCRIPT, probe_training_request, tarball, unique_name, wait_for
@@ -152,7 +153,7 @@ def test_cli_prints_the_environment_logs_requests_and_a_signal_stops_every_child
         name = unique_name("orphan")
         sm.create_training_job(**probe_training_request(bucket, name, {"mode": "sleep"}))
         wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "SecondaryStatus", until={"Training"})
-        job_dir = str(state_dir / "training" / name)
+        job_dir = str(state_dir / ACCOUNT_ID / "us-east-1" / "training" / name)
         wait_for(lambda: {"up": "yes" if _processes_mentioning(job_dir) else "no"}, "up", until={"yes"}, timeout=30)
         cli.send_signal(stop_signal)
         assert cli.wait(timeout=60) == 0

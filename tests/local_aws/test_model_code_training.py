@@ -5,6 +5,7 @@ import json
 import tarfile
 
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 
 from local_aws_testing import train_py_request, unique_name, wait_for
 
@@ -35,7 +36,7 @@ def test_two_instance_job_trains_train_py_with_ddp(local_aws, sm, s3, logs, buck
 
     # Two ranks of one process group: algo-2 joined the rendezvous (algo-1 would wait for it forever
     # otherwise) and, not being rank 0, wrote no model of its own.
-    job_dir = local_aws.platform.state_dir / "training" / name
+    job_dir = local_aws.platform.files(ACCOUNT_ID, "us-east-1") / "training" / name
     assert (job_dir / "algo-1" / "model" / "model.pth").is_file()
     assert list((job_dir / "algo-2" / "model").iterdir()) == []
     streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",

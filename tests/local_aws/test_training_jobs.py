@@ -127,6 +127,21 @@ def test_the_script_gets_its_roles_credentials_and_none_of_the_edges(sm, s3, pro
                         "LOCAL_AWS_SECRET_ACCESS_KEY"}
 
 
+def test_jobs_of_one_name_in_two_regions_share_no_files(local_aws, bucket, s3):
+    name = unique_name("twin")
+    described = {}
+    for region in ("us-east-1", "us-west-2"):
+        s3.put_object(Bucket=bucket, Key=f"twins/{region}/only-{region}.txt", Body=region.encode())
+        request = probe_training_request(bucket, name, OutputDataConfig={"S3OutputPath": f"s3://{bucket}/twins-out/{region}"})
+        request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = f"s3://{bucket}/twins/{region}/"
+        client = boto3.client("sagemaker", **{**local_aws.client_kwargs, "region_name": region})
+        described[region] = run_job(client, request)
+    for region, job in described.items():
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        probe = json.loads(read_tar_member(s3, job["ModelArtifacts"]["S3ModelArtifacts"], "probe.json"))
+        assert probe["files"] == [f"only-{region}.txt"]
+
+
 def test_final_metrics_are_the_last_values_in_the_log(completed):
     metrics = {m["MetricName"]: m["Value"] for m in completed["FinalMetricDataList"]}
     assert metrics["valid:accuracy"] == pytest.approx(1 - 0.01 / 2)

@@ -131,3 +131,40 @@ def test_a_creating_endpoint_cannot_be_updated_or_deleted_and_a_failed_one_is_li
     assert refused["Code"] == "ValidationException" and "in status Failed" in refused["Message"]
     sagemaker.delete_endpoint(EndpointName=name)
     sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+
+
+def _invoke_error(runtime, **options) -> str:
+    request = {"EndpointName": "no-such-endpoint", "Body": b"{}", "ContentType": "application/json", **options}
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint(**request)
+    error = raised.value.response["Error"]
+    assert (raised.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"]) == (400, "ValidationError")
+    return error["Message"]
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"CustomAttributes": "a" * 1025}, "customAttributes"),
+    ({"InferenceId": "i" * 65}, "inferenceId"),
+    ({"EndpointName": "e" * 200}, "endpointName"),
+    ({"TargetVariant": "no spaces allowed"}, "targetVariant"),
+])
+def test_invoke_endpoint_options_are_held_to_aws_limits(runtime, options, named):
+    message = _invoke_error(runtime, **options)
+    assert f"at '{named}' failed to satisfy constraint" in message
+    assert "a" * 300 not in message and "e" * 300 not in message  # a long value is never echoed whole
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"InferenceComponentName": "component"}, "InferenceComponentName"),
+    ({"SessionId": "NEW_SESSION"}, "SessionId"),
+    ({"EnableExplanations": "`true`"}, "EnableExplanations"),
+    ({"TargetModel": "model.tar.gz"}, "TargetModel"),
+    ({"TargetContainerHostname": "second"}, "TargetContainerHostname"),
+])
+def test_invoke_endpoint_options_local_aws_cannot_honour_are_refused_by_name(runtime, options, named):
+    assert f"does not support the InvokeEndpoint option(s) {named}" in _invoke_error(runtime, **options)
+
+
+def test_invoke_endpoint_options_within_limits_reach_the_endpoint_lookup(runtime):
+    message = _invoke_error(runtime, CustomAttributes="a" * 1024, InferenceId="run-1")
+    assert message.startswith("Endpoint no-such-endpoint of account")
