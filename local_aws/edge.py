@@ -21,7 +21,7 @@ from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
-from local_aws import protocol, registry, s3_integrity
+from local_aws import protocol, registry, s3_integrity, validation
 from local_aws.access import refusals, sigv4
 from local_aws.access.refusals import Refusal
 from local_aws.errors import AWSError, UnknownOperationException
@@ -56,12 +56,16 @@ class Edge:
         if service is None and target.split(".", 1)[0] in IMPLEMENTED_SERVICES.values():
             service = next(s for s, prefix in IMPLEMENTED_SERVICES.items() if target.startswith(prefix))
         what = target or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-        if service == "s3" and int(environ.get("CONTENT_LENGTH") or 0) > 0:
-            refused = s3_integrity.refusal(environ)
-            if refused is not None:
-                logger.info("s3 %s -> %s (%s)", what, refused.status, refused.body.split(b"<Code>")[-1][:40])
-                return refusals.respond(start_response, refused)
         if service not in IMPLEMENTED_SERVICES:
+            try:
+                refused = _refusal_before_moto(environ, service)
+            except Exception:
+                logger.exception("checking %s %s", service, what)
+                refused = _internal_failure(environ, service)
+            if refused is not None:
+                logger.info("%s %s -> %s %s (%.1f ms)", service or "-", what, refused.status, refused.code,
+                            (time.perf_counter() - started) * 1e3)
+                return refusals.respond(start_response, refused)
             return self._to_moto(environ, start_response, service or "-", what, started)
         ctx = RequestContext(self.platform, _account_id(environ, access_key), region)
         response = self._serve(Request(environ), service, target, ctx)
@@ -109,11 +113,36 @@ class Edge:
         return Response(protocol.serialise(result), status=200, content_type=protocol.JSON_CONTENT_TYPE)
 
     def _to_moto(self, environ, start_response, service, what, started):
+        """moto's answer, except that a failure of moto (an exception, or its HTML error page) is
+        answered as AWS answers an internal error, in the service's shape, and logged with its id."""
+        failed = []
+
         def logged_start_response(status, headers, exc_info=None):
+            if int(status[:3]) >= 500 and "html" in dict(headers).get("Content-Type", "").lower():
+                failed.append(status)
+                return lambda data: None
             logger.info("%s %s -> %s (%.1f ms)", service, what, status.split()[0], (time.perf_counter() - started) * 1e3)
             return start_response(status, headers, exc_info)
 
-        return self.moto(environ, logged_start_response)
+        try:
+            body = self.moto(environ, logged_start_response)
+        except NotImplementedError:
+            action = (validation.action_name(environ) or what)[:128]
+            refused = refusals.answer(501, "NotImplemented", f"local_aws does not implement {service} {action}.",
+                                      refusals.family(environ, None if service == "-" else service))
+            logger.warning("%s %s -> 501 NotImplemented (moto does not implement it)", service, action)
+            return refusals.respond(start_response, refused)
+        except Exception:
+            logger.exception("moto failed serving %s %s", service, what)
+            body, failed = [], ["raised"]
+        if not failed:
+            return body
+        if hasattr(body, "close"):
+            body.close()
+        failure = _internal_failure(environ, None if service == "-" else service)
+        logger.error("%s %s -> 500 InternalFailure, request id %s (moto: %s)", service, what, failure.request_id,
+                     failed[0])
+        return refusals.respond(start_response, failure)
 
 
 class _Dispatcher(DomainDispatcherApplication):
@@ -148,6 +177,22 @@ def _backend_app(service: str):
     if service == "s3":
         app.request_class = _S3Request
     return app
+
+
+def _internal_failure(environ, service: str | None) -> Refusal:
+    return refusals.answer(500, "InternalFailure", "local_aws failed to serve the request; its log names this "
+                           "request id.", refusals.family(environ, service))
+
+
+def _refusal_before_moto(environ, service: str | None) -> Refusal | None:
+    """What S3's integrity checks or the service's model refuse, before moto could store or act on it."""
+    if service is None:
+        return None
+    if service == "s3" and int(environ.get("CONTENT_LENGTH") or 0) > 0:
+        refused = s3_integrity.refusal(environ)
+        if refused is not None:
+            return refused
+    return validation.refusal(environ, service)
 
 
 def _scope(environ) -> tuple[str | None, str, str | None]:

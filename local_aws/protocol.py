@@ -20,6 +20,7 @@ from local_aws.errors import AWSError, UnknownOperationException, ValidationExce
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_QUOTED_VALUE = 256  # characters of a value a validation message repeats
+MAX_MESSAGE = 2048  # characters of a validation message
 # Java regex classes of the models' patterns, in Python's spelling.
 _JAVA_CLASSES = {"[\\p{Print}]": "[\\x20-\\x7E]", "\\p{Print}": "[\\x20-\\x7E]",
                  "\\p{ASCII}": "[\\x00-\\x7F]", "\\z": "\\Z"}
@@ -36,13 +37,20 @@ def parse_request(service_name: str, action: str, body: bytes) -> dict:
         operation = service_model(service_name).operation_model(action)
     except OperationNotFoundError:
         raise UnknownOperationException(f"Unknown operation {action} for service {service_name}.")
+    return validated(operation.input_shape, json_object(body))
+
+
+def json_object(body: bytes) -> dict:
+    """A JSON protocol request's body as a dict; SerializationException when it is not a JSON object."""
     try:
         params = json.loads(body or b"{}")
+    except RecursionError:
+        raise SerializationException("The request body nests deeper than local_aws parses.")
     except ValueError as error:
-        raise ValidationException(f"The request body is not valid JSON: {error}")
+        raise SerializationException(f"The request body is not valid JSON: {str(error)[:MAX_QUOTED_VALUE]}")
     if not isinstance(params, dict):
-        raise ValidationException("The request body must be a JSON object.")
-    return validated(operation.input_shape, params)
+        raise SerializationException("The request body must be a JSON object.")
+    return params
 
 
 def parse_rest_headers(service_name: str, action: str, uri_params: dict[str, str], headers,
@@ -66,19 +74,62 @@ def parse_rest_headers(service_name: str, action: str, uri_params: dict[str, str
 
 
 def validated(shape, params: dict, ignore_missing: list[str] = ()) -> dict:
-    """`params` checked against `shape`, timestamps as aware datetimes; ValidationException otherwise."""
+    """`params` checked against `shape`, timestamps as aware datetimes; ValidationException otherwise,
+    a missing required member worded as AWS words it."""
     if shape is None:
         return {}
-    report = ParamValidator().validate({**{name: b"" for name in ignore_missing}, **params}, shape)
-    if report.has_errors():
-        raise ValidationException(report.generate_report())
+    elsewhere = {_join("", name) for name in ignore_missing}
+    missing = [path for path in _missing(shape, params, "") if path not in elsewhere]
+    if missing:
+        raise MissingRequiredMembers(missing)
+    try:
+        report = ParamValidator().validate({**{name: b"" for name in ignore_missing}, **params}, shape)
+    except (RuntimeError, ValueError, OverflowError) as error:  # a timestamp botocore cannot place
+        raise ValidationException(f"A value cannot be read as its type: {str(error)[:MAX_QUOTED_VALUE]}")
     problems: list[str] = []
+    if report.has_errors():
+        try:  # AWS's wording where the values' types allow it, botocore's otherwise
+            _checked(shape, params, "", problems)
+        except (TypeError, AttributeError, ValueError, KeyError):
+            problems = []
+        raise ValidationException(_report(problems) if problems else report.generate_report()[:MAX_MESSAGE])
     params = _checked(shape, params, "", problems)
     if problems:
-        count = len(problems)
-        noun = "error" if count == 1 else "errors"
-        raise ValidationException(f"{count} validation {noun} detected: " + "; ".join(problems))
+        raise ValidationException(_report(problems))
     return params
+
+
+def _report(problems: list[str]) -> str:
+    count = len(problems)
+    return (f"{count} validation error{'' if count == 1 else 's'} detected: " + "; ".join(problems))[:MAX_MESSAGE]
+
+
+class SerializationException(ValidationException):
+    code = "SerializationException"
+
+
+class MissingRequiredMembers(ValidationException):
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+        count = len(paths)
+        super().__init__((f"{count} validation error{'' if count == 1 else 's'} detected: " + "; ".join(
+            f"Value null at '{path}' failed to satisfy constraint: Member must not be null" for path in paths)
+        )[:MAX_MESSAGE])
+
+
+def _missing(shape, value, path) -> list[str]:
+    """The paths of required members absent from `value`, in AWS's lowerCamelCase."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        found = [_join(path, name) for name in shape.required_members if value.get(name) is None]
+        for name, member in value.items():
+            if name in shape.members:
+                found += _missing(shape.members[name], member, _join(path, name))
+        return found
+    if shape.type_name == "list" and isinstance(value, list):
+        return [found for item in value for found in _missing(shape.member, item, path)]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return [found for item in value.values() for found in _missing(shape.value, item, path)]
+    return []
 
 
 def _checked(shape, value, path, problems):
@@ -99,7 +150,12 @@ def _checked(shape, value, path, problems):
             for key, item in value.items()
         }
     if kind == "timestamp":
-        return parse_to_aware_datetime(value)
+        try:
+            return parse_to_aware_datetime(value)
+        except (ValueError, OverflowError, OSError, RuntimeError):
+            problems.append(f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
+                            "Member must be a valid timestamp")
+            return value
     if kind == "string":
         _check_size(shape, value, len(value), path, problems)
         if shape.enum and value not in shape.enum:
@@ -113,22 +169,33 @@ def _checked(shape, value, path, problems):
                 f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
                 f"Member must satisfy regular expression pattern: {pattern}"
             )
-    if kind in ("integer", "long", "float", "double") and "max" in shape.metadata:
-        if value > shape.metadata["max"]:
+    if kind in ("integer", "long", "float", "double"):
+        if "max" in shape.metadata and value > shape.metadata["max"]:
             problems.append(
                 f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
                 f"Member must have value less than or equal to {shape.metadata['max']}"
+            )
+        if "min" in shape.metadata and value < shape.metadata["min"]:
+            problems.append(
+                f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
+                f"Member must have value greater than or equal to {shape.metadata['min']}"
             )
     return value
 
 
 def _check_size(shape, value, size, path, problems):
+    what = "length" if shape.type_name == "string" else "size"
     limit = shape.metadata.get("max")
     if limit is not None and size > limit:
-        what = "length" if shape.type_name == "string" else "size"
         problems.append(
             f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
             f"Member must have {what} less than or equal to {limit}"
+        )
+    least = shape.metadata.get("min")
+    if least is not None and size < least:
+        problems.append(
+            f"{_value(shape, value)} at '{path}' failed to satisfy constraint: "
+            f"Member must have {what} greater than or equal to {least}"
         )
 
 

@@ -78,10 +78,12 @@ class Refusal:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    code: str = ""
+    request_id: str = ""
 
 
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 413: "Request Entity Too Large",
-           501: "Not Implemented"}
+           500: "Internal Server Error", 501: "Not Implemented"}
 
 
 def respond(start_response, answer: Refusal) -> list[bytes]:
@@ -121,10 +123,11 @@ def answer(status: int, code: str, message: str, wire: str) -> Refusal:
         headers = [("Content-Type", content_type), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
         if wire == CBOR:
             headers.append(("Smithy-Protocol", "rpc-v2-cbor"))
-        return Refusal(status, headers, body)
+        return Refusal(status, headers, body, code, request_id)
     text = f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
     if wire == QUERY:
-        xml = (f'<ErrorResponse><Error><Type>Sender</Type>{text}</Error>'
+        fault = "Sender" if status < 500 else "Receiver"
+        xml = (f'<ErrorResponse><Error><Type>{fault}</Type>{text}</Error>'
                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
     elif wire == EC2:
         xml = f"<Response><Errors><Error>{text}</Error></Errors><RequestID>{request_id}</RequestID></Response>"
@@ -133,7 +136,7 @@ def answer(status: int, code: str, message: str, wire: str) -> Refusal:
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n' + xml).encode()
     request_id_header = "x-amz-request-id" if wire == S3 else "x-amzn-RequestId"
     return Refusal(status, [("Content-Type", "application/xml" if wire == S3 else "text/xml"),
-                            (request_id_header, request_id)], body)
+                            (request_id_header, request_id)], body, code, request_id)
 
 
 def _cbor_map(items: dict[str, str]) -> bytes:

@@ -47,9 +47,10 @@ def test_validation_errors_have_aws_shape_status_and_header(local_aws):
 def test_missing_members_and_bad_json_are_refused(local_aws):
     missing = raw_sagemaker(local_aws, "DescribeTrainingJob", b"{}").json()
     assert missing["__type"] == "ValidationException"
-    assert 'Missing required parameter in input: "TrainingJobName"' in missing["message"]
+    assert missing["message"] == ("1 validation error detected: Value null at 'trainingJobName' failed to satisfy "
+                                  "constraint: Member must not be null")
     broken = raw_sagemaker(local_aws, "DescribeTrainingJob", b"{not json")
-    assert (broken.status_code, broken.json()["__type"]) == (400, "ValidationException")
+    assert (broken.status_code, broken.json()["__type"]) == (400, "SerializationException")
 
 
 def test_sagemaker_actions_local_aws_does_not_run_are_refused(sm):
