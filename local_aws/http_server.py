@@ -136,8 +136,8 @@ class _Parser(HTTPRequestParser):
             return consumed
         if self.headers_finished and not headers_were_finished:
             self._before_body()
-        elif self._limit is not None and self.body_bytes_received > self._limit[0]:
-            self._refuse(self._limit[1])
+        elif self._limit is not None and self.body_rcv is not None and len(self.body_rcv) > self._limit[0]:
+            self._refuse(self._limit[1])  # the body's own bytes so far, a chunked one's framing aside
         return consumed
 
     def _before_body(self) -> None:

@@ -410,3 +410,15 @@ def test_invoke_endpoint_refuses_a_chunked_body_as_soon_as_it_passes_6_mb(edge):
             pytest.fail(f"the connection was reset after {sent} bytes without an answer")
     assert response.status == 413
     assert sent < 50 * 1024 * 1024
+
+
+def test_a_chunked_invoke_endpoint_body_of_exactly_6_mb_is_not_refused_for_its_framing(edge):
+    # The limit counts the body's own bytes, not the chunk-size lines around them.
+    head = _head(edge, "POST", INVOCATIONS, extra={"Transfer-Encoding": "chunked",
+                                                   "Content-Type": "application/json"}, service="sagemaker") + b"\r\n"
+    chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
+    with _connect(edge) as connection:
+        connection.sendall(head + chunk * (SIX_MB // (64 * 1024)) + b"0\r\n\r\n")
+        response = _response(connection)
+    # Past the limit and the signature check (the body is unsigned here), never a 413.
+    assert response.status == 403 and json.loads(response.body)["__type"] == "InvalidSignatureException"
