@@ -36,4 +36,5 @@ up: $(INSTALLED)
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
-	build/lock-venv/bin/python -m pip freeze --exclude-editable > constraints.txt
+	{ echo '# Every package in .venv, pinned: `make lock` regenerates this file.'; \
+	  build/lock-venv/bin/python -m pip freeze --exclude-editable; } > constraints.txt

@@ -1,11 +1,11 @@
 """A trigger that waits for a SageMaker job or endpoint in the triggerer, without aiobotocore.
 
-The provider's `SageMakerTrigger` polls through aiobotocore, and every aiobotocore release pins botocore
-below the botocore this project pins, so it cannot be installed here. This trigger polls the same
-`describe_*` calls through the provider's synchronous `SageMakerHook` in a worker thread and sends the
-provider's event shape (`{"status": "success" | "failed" | "timeout", "job_name": ..., "message": ...}`),
-so the operators' own `execute_complete` handles it. It replaces the provider's trigger one for one (see
-`ThreadedDeferral`); once aiobotocore can be installed next to the pinned botocore, drop both.
+Written when no aiobotocore release supported the botocore this project pinned. The pins now hold
+botocore 1.43.117 with aiobotocore 3.10.0, so the provider's `SageMakerTrigger` can run here; until the
+operators defer to it, this trigger polls the same `describe_*` calls through the provider's synchronous
+`SageMakerHook` in a worker thread and sends the provider's event shape (`{"status": "success" |
+"failed" | "timeout", "job_name": ..., "message": ...}`), so the operators' own `execute_complete`
+handles it. It replaces the provider's trigger one for one (see `ThreadedDeferral`).
 """
 
 from __future__ import annotations
