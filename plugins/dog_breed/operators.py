@@ -33,7 +33,6 @@ from airflow.providers.common.compat.sdk import AirflowException
 from dog_breed.naming import TUNING_JOB_MAX_LEN, attempt_names
 from dog_breed.config import NAME_MAX_LEN
 from dog_breed.sagemaker_requests import with_tuned_hyperparameters
-from dog_breed.triggers import ThreadedDeferral
 
 FAILED_JOB_STATES = ("Failed", "Stopped")
 
@@ -94,7 +93,7 @@ class _AdoptsJobs:
         return {self.result_key: serialize(done)}
 
 
-class ResumableTuningOperator(ThreadedDeferral, _AdoptsJobs, SageMakerTuningOperator):
+class ResumableTuningOperator(_AdoptsJobs, SageMakerTuningOperator):
     """`SageMakerTuningOperator` that adopts its run's tuning job instead of colliding with it."""
 
     name_key = "HyperParameterTuningJobName"
@@ -107,7 +106,7 @@ class ResumableTuningOperator(ThreadedDeferral, _AdoptsJobs, SageMakerTuningOper
         return self.hook.describe_tuning_job(name)
 
 
-class BestTrialTrainingOperator(ThreadedDeferral, _AdoptsJobs, SageMakerTrainingOperator):
+class BestTrialTrainingOperator(_AdoptsJobs, SageMakerTrainingOperator):
     """`SageMakerTrainingOperator` that trains with the best trial of `tuning_result` (the tuning task's
     output) and adopts its run's training job instead of starting a duplicate."""
 
@@ -150,7 +149,7 @@ class ReusableModelOperator(SageMakerModelOperator):
         return {"Model": serialize(model)}
 
 
-class BlueGreenEndpointOperator(ThreadedDeferral, SageMakerEndpointOperator):
+class BlueGreenEndpointOperator(SageMakerEndpointOperator):
     """Deploys `config["EndpointConfig"]` on `config["Endpoint"]`: creates the endpoint, or updates it
     blue/green with the request's auto-rollback alarm, which this operator keeps in CloudWatch.
 
