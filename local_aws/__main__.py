@@ -7,7 +7,7 @@ import argparse
 import logging
 import signal
 import sys
-import threading
+import time
 
 from local_aws.server import LocalAWS
 
@@ -28,16 +28,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     if args.host not in LOOPBACK:
         logging.warning("binding %s: anyone who can reach it can run code on this machine", args.host)
-    stop = threading.Event()
+    # A plain list, not a threading.Event: the handler runs in the main thread between bytecodes, and an
+    # Event's set() would deadlock on the lock its own wait() holds at that moment (a stop once hung so).
+    stop_signals: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop_signals.append(signum))
     with LocalAWS(port=args.port, host=args.host, state_dir=args.state_dir) as aws:
         for name, value in aws.profile_env.items():
             print(f"export {name}={value}", flush=True)
         # The kernel may hand SIGTERM to any thread; an untimed wait would then never let the main
         # thread run the Python handler (a bench once waited minutes for a stop), so wake twice a second.
-        while not stop.wait(0.5):
-            pass
+        while not stop_signals:
+            time.sleep(0.5)
         logging.info("stopping: ending child processes")
     return 0
 

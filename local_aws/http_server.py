@@ -290,7 +290,10 @@ class HTTPServer(TcpWSGIServer):
         now = time.time()
         if now >= self.next_channel_cleanup:
             self.next_channel_cleanup = now + self.adj.cleanup_interval
-            self.maintenance(now)
+            try:
+                self.maintenance(now)
+            except Exception:  # an error here would end the loop thread, and with it the server
+                logger.exception("enforcing the timeouts")
         return self.accepting and time.monotonic() >= self._accepting_after
 
     def maintenance(self, now: float) -> None:
@@ -325,7 +328,11 @@ class HTTPServer(TcpWSGIServer):
 
     def _close_everything(self) -> None:
         for dispatcher in list(self._map.values()):
-            dispatcher.close()
+            try:
+                dispatcher.close()
+            except Exception:  # one that will not close must not keep the loop, and the process, alive
+                logger.exception("closing %r", dispatcher)
+                self._map.pop(getattr(dispatcher, "_fileno", None), None)
 
     def join_workers(self) -> None:
         self.task_dispatcher.shutdown(cancel_pending=True, timeout=5)

@@ -13,6 +13,7 @@ from local_aws.platform import Platform
 from local_aws.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
+_STOP_SECONDS = 10
 
 
 class LocalAWS:
@@ -101,7 +102,9 @@ class LocalAWS:
             return
         self.supervisor.shutdown()
         self._server.stop()
-        self._thread.join()
+        self._thread.join(timeout=_STOP_SECONDS)
+        if self._thread.is_alive():
+            logger.warning("the HTTP server's loop did not end within %d s; leaving its daemon thread", _STOP_SECONDS)
         self._server.join_workers()
         self._server = None
         if self._tmp is not None:
