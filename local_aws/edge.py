@@ -9,11 +9,14 @@ action. A SageMaker request that matches neither is refused: moto's SageMaker wo
 it and report success without doing the work.
 """
 
+import functools
 import importlib
 import io
 import logging
 import os
 import time
+
+from collections.abc import Callable
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from
@@ -66,7 +69,7 @@ class Edge:
                 logger.info("%s %s -> %s %s (%.1f ms)", service or "-", what, refused.status, refused.code,
                             (time.perf_counter() - started) * 1e3)
                 return refusals.respond(start_response, refused)
-            return self._to_moto(environ, start_response, service or "-", what, started)
+            return self._to_moto(environ, start_response, service, what, started)
         ctx = RequestContext(self.platform, _account_id(environ, access_key), region)
         response = self._serve(Request(environ), service, target, ctx)
         logger.info(
@@ -74,14 +77,11 @@ class Edge:
         )
         return response(environ, start_response)
 
-    def body_limit(self, environ) -> tuple[int, Refusal] | None:
-        """The route's own limit on the request body, and AWS's answer to a body over it: its front end's
-        413, which names no error code (boto3 reports the status as the code)."""
+    def body_limit(self, environ) -> tuple[int, Callable[[], Refusal]] | None:
+        """The route's own limit on the request body, and how AWS answers a body over it."""
         _, _, service = _scope(environ)
         limit = registry.body_limit(service, environ["REQUEST_METHOD"], environ["PATH_INFO"])
-        if limit is None:
-            return None
-        return limit, refusals.answer(413, "413", f"HTTP content length exceeded {limit} bytes.", refusals.JSON)
+        return None if limit is None else (limit, functools.partial(_payload_too_large, limit))
 
     def _serve(self, request: Request, service: str, target: str, ctx: RequestContext) -> Response:
         try:
@@ -116,31 +116,32 @@ class Edge:
         """moto's answer, except that a failure of moto (an exception, or its HTML error page) is
         answered as AWS answers an internal error, in the service's shape, and logged with its id."""
         failed = []
+        label = service or "-"
 
         def logged_start_response(status, headers, exc_info=None):
             if int(status[:3]) >= 500 and "html" in dict(headers).get("Content-Type", "").lower():
                 failed.append(status)
                 return lambda data: None
-            logger.info("%s %s -> %s (%.1f ms)", service, what, status.split()[0], (time.perf_counter() - started) * 1e3)
+            logger.info("%s %s -> %s (%.1f ms)", label, what, status.split()[0], (time.perf_counter() - started) * 1e3)
             return start_response(status, headers, exc_info)
 
         try:
             body = self.moto(environ, logged_start_response)
         except NotImplementedError:
             action = (validation.action_name(environ) or what)[:128]
-            refused = refusals.answer(501, "NotImplemented", f"local_aws does not implement {service} {action}.",
-                                      refusals.family(environ, None if service == "-" else service))
-            logger.warning("%s %s -> 501 NotImplemented (moto does not implement it)", service, action)
+            refused = refusals.answer(501, "NotImplemented", f"local_aws does not implement {label} {action}.",
+                                      refusals.family(environ, service))
+            logger.warning("%s %s -> 501 NotImplemented (moto does not implement it)", label, action)
             return refusals.respond(start_response, refused)
         except Exception:
-            logger.exception("moto failed serving %s %s", service, what)
+            logger.exception("moto failed serving %s %s", label, what)
             body, failed = [], ["raised"]
         if not failed:
             return body
         if hasattr(body, "close"):
             body.close()
-        failure = _internal_failure(environ, None if service == "-" else service)
-        logger.error("%s %s -> 500 InternalFailure, request id %s (moto: %s)", service, what, failure.request_id,
+        failure = _internal_failure(environ, service)
+        logger.error("%s %s -> 500 InternalFailure, request id %s (moto: %s)", label, what, failure.request_id,
                      failed[0])
         return refusals.respond(start_response, failure)
 
@@ -177,6 +178,11 @@ def _backend_app(service: str):
     if service == "s3":
         app.request_class = _S3Request
     return app
+
+
+def _payload_too_large(limit: int) -> Refusal:
+    # AWS's front end answers it without an error code: boto3 reports the status as the code.
+    return refusals.answer(413, "413", f"HTTP content length exceeded {limit} bytes.", refusals.JSON)
 
 
 def _internal_failure(environ, service: str | None) -> Refusal:

@@ -44,6 +44,7 @@ from moto.core.request import (PRESERVED_HEADER_NAMES_ENVIRON_KEY, environ_key_f
 from waitress.task import ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import Error
 
+from local_aws.settings import positive_setting
 from local_aws.access import refusals
 
 logger = logging.getLogger("local_aws.http")
@@ -65,7 +66,7 @@ _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a field name (RFC 9110)
 _UNDERSCORED_NAME = re.compile(rb"^[^:\r\n]*_[^:\r\n]*:", re.MULTILINE)
 
 Screen = Callable[[dict], "refusals.Refusal | None"]
-BodyLimit = Callable[[dict], "tuple[int, refusals.Refusal] | None"]
+BodyLimit = Callable[[dict], "tuple[int, Callable[[], refusals.Refusal]] | None"]
 
 
 @dataclass(frozen=True)
@@ -82,24 +83,11 @@ class ServerSettings:
         default_connections = cls.max_connections if soft_limit == resource.RLIM_INFINITY else max(
             8, min(cls.max_connections, soft_limit // 2))
         return cls(
-            request_timeout=_positive(REQUEST_TIMEOUT_VARIABLE, cls.request_timeout, float),
-            idle_timeout=_positive(IDLE_TIMEOUT_VARIABLE, cls.idle_timeout, float),
-            max_connections=_positive(MAX_CONNECTIONS_VARIABLE, default_connections, int),
-            threads=_positive(THREADS_VARIABLE, cls.threads, int),
+            request_timeout=positive_setting(REQUEST_TIMEOUT_VARIABLE, cls.request_timeout),
+            idle_timeout=positive_setting(IDLE_TIMEOUT_VARIABLE, cls.idle_timeout),
+            max_connections=positive_setting(MAX_CONNECTIONS_VARIABLE, default_connections, int),
+            threads=positive_setting(THREADS_VARIABLE, cls.threads, int),
         )
-
-
-def _positive(variable: str, default, kind):
-    raw = os.environ.get(variable)
-    if raw is None:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = 0
-    if not value > 0:
-        raise ValueError(f"{variable} must be a positive {kind.__name__}, got {raw!r}")
-    return value
 
 
 class _Refused(Error):
@@ -118,7 +106,7 @@ class _Parser(HTTPRequestParser):
     screen: Screen | None = None
     body_limit: BodyLimit | None = None
     preserved_names: dict[str, str] = {}
-    _limit: tuple[int, refusals.Refusal] | None = None
+    _limit: tuple[int, Callable[[], refusals.Refusal]] | None = None
 
     def parse_header(self, header_plus: bytes) -> None:
         first_line, separator, fields = header_plus.partition(b"\r\n")
@@ -137,14 +125,14 @@ class _Parser(HTTPRequestParser):
         if self.headers_finished and not headers_were_finished:
             self._before_body()
         elif self._limit is not None and self.body_rcv is not None and len(self.body_rcv) > self._limit[0]:
-            self._refuse(self._limit[1])  # the body's own bytes so far, a chunked one's framing aside
+            self._refuse(self._limit[1]())  # the body's own bytes so far, a chunked one's framing aside
         return consumed
 
     def _before_body(self) -> None:
         environ = header_environ(self)
         self._limit = self.body_limit(environ) if self.body_limit is not None else None
         if self._limit is not None and self.content_length > self._limit[0]:
-            return self._refuse(self._limit[1])
+            return self._refuse(self._limit[1]())
         if self.screen is not None and (self.chunked or self.expect_continue
                                         or self.content_length > SCREEN_ABOVE_BYTES):
             answer = self.screen(environ)

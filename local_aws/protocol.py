@@ -111,10 +111,8 @@ class SerializationException(ValidationException):
 class MissingRequiredMembers(ValidationException):
     def __init__(self, paths: list[str]):
         self.paths = paths
-        count = len(paths)
-        super().__init__((f"{count} validation error{'' if count == 1 else 's'} detected: " + "; ".join(
-            f"Value null at '{path}' failed to satisfy constraint: Member must not be null" for path in paths)
-        )[:MAX_MESSAGE])
+        super().__init__(_report([f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
+                                  for path in paths]))
 
 
 def _missing(shape, value, path) -> list[str]:

@@ -81,8 +81,7 @@ def _query_problem(environ, signing_name: str, wire: str) -> _Problem | None:
         text = _body(environ).decode("utf-8")
     except UnicodeDecodeError:
         return _Problem("MalformedQueryString", "The request body is not valid UTF-8.")
-    values = MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-                       + parse_qsl(text, keep_blank_values=True))
+    values = _query_values(environ, text)
     action = values.get("Action")
     if not action:
         return _Problem("MissingAction", "Missing Action")
@@ -147,10 +146,15 @@ def action_name(environ) -> str | None:
     """The Action a query-protocol request names, if it is one."""
     if environ.get("HTTP_X_AMZ_TARGET"):
         return environ["HTTP_X_AMZ_TARGET"]
-    values = parse_qsl(environ.get("QUERY_STRING", ""))
-    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        values += parse_qsl(_body(environ)[:65536].decode("utf-8", errors="replace"))
-    return next((value for name, value in values if name == "Action"), None)
+    is_form = environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+    form = _body(environ)[:65536].decode("utf-8", errors="replace") if is_form else ""
+    return _query_values(environ, form).get("Action")
+
+
+def _query_values(environ, form: str) -> MultiDict:
+    """A query-protocol request's parameters: its query string's, then its form body's."""
+    return MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+                     + parse_qsl(form, keep_blank_values=True))
 
 
 def _ec2_name(path: str) -> str:

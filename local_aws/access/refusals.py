@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from local_aws.access.sigv4 import AuthFailure, Failure, claim
+from local_aws.access.sigv4 import Failure, claimed
 
 # The protocol families, as a request shows which one it speaks.
 JSON, CBOR, QUERY, EC2, S3 = "json", "cbor", "query", "ec2", "s3"
@@ -106,10 +106,7 @@ def request_timeout(environ) -> Refusal:
 
 
 def _signing_name(environ) -> str | None:
-    try:
-        found = claim(environ)
-    except AuthFailure:
-        return None
+    found = claimed(environ)
     return found.service if found is not None else None
 
 

@@ -4,21 +4,14 @@ It applies, consistently, to what hosting measures in minutes or cooldown second
 period and the autoscaling cooldowns. Request timeouts and health checks keep real time.
 """
 
-import os
+from local_aws.settings import positive_setting
 
 TIME_SCALE_VARIABLE = "LOCAL_AWS_TIME_SCALE"
 METRIC_PERIOD_SECONDS = 60
 
 
 def time_scale() -> float:
-    raw = os.environ.get(TIME_SCALE_VARIABLE, "1")
-    try:
-        scale = float(raw)
-    except ValueError:
-        scale = 0.0
-    if not scale > 0:
-        raise ValueError(f"{TIME_SCALE_VARIABLE} must be a positive number, got {raw!r}")
-    return scale
+    return positive_setting(TIME_SCALE_VARIABLE, 1.0)
 
 
 def real_seconds(aws_seconds: float) -> float:
