@@ -22,7 +22,11 @@ spooled to a temporary file. On top of waitress:
   application, keeping the connection);
 - `body_limit(environ)` names a route's own limit on the body (`InvokeEndpoint`'s 6 MB), enforced
   whatever the transfer encoding: a declared length over it is refused before the body is read, a
-  chunked body as soon as it passes it.
+  chunked body as soon as it passes it;
+- what a request costs on top of the application is kept small: while a connection's request is served
+  its socket stays watched, so the next request wakes the loop itself (a worker wakes the loop only when
+  the loop must act, not after every answer; a client that shuts its sending side while waiting still
+  gets its answer), and the worker that waited last takes the next request, its caches still warm.
 """
 
 import errno
@@ -65,6 +69,8 @@ _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a field name (RFC 9110)
 _UNDERSCORED_NAME = re.compile(rb"^[^:\r\n]*_[^:\r\n]*:", re.MULTILINE)
 
+_serving = threading.local()  # .channel: the connection whose request this worker thread serves
+
 Screen = Callable[[dict], "refusals.Refusal | None"]
 BodyLimit = Callable[[dict], "tuple[int, Callable[[], refusals.Refusal]] | None"]
 
@@ -105,6 +111,7 @@ class _Refused(Error):
 class _Parser(HTTPRequestParser):
     screen: Screen | None = None
     body_limit: BodyLimit | None = None
+    body_limit_floor = 0
     preserved_names: dict[str, str] = {}
     _limit: tuple[int, Callable[[], refusals.Refusal]] | None = None
 
@@ -129,12 +136,17 @@ class _Parser(HTTPRequestParser):
         return consumed
 
     def _before_body(self) -> None:
+        # Most requests are small and plainly framed: for them neither hook has anything to decide.
+        limited = self.body_limit is not None and (self.chunked or self.content_length > self.body_limit_floor)
+        screened = self.screen is not None and (self.chunked or self.expect_continue
+                                                or self.content_length > SCREEN_ABOVE_BYTES)
+        if not (limited or screened):
+            return
         environ = header_environ(self)
-        self._limit = self.body_limit(environ) if self.body_limit is not None else None
+        self._limit = self.body_limit(environ) if limited else None
         if self._limit is not None and self.content_length > self._limit[0]:
             return self._refuse(self._limit[1]())
-        if self.screen is not None and (self.chunked or self.expect_continue
-                                        or self.content_length > SCREEN_ABOVE_BYTES):
+        if screened:
             answer = self.screen(environ)
             if answer is not None:
                 self._refuse(answer)
@@ -205,13 +217,60 @@ def header_environ(parser: HTTPRequestParser) -> dict:
 
 
 class _Channel(HTTPChannel):
+    """A connection. Its socket stays in the loop's poll set while one of its requests is served, so
+    the next request on a keep-alive connection wakes the loop by itself: a worker that has answered
+    wakes the loop (a pipe write, one more turn of the loop) only when the loop has something to do
+    for this connection that it cannot see from the poll set."""
+
     task_class = _Task
     request_started = 0.0  # when the first byte of the request being received arrived
+    _reading_paused = False  # the loop's poll set left this socket out: a worker must wake the loop
+    _client_sent_all = False  # the client shut its sending side while a request of its was served
+
+    def readable(self) -> bool:
+        with self.requests_lock:  # against service() popping the request it answered
+            if self._client_sent_all and not self.requests:
+                self.close_when_flushed = True  # every request answered: close once the answers are sent
+            readable = not self._client_sent_all and super().readable()
+            self._reading_paused = not readable
+        return readable
+
+    def handle_read(self) -> None:
+        if not self.requests:
+            return super().handle_read()
+        # A request is being served, so an end of input may be a client that shut only its sending side
+        # and waits for the answer: the connection closes after it, not now (waitress would close it).
+        try:
+            data = self.socket.recv(self.adj.recv_bytes)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.handle_close()
+            return
+        if data:
+            self.last_activity = time.time()
+            self.received(data)
+        else:
+            self._client_sent_all = True
+
+    def service(self) -> None:
+        _serving.channel = self
+        try:
+            super().service()
+        finally:
+            _serving.channel = None
+
+    def needs_the_loop(self) -> bool:
+        """Whether a worker serving this channel must wake the loop: output is left to send, the
+        connection is to close, or the loop is not watching the socket for the next request."""
+        return bool(self._reading_paused or self.total_outbufs_len or self.will_close
+                    or self.close_when_flushed or not self.connected)
 
     def parser_class(self, adj) -> _Parser:
         parser = _Parser(adj)
         parser.screen = self.server.screen
         parser.body_limit = self.server.body_limit
+        parser.body_limit_floor = self.server.body_limit_floor
         return parser
 
     def received(self, data: bytes) -> bool:
@@ -250,25 +309,55 @@ class _Channel(HTTPChannel):
             self.server.add_task(self)
 
 
+class _LastInFirstOut(threading.Condition):
+    """Wakes the thread that began waiting last, whose stack and caches are still warm, where
+    `threading.Condition` wakes the one idle longest (so a keep-alive client's requests would go round
+    all the worker threads in turn)."""
+
+    def notify(self, n: int = 1) -> None:
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters = self._waiters
+        while waiters and n > 0:
+            waiter = waiters.pop()
+            try:
+                waiter.release()
+            except RuntimeError:  # its wait had already ended (a timeout)
+                continue
+            n -= 1
+
+
+class _Dispatcher(ThreadedTaskDispatcher):
+    def __init__(self):
+        super().__init__()
+        self.queue_cv = _LastInFirstOut(self.lock)
+
+
 class HTTPServer(TcpWSGIServer):
     """The listening socket; `run()` serves until `stop()` (from any thread)."""
 
     channel_class = _Channel
     screen: Screen | None = None
     body_limit: BodyLimit | None = None
+    body_limit_floor = 0  # no route's body limit is lower: a declared body this small skips `body_limit`
     _accepting_after = 0.0
 
     def __init__(self, application, host: str, port: int, settings: ServerSettings):
         self.settings = settings
-        dispatcher = ThreadedTaskDispatcher()
+        dispatcher = _Dispatcher()
         dispatcher.set_thread_count(settings.threads)
         super().__init__(
             application, map={}, dispatcher=dispatcher, host=host, port=port, threads=settings.threads,
             ident="local_aws", clear_untrusted_proxy_headers=False, asyncore_use_poll=True,
-            cleanup_interval=1, channel_timeout=10**9, connection_limit=10**9,
+            cleanup_interval=1, channel_timeout=10**9, channel_request_lookahead=1, connection_limit=10**9,
             max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES,
             inbuf_overflow=SPOOL_ABOVE_BYTES, expose_tracebacks=False, log_socket_errors=False,
         )
+
+    def pull_trigger(self) -> None:
+        channel = getattr(_serving, "channel", None)
+        if channel is None or channel.needs_the_loop():
+            self.trigger.pull_trigger()
 
     @property
     def server_port(self) -> int:

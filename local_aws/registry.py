@@ -83,6 +83,11 @@ def body_limit(service: str, method: str, path: str) -> int | None:
     return None if matched is None else _route_body_limits.get(matched[0])
 
 
+def smallest_body_limit() -> int:
+    """The lowest `max_body_bytes` of any route (0 if none sets one): a smaller body is within every limit."""
+    return min(_route_body_limits.values(), default=0)
+
+
 def _match(service: str, method: str, path: str) -> tuple[str, dict] | None:
     route_map = _route_maps.get(service)
     if route_map is None:

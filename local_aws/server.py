@@ -92,6 +92,7 @@ class LocalAWS:
         self._server.application = gate
         self._server.screen = gate.screen
         self._server.body_limit = edge.body_limit
+        self._server.body_limit_floor = registry.smallest_body_limit()
         self._thread = http_server.serve_in_thread(self._server)
         logger.info("local_aws serving on %s (state in %s)", self.url, state_dir)
         return self
