@@ -25,7 +25,9 @@ PROBE_SCRIPT = textwrap.dedent('''
     parser = argparse.ArgumentParser()
     parser.add_argument("--learning_rate", type=float, default=0.1)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--mode", default="ok")
+    parser.add_argument("--seconds", type=float, default=0)  # how long it runs before it ends
     parser.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
     parser.add_argument("--checkpoint_dir")
     parser.add_argument("--_tuning_objective_metric")  # SageMaker adds it to every tuning trial
@@ -36,6 +38,7 @@ PROBE_SCRIPT = textwrap.dedent('''
         # Best when learning_rate is 0.01: a known optimum for the tuning tests.
         accuracy = 1.0 - abs(args.learning_rate - 0.01) / epoch
         print(f"epoch={epoch} valid:loss={1 - accuracy:.6f} valid:accuracy={accuracy:.6f}")
+    time.sleep(args.seconds)
     if args.mode == "fail":
         raise ValueError("the probe was told to fail")
     if args.mode == "sleep":
