@@ -48,8 +48,9 @@ stage_dataset = task(steps.stage_dataset, execution_timeout=timedelta(hours=2), 
 package_model_code = task(steps.package_model_code, execution_timeout=timedelta(minutes=10), **AWS_TASK)
 evaluate = task(steps.evaluate, execution_timeout=timedelta(minutes=15), **AWS_TASK)
 gate = task.branch(steps.gate, execution_timeout=timedelta(minutes=1), **LOCAL_TASK)
-register_model = task(steps.register_model, multiple_outputs=True, execution_timeout=timedelta(minutes=15),
-                      **AWS_TASK)
+plan_deployment = task(steps.plan_deployment, multiple_outputs=True, execution_timeout=timedelta(minutes=1),
+                       **LOCAL_TASK)
+register_model = task(steps.register_model, execution_timeout=timedelta(minutes=15), **AWS_TASK)
 smoke_test = task(steps.smoke_test, execution_timeout=timedelta(minutes=15), **AWS_TASK)
 # The report runs after a deployment and after a closed gate alike.
 report = task(steps.build_report, task_id="report", trigger_rule="none_failed_min_one_success",
@@ -81,13 +82,14 @@ def dog_breed_pipeline():
                                       execution_timeout=timedelta(hours=12), max_ingestion_time=12 * 3600,
                                       print_log=False, **JOB_TASK)
     evaluation = evaluate(plan, train.output)
-    decision = gate(evaluation)
-    registered = register_model(plan, evaluation, staged, tune.output)
-    model = ReusableModelOperator(task_id="create_model", config=registered["model"],
+    decision = gate(evaluation, deploy="plan_deployment", skip="report")
+    deployment = plan_deployment(plan, evaluation)
+    registered = register_model(plan, evaluation, staged, tune.output, deployment["model"])
+    model = ReusableModelOperator(task_id="create_model", config=deployment["model"],
                                   execution_timeout=timedelta(minutes=10), aws_conn_id=steps.AWS_CONN_ID,
                                   region_name="{{ params.region }}", **AWS_TASK)
-    endpoint = BlueGreenEndpointOperator(task_id="deploy_endpoint", config=registered["endpoint"],
-                                         rollback_alarm=registered["rollback_alarm"],
+    endpoint = BlueGreenEndpointOperator(task_id="deploy_endpoint", config=deployment["endpoint"],
+                                         rollback_alarm=deployment["rollback_alarm"],
                                          execution_timeout=timedelta(hours=2), max_ingestion_time=2 * 3600,
                                          **JOB_TASK)
     smoke = smoke_test(plan, evaluation, endpoint.output)
@@ -101,9 +103,10 @@ def dog_breed_pipeline():
         train,
         evaluation,
         decision,
-        [registered, summary],
+        [deployment, summary],
     )
     chain(
+        deployment,
         registered,
         model,
         endpoint,

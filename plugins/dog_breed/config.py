@@ -143,10 +143,6 @@ class PipelineConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    @property
-    def s3_root(self) -> str:
-        return f"s3://{self.bucket}/{self.s3_prefix}"
-
 
 def _type_problem(value: Any, schema: dict[str, Any]) -> str | None:
     expected = schema["type"]

@@ -28,21 +28,17 @@ class ResourceNames:
     run_tag: str
     tuning_job: str
     training_job: str
-    code_key: str
-    report_key: str
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
-def resource_names(project: str, s3_prefix: str, run_id: str) -> ResourceNames:
+def resource_names(project: str, run_id: str) -> ResourceNames:
     tag = run_tag(run_id)
     names = ResourceNames(
         run_tag=tag,
         tuning_job=f"{project}-hpo-{tag}",
         training_job=f"{project}-train-{tag}",
-        code_key=f"{s3_prefix}/code/{tag}/sourcedir.tar.gz",
-        report_key=f"{s3_prefix}/reports/{tag}.md",
     )
     _check(names.tuning_job, TUNING_JOB_MAX_LEN)
     _check(names.training_job, NAME_MAX_LEN)

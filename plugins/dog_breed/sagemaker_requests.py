@@ -13,6 +13,7 @@ from model_code.metric_definitions import METRIC_DEFINITIONS, OBJECTIVE_METRIC
 
 from dog_breed.config import PipelineConfig
 from dog_breed.images import pytorch_image_uri
+from dog_breed.layout import DataLayout
 from dog_breed.naming import ResourceNames
 
 TRAINING_CHANNEL = "training"
@@ -22,20 +23,15 @@ VARIANT_NAME = "AllTraffic"
 PROFILING_INTERVAL_MS = 500
 
 
-def data_uri(config: PipelineConfig) -> str:
-    """Where a dataset version lives: the folder SageMaker mounts as SM_CHANNEL_TRAINING."""
-    return f"{config.s3_root}/data/{config.dataset_version}/"
-
-
 def tags(config: PipelineConfig, names: ResourceNames) -> list[dict[str, str]]:
     return [{"Key": "project", "Value": config.project}, {"Key": "pipeline-run", "Value": names.run_tag}]
 
 
-def static_hyperparameters(config: PipelineConfig, code_uri: str) -> dict[str, str]:
+def static_hyperparameters(config: PipelineConfig, layout: DataLayout) -> dict[str, str]:
     """What every trial and the final training pass to train.py besides the tuned values."""
     return {
         "sagemaker_program": "train.py",
-        "sagemaker_submit_directory": code_uri,
+        "sagemaker_submit_directory": layout.code_uri,
         "sagemaker_region": config.region,
         **config.extra_hyperparameters,
     }
@@ -49,12 +45,12 @@ def _algorithm(config: PipelineConfig, instance_type: str) -> dict[str, Any]:
     }
 
 
-def _input(config: PipelineConfig) -> list[dict[str, Any]]:
+def _input(layout: DataLayout) -> list[dict[str, Any]]:
     return [{
         "ChannelName": TRAINING_CHANNEL,
         "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix",
-            "S3Uri": data_uri(config),
+            "S3Uri": layout.data_uri,
             "S3DataDistributionType": "FullyReplicated",
         }},
     }]
@@ -64,7 +60,7 @@ def _resources(config: PipelineConfig, instance_type: str, count: int) -> dict[s
     return {"InstanceType": instance_type, "InstanceCount": count, "VolumeSizeInGB": config.volume_size_gb}
 
 
-def tuning_request(config: PipelineConfig, names: ResourceNames, code_uri: str) -> dict[str, Any]:
+def tuning_request(config: PipelineConfig, names: ResourceNames, layout: DataLayout) -> dict[str, Any]:
     return {
         "HyperParameterTuningJobName": names.tuning_job,
         "HyperParameterTuningJobConfig": {
@@ -95,11 +91,11 @@ def tuning_request(config: PipelineConfig, names: ResourceNames, code_uri: str) 
             "TrainingJobEarlyStoppingType": "Off",
         },
         "TrainingJobDefinition": {
-            "StaticHyperParameters": static_hyperparameters(config, code_uri),
+            "StaticHyperParameters": static_hyperparameters(config, layout),
             "AlgorithmSpecification": _algorithm(config, config.tuning_instance_type),
             "RoleArn": config.sagemaker_role_arn,
-            "InputDataConfig": _input(config),
-            "OutputDataConfig": {"S3OutputPath": f"{config.s3_root}/tuning"},
+            "InputDataConfig": _input(layout),
+            "OutputDataConfig": {"S3OutputPath": layout.tuning_output_uri},
             "ResourceConfig": _resources(config, config.tuning_instance_type, 1),
             "StoppingCondition": {"MaxRuntimeInSeconds": config.max_runtime_seconds},
         },
@@ -107,15 +103,15 @@ def tuning_request(config: PipelineConfig, names: ResourceNames, code_uri: str) 
     }
 
 
-def training_request(config: PipelineConfig, names: ResourceNames, code_uri: str) -> dict[str, Any]:
+def training_request(config: PipelineConfig, names: ResourceNames, layout: DataLayout) -> dict[str, Any]:
     """The final training job, without the tuned hyperparameters (the train task adds the best trial's)."""
     request: dict[str, Any] = {
         "TrainingJobName": names.training_job,
         "AlgorithmSpecification": _algorithm(config, config.training_instance_type),
-        "HyperParameters": static_hyperparameters(config, code_uri),
+        "HyperParameters": static_hyperparameters(config, layout),
         "RoleArn": config.sagemaker_role_arn,
-        "InputDataConfig": _input(config),
-        "OutputDataConfig": {"S3OutputPath": f"{config.s3_root}/training"},
+        "InputDataConfig": _input(layout),
+        "OutputDataConfig": {"S3OutputPath": layout.training_output_uri},
         "ResourceConfig": _resources(config, config.training_instance_type, config.training_instance_count),
         "StoppingCondition": {"MaxRuntimeInSeconds": config.max_runtime_seconds},
         "Tags": tags(config, names),
@@ -123,16 +119,15 @@ def training_request(config: PipelineConfig, names: ResourceNames, code_uri: str
     if config.use_spot_instances:
         request["EnableManagedSpotTraining"] = True
         request["StoppingCondition"]["MaxWaitTimeInSeconds"] = config.max_wait_seconds
-        # Keyed by the run, not the attempt: a retried job resumes from the interrupted one's epochs.
         request["CheckpointConfig"] = {
-            "S3Uri": f"{config.s3_root}/checkpoints/{names.training_job}/",
+            "S3Uri": layout.checkpoint_uri(names.training_job),
             "LocalPath": CHECKPOINT_LOCAL_PATH,
         }
     if config.enable_debugger:
-        request["DebugHookConfig"] = {"S3OutputPath": f"{config.s3_root}/debugger"}
+        request["DebugHookConfig"] = {"S3OutputPath": layout.debugger_uri}
     if config.enable_profiler:
         request["ProfilerConfig"] = {
-            "S3OutputPath": f"{config.s3_root}/profiler",
+            "S3OutputPath": layout.profiler_uri,
             "ProfilingIntervalInMilliseconds": PROFILING_INTERVAL_MS,
         }
     return request
@@ -228,4 +223,18 @@ def rollback_alarm_request(config: PipelineConfig) -> dict[str, Any] | None:
         "Threshold": 1.0,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         "TreatMissingData": "notBreaching",
+    }
+
+
+def deployment_requests(config: PipelineConfig, names: ResourceNames, model_name: str,
+                        model_data_url: str) -> dict[str, Any]:
+    """Everything that deploys a model: `model` (CreateModel), `endpoint` (the endpoint operator's config:
+    CreateEndpointConfig and CreateEndpoint) and `rollback_alarm` (PutMetricAlarm, or None)."""
+    return {
+        "model": model_request(config, names, model_name, model_data_url),
+        "endpoint": {
+            "EndpointConfig": endpoint_config_request(config, names, model_name),
+            "Endpoint": endpoint_request(config, names, model_name),
+        },
+        "rollback_alarm": rollback_alarm_request(config),
     }

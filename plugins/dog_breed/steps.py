@@ -24,16 +24,9 @@ from model_code import metric_definitions
 
 from dog_breed import dataset, evaluation, registry, report, smoke, staging
 from dog_breed.config import PipelineConfig
+from dog_breed.layout import DataLayout
 from dog_breed.naming import ResourceNames, resource_names
-from dog_breed.sagemaker_requests import (
-    data_uri,
-    endpoint_config_request,
-    endpoint_request,
-    model_request,
-    rollback_alarm_request,
-    training_request,
-    tuning_request,
-)
+from dog_breed.sagemaker_requests import deployment_requests, training_request, tuning_request
 
 AWS_CONN_ID = "aws_default"
 MODEL_CODE_DIR = Path(metric_definitions.__file__).resolve().parent
@@ -49,6 +42,10 @@ def _names(plan: dict[str, Any]) -> ResourceNames:
     return ResourceNames(**plan["names"])
 
 
+def _layout(plan: dict[str, Any]) -> DataLayout:
+    return DataLayout.for_run(_config(plan), _names(plan).run_tag)
+
+
 def _client(config: PipelineConfig, service: str) -> Any:
     if service == "s3":
         return S3Hook(aws_conn_id=AWS_CONN_ID, region_name=config.region).get_conn()
@@ -57,31 +54,25 @@ def _client(config: PipelineConfig, service: str) -> Any:
     return AwsBaseHook(aws_conn_id=AWS_CONN_ID, region_name=config.region, client_type=service).get_conn()
 
 
-def manifest_key(config: PipelineConfig) -> str:
-    # Beside the training channel's prefix, not inside it, so SageMaker does not copy it to the instances.
-    return f"{config.s3_prefix}/data/{config.dataset_version}.manifest.json"
-
-
 def validate_config(params: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Check every parameter, then fix the run's resource names and its tuning and training requests."""
     config = PipelineConfig.from_mapping(dict(params))
-    names = resource_names(config.project, config.s3_prefix, run_id)
-    code_uri = f"s3://{config.bucket}/{names.code_key}"
+    names = resource_names(config.project, run_id)
+    layout = DataLayout.for_run(config, names.run_tag)
     log.info("Run %s: tuning job %s, training job %s", run_id, names.tuning_job, names.training_job)
     return {
         "config": config.to_dict(),
         "names": names.to_dict(),
-        "tuning": tuning_request(config, names, code_uri),
-        "training": training_request(config, names, code_uri),
+        "tuning": tuning_request(config, names, layout),
+        "training": training_request(config, names, layout),
     }
 
 
 def stage_dataset(plan: dict[str, Any]) -> dict[str, Any]:
     """Fetch, check and upload the dataset version once; return its manifest summary and S3 location."""
-    config = _config(plan)
+    config, layout = _config(plan), _layout(plan)
     s3 = _client(config, "s3")
     staging.ensure_bucket(s3, config.bucket, config.region, log.info)
-    data_prefix = data_uri(config)[len(f"s3://{config.bucket}/"):]
     with tempfile.TemporaryDirectory(prefix="dog-breed-dataset-") as work:
         work_dir = Path(work)
         zip_path = dataset.fetch(config.dataset_url, work_dir / "dataset.zip", log=log.info,
@@ -91,22 +82,21 @@ def stage_dataset(plan: dict[str, Any]) -> dict[str, Any]:
         full = dataset.manifest(root, classes)
         log.info("dataset: %d files, %d bytes, %d classes, sha256 %s", full["file_count"], full["bytes"],
                  len(classes), full["sha256"])
-        staged = staging.stage_dataset(s3, root, full, bucket=config.bucket, data_prefix=data_prefix,
-                                       manifest_key=manifest_key(config), log=log.info)
-    return staged | {"s3_uri": data_uri(config), "dataset_version": config.dataset_version}
+        staged = staging.stage_dataset(s3, root, full, bucket=config.bucket, data_prefix=layout.data_prefix,
+                                       manifest_key=layout.manifest_key, log=log.info)
+    return staged | {"s3_uri": layout.data_uri, "dataset_version": config.dataset_version}
 
 
 def package_model_code(plan: dict[str, Any]) -> str:
     """Upload `model_code/` as the script-mode source the tuning and training jobs run."""
-    config, names = _config(plan), _names(plan)
+    config, layout = _config(plan), _layout(plan)
     body = staging.source_tarball(MODEL_CODE_DIR)
     s3 = _client(config, "s3")
     # Runs beside stage_dataset: whichever comes first makes the bucket.
     staging.ensure_bucket(s3, config.bucket, config.region, log.info)
-    s3.put_object(Bucket=config.bucket, Key=names.code_key, Body=body)
-    uri = f"s3://{config.bucket}/{names.code_key}"
-    log.info("uploaded %s (%d bytes) to %s", MODEL_CODE_DIR, len(body), uri)
-    return uri
+    s3.put_object(Bucket=config.bucket, Key=layout.code_key, Body=body)
+    log.info("uploaded %s (%d bytes) to %s", MODEL_CODE_DIR, len(body), layout.code_uri)
+    return layout.code_uri
 
 
 def evaluate(plan: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
@@ -132,22 +122,27 @@ def evaluate(plan: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def gate(evaluation_result: dict[str, Any]) -> str:
-    """Branch: deploy the candidate, or go straight to the report and leave the endpoint as it is."""
+def gate(evaluation_result: dict[str, Any], deploy: str, skip: str) -> str:
+    """Branch: the task `deploy` to deploy the candidate, or `skip` to leave the endpoint as it is."""
     decision = evaluation_result["decision"]
     if decision["deploy"]:
         log.info("Gate passed: %s", decision["reason"])
-        return "register_model"
+        return deploy
     log.warning("Gate closed, the endpoint keeps its current model: %s", decision["reason"])
-    return "report"
+    return skip
+
+
+def plan_deployment(plan: dict[str, Any], evaluation_result: dict[str, Any]) -> dict[str, Any]:
+    """The requests that deploy the approved candidate (`deployment_requests`), for the tasks that do."""
+    return deployment_requests(_config(plan), _names(plan), evaluation_result["training_job"],
+                               evaluation_result["model_data_url"])
 
 
 def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], staged: dict[str, Any],
-                   tuning: dict[str, Any]) -> dict[str, Any]:
-    """Register the approved candidate in the model registry, and hand its deployment requests on."""
+                   tuning: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    """Register the approved candidate, served by `model` (its CreateModel request), in the model registry."""
     config, names = _config(plan), _names(plan)
     model_name = evaluation_result["training_job"]
-    model = model_request(config, names, model_name, evaluation_result["model_data_url"])
     metrics = evaluation_result["metrics"]
     metadata = {
         "training_job": model_name,
@@ -165,30 +160,21 @@ def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], stag
         group=config.model_package_group, container=model["PrimaryContainer"],
         instance_type=config.endpoint_instance_type, metadata=metadata, approved=True))
     log.info("%s model package %s", "registered" if created else "found registered", package["ModelPackageArn"])
-    return {
-        "model_package_arn": package["ModelPackageArn"],
-        "model": model,
-        "endpoint": {
-            "EndpointConfig": endpoint_config_request(config, names, model_name),
-            "Endpoint": endpoint_request(config, names, model_name),
-        },
-        "rollback_alarm": rollback_alarm_request(config),
-    }
+    return {"model_package_arn": package["ModelPackageArn"]}
 
 
 def smoke_test(plan: dict[str, Any], evaluation_result: dict[str, Any], deployed: dict[str, Any]) -> dict[str, Any]:
     """Send test images to the endpoint; check each answer's shape and the accuracy over all of them."""
-    config = _config(plan)
+    config, layout = _config(plan), _layout(plan)
     s3, runtime = _client(config, "s3"), _client(config, "sagemaker-runtime")
-    staged = staging.read_json(s3, config.bucket, manifest_key(config))
+    staged = staging.read_json(s3, config.bucket, layout.manifest_key)
     if staged is None:
-        raise AirflowException(f"no manifest at s3://{config.bucket}/{manifest_key(config)}")
-    data_prefix = data_uri(config)[len(f"s3://{config.bucket}/"):]
+        raise AirflowException(f"no manifest at {layout.uri(layout.manifest_key)}")
     endpoint = deployed["Endpoint"]["EndpointName"]
     correct, example = 0, None
     images = smoke.pick_test_images(staged["files"], config.smoke_test_images)
     for path, expected in images:
-        body = s3.get_object(Bucket=config.bucket, Key=f"{data_prefix}{path}")["Body"].read()
+        body = s3.get_object(Bucket=config.bucket, Key=f"{layout.data_prefix}{path}")["Body"].read()
         response = runtime.invoke_endpoint(EndpointName=endpoint, ContentType=smoke.content_type(path),
                                            Accept="application/json", Body=body)
         answer = json.loads(response["Body"].read())
@@ -228,7 +214,7 @@ def build_report(plan: dict[str, Any], tuning: dict[str, Any], training: dict[st
                  evaluation_result: dict[str, Any], smoke_result: dict[str, Any] | None,
                  run_id: str | None = None) -> dict[str, Any]:
     """Write the run summary to the log and to S3 as Markdown; return it for `make run` and the tests."""
-    config, names = _config(plan), _names(plan)
+    config, layout = _config(plan), _layout(plan)
     sagemaker, s3 = _client(config, "sagemaker"), _client(config, "s3")
     tuning_job = sagemaker.describe_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=tuning["Tuning"]["HyperParameterTuningJobName"])
@@ -267,9 +253,9 @@ def build_report(plan: dict[str, Any], tuning: dict[str, Any], training: dict[st
              "cost": training_cost},
         ],
         "training_cost": report.total_cost([*(t["cost"] for t in trials), training_cost]),
-        "report_uri": f"s3://{config.bucket}/{names.report_key}",
+        "report_uri": layout.report_uri,
     }
     markdown = report.render(summary)
-    s3.put_object(Bucket=config.bucket, Key=names.report_key, Body=markdown.encode(), ContentType="text/markdown")
+    s3.put_object(Bucket=config.bucket, Key=layout.report_key, Body=markdown.encode(), ContentType="text/markdown")
     log.info("Run summary (also at %s):\n%s", summary["report_uri"], markdown)
     return summary

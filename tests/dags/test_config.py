@@ -10,6 +10,7 @@ from dog_breed.config import (
     param_specs,
     profile_defaults,
 )
+from dog_breed.layout import DataLayout
 
 
 def local(**changes):
@@ -18,7 +19,7 @@ def local(**changes):
 
 def test_local_profile_is_valid():
     config = PipelineConfig.from_mapping(profile_defaults("local"))
-    assert config.s3_root == "s3://dog-breed-local/dog-breed"
+    assert DataLayout.for_run(config, "0123abcd").root_uri == "s3://dog-breed-local/dog-breed"
     assert config.dataset_url.startswith("file://")
 
 

@@ -15,8 +15,9 @@ PIPELINE_EDGES = {
     ("tune", "train"),
     ("train", "evaluate"),
     ("evaluate", "gate"),
-    ("gate", "register_model"),
+    ("gate", "plan_deployment"),
     ("gate", "report"),
+    ("plan_deployment", "register_model"),
     ("register_model", "create_model"),
     ("create_model", "deploy_endpoint"),
     ("deploy_endpoint", "smoke_test"),
@@ -39,7 +40,7 @@ def test_pipeline_tasks_and_edges(pipeline):
     assert {t.task_id for t in pipeline.tasks} == {task for edge in PIPELINE_EDGES for task in edge}
     # Data dependencies add shortcuts (e.g. validate_config -> report); the pipeline's path must be there.
     assert PIPELINE_EDGES <= edges(pipeline)
-    assert pipeline.get_task("gate").downstream_task_ids == {"register_model", "report"}
+    assert pipeline.get_task("gate").downstream_task_ids == {"plan_deployment", "report"}
 
 
 def test_no_cycles(dagbag):

@@ -12,14 +12,14 @@ RUN = "scheduled__2026-11-22T00:00:00+00:00"
 
 
 def test_same_run_same_names_other_run_other_names():
-    first = resource_names("dog-breed", "dog-breed", RUN)
-    assert first == resource_names("dog-breed", "dog-breed", RUN)
-    other = resource_names("dog-breed", "dog-breed", "manual__2026-11-25T06:00:00+00:00")
+    first = resource_names("dog-breed", RUN)
+    assert first == resource_names("dog-breed", RUN)
+    other = resource_names("dog-breed", "manual__2026-11-25T06:00:00+00:00")
     assert other.tuning_job != first.tuning_job and other.training_job != first.training_job
 
 
 def test_longest_project_prefix_fits_every_limit_with_every_attempt():
-    names = resource_names("p" * PROJECT_MAX_LEN, "prefix", RUN)
+    names = resource_names("p" * PROJECT_MAX_LEN, RUN)
     tuning = list(attempt_names(names.tuning_job, 32))
     training = list(attempt_names(names.training_job, 63))
     assert len(tuning) == MAX_ATTEMPTS and all(len(n) <= 32 and SAGEMAKER_NAME.match(n) for n in tuning)

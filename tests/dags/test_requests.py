@@ -52,14 +52,15 @@ def test_deployment_requests(plan):
     config = PipelineConfig(**plan["config"])
     names = requests.ResourceNames(**plan["names"])
     model_name = names.training_job
-    model = requests.model_request(config, names, model_name, "s3://b/k/output/model.tar.gz")
+    deployment = requests.deployment_requests(config, names, model_name, "s3://b/k/output/model.tar.gz")
+    model = deployment["model"]
     validate("sagemaker", "CreateModel", model)
     assert model["EnableNetworkIsolation"] is True
-    validate("sagemaker", "CreateEndpointConfig", requests.endpoint_config_request(config, names, model_name))
-    endpoint = requests.endpoint_request(config, names, model_name)
+    validate("sagemaker", "CreateEndpointConfig", deployment["endpoint"]["EndpointConfig"])
+    endpoint = deployment["endpoint"]["Endpoint"]
     validate("sagemaker", "CreateEndpoint", endpoint)
     validate("sagemaker", "UpdateEndpoint", {k: v for k, v in endpoint.items() if k != "Tags"})
-    alarm = requests.rollback_alarm_request(config)
+    alarm = deployment["rollback_alarm"]
     assert (alarm is not None) == config.auto_rollback_alarm == ("AutoRollbackConfiguration" in endpoint["DeploymentConfig"])
     if alarm:
         validate("cloudwatch", "PutMetricAlarm", alarm)
