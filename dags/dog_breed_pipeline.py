@@ -94,7 +94,7 @@ def dog_breed_pipeline():
                                          **JOB_TASK)
     smoke = smoke_test(plan, evaluation, endpoint.output)
     summary = report(plan, tuning=tune.output, training=train.output, evaluation_result=evaluation,
-                     smoke_result=smoke)
+                     smoke_result=smoke, deployed=endpoint.output)
 
     chain(
         plan,

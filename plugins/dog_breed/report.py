@@ -39,6 +39,61 @@ def _row(cells: list[Any]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def trial(summary: dict[str, Any], described: dict[str, Any]) -> dict[str, Any]:
+    """A row of the trial table from a trial's `TrainingJobSummaries` entry and its DescribeTrainingJob."""
+    billable = described.get("BillableTimeInSeconds") or 0
+    resources = described["ResourceConfig"]
+    return {
+        "name": summary["TrainingJobName"],
+        "status": summary["TrainingJobStatus"],
+        "objective": summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value"),
+        "hyperparameters": summary.get("TunedHyperParameters", {}),
+        "billable_seconds": billable,
+        "cost": job_cost(resources["InstanceType"], resources["InstanceCount"], billable),
+    }
+
+
+def summarize(*, run_id: str | None, tuning_job: dict[str, Any], training_job: dict[str, Any],
+              trials: list[dict[str, Any]], evaluation: dict[str, Any], smoke: dict[str, Any] | None,
+              endpoint: dict[str, Any] | None, endpoint_instance: tuple[str, int], report_uri: str) -> dict[str, Any]:
+    """The run summary that `render` turns into Markdown, from the descriptions the pipeline's tasks
+    returned: the tuning job's and the training job's, the trial rows (`trial`), the evaluation, the
+    smoke test's result and the endpoint's description (both None when the gate kept the candidate out)."""
+    billable = training_job.get("BillableTimeInSeconds") or 0
+    resources = training_job["ResourceConfig"]
+    training_cost = job_cost(resources["InstanceType"], resources["InstanceCount"], billable)
+    deployed = None
+    if endpoint is not None and smoke is not None:
+        previous = (evaluation["serving"] or {}).get("model_name")
+        deployed = {
+            "name": endpoint["EndpointName"], "status": endpoint["EndpointStatus"],
+            "model": evaluation["training_job"],
+            # A re-run of a deployed run finds its own model serving: nothing was replaced.
+            "replaced_model": previous if previous != evaluation["training_job"] else None,
+            "smoke_accuracy": round(smoke["accuracy"], 4),
+            "smoke_images": smoke["images"], "example": smoke["example"],
+            "hourly_cost": job_cost(*endpoint_instance, 3600),
+        }
+    return {
+        "run_id": run_id,
+        "decision": evaluation["decision"],
+        "tuning_job": tuning_job["HyperParameterTuningJobName"],
+        "training_job": training_job["TrainingJobName"],
+        "best_hyperparameters": {k: v for k, v in training_job["HyperParameters"].items()
+                                 if not k.startswith("sagemaker_")},
+        "trials": sorted(trials, key=lambda row: row["name"]),
+        "metrics": {k: v for k, v in evaluation["metrics"].items() if isinstance(v, (int, float))},
+        "endpoint": deployed,
+        "timings": [
+            {"name": "tuning", "seconds": tuning_job.get("ConsumedResources", {}).get("RuntimeInSeconds"),
+             "cost": total_cost([row["cost"] for row in trials])},
+            {"name": "training", "seconds": training_job.get("TrainingTimeInSeconds"), "cost": training_cost},
+        ],
+        "training_cost": total_cost([*(row["cost"] for row in trials), training_cost]),
+        "report_uri": report_uri,
+    }
+
+
 def render(summary: dict[str, Any]) -> str:
     """Markdown for a run summary (the dict the report task assembles)."""
     lines = [f"# Dog-breed pipeline run `{summary['run_id']}`", ""]

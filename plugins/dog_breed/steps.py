@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,74 +186,30 @@ def smoke_test(plan: dict[str, Any], evaluation_result: dict[str, Any], deployed
             "example": example}
 
 
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    return round((end - start).total_seconds(), 1) if start and end else None
-
-
 def _trials(sagemaker: Any, tuning_job: str) -> list[dict[str, Any]]:
+    """The tuning job's trials as rows of the report's table (each trial described for its billing)."""
     paginator = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
-    trials = []
-    for page in paginator.paginate(HyperParameterTuningJobName=tuning_job):
-        for summary in page["TrainingJobSummaries"]:
-            job = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
-            billable = job.get("BillableTimeInSeconds") or 0
-            resources = job["ResourceConfig"]
-            trials.append({
-                "name": summary["TrainingJobName"],
-                "status": summary["TrainingJobStatus"],
-                "objective": summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value"),
-                "hyperparameters": summary.get("TunedHyperParameters", {}),
-                "billable_seconds": billable,
-                "cost": report.job_cost(resources["InstanceType"], resources["InstanceCount"], billable),
-            })
-    return sorted(trials, key=lambda t: t["name"])
+    return [report.trial(summary, sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"]))
+            for page in paginator.paginate(HyperParameterTuningJobName=tuning_job)
+            for summary in page["TrainingJobSummaries"]]
 
 
 def build_report(plan: dict[str, Any], tuning: dict[str, Any], training: dict[str, Any],
                  evaluation_result: dict[str, Any], smoke_result: dict[str, Any] | None,
-                 run_id: str | None = None) -> dict[str, Any]:
-    """Write the run summary to the log and to S3 as Markdown; return it for `make run` and the tests."""
+                 deployed: dict[str, Any] | None, run_id: str | None = None) -> dict[str, Any]:
+    """Write the run summary to the log and to S3 as Markdown; return it for `make run` and the tests.
+
+    `tuning`, `training` and `deployed` are what the tune, train and deploy_endpoint tasks returned
+    (`deployed` and `smoke_result` are None when the gate kept the candidate out)."""
     config, layout = _config(plan), _layout(plan)
     sagemaker, s3 = _client(config, "sagemaker"), _client(config, "s3")
-    tuning_job = sagemaker.describe_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName=tuning["Tuning"]["HyperParameterTuningJobName"])
-    job = sagemaker.describe_training_job(TrainingJobName=training["Training"]["TrainingJobName"])
-    trials = _trials(sagemaker, tuning_job["HyperParameterTuningJobName"])
-    billable = job.get("BillableTimeInSeconds") or 0
-    training_cost = report.job_cost(job["ResourceConfig"]["InstanceType"], job["ResourceConfig"]["InstanceCount"],
-                                    billable)
-    endpoint = None
-    previous = (evaluation_result["serving"] or {}).get("model_name")
-    if smoke_result is not None:
-        described = sagemaker.describe_endpoint(EndpointName=smoke_result["endpoint"])
-        endpoint = {
-            "name": described["EndpointName"], "status": described["EndpointStatus"],
-            "model": evaluation_result["training_job"],
-            # A re-run of a deployed run finds its own model serving: nothing was replaced.
-            "replaced_model": previous if previous != evaluation_result["training_job"] else None,
-            "smoke_accuracy": round(smoke_result["accuracy"], 4),
-            "smoke_images": smoke_result["images"], "example": smoke_result["example"],
-            "hourly_cost": report.job_cost(config.endpoint_instance_type, config.endpoint_instance_count, 3600),
-        }
-    summary = {
-        "run_id": run_id,
-        "decision": evaluation_result["decision"],
-        "tuning_job": tuning_job["HyperParameterTuningJobName"],
-        "training_job": job["TrainingJobName"],
-        "best_hyperparameters": {k: v for k, v in job["HyperParameters"].items() if not k.startswith("sagemaker_")},
-        "trials": trials,
-        "metrics": {k: v for k, v in evaluation_result["metrics"].items() if isinstance(v, (int, float))},
-        "endpoint": endpoint,
-        "timings": [
-            {"name": "tuning", "seconds": _seconds(tuning_job.get("CreationTime"),
-                                                   tuning_job.get("HyperParameterTuningEndTime")),
-             "cost": report.total_cost([t["cost"] for t in trials])},
-            {"name": "training", "seconds": _seconds(job.get("TrainingStartTime"), job.get("TrainingEndTime")),
-             "cost": training_cost},
-        ],
-        "training_cost": report.total_cost([*(t["cost"] for t in trials), training_cost]),
-        "report_uri": layout.report_uri,
-    }
+    tuning_job = tuning["Tuning"]
+    summary = report.summarize(
+        run_id=run_id, tuning_job=tuning_job, training_job=training["Training"],
+        trials=_trials(sagemaker, tuning_job["HyperParameterTuningJobName"]), evaluation=evaluation_result,
+        smoke=smoke_result, endpoint=deployed["Endpoint"] if deployed else None,
+        endpoint_instance=(config.endpoint_instance_type, config.endpoint_instance_count),
+        report_uri=layout.report_uri)
     markdown = report.render(summary)
     s3.put_object(Bucket=config.bucket, Key=layout.report_key, Body=markdown.encode(), ContentType="text/markdown")
     log.info("Run summary (also at %s):\n%s", summary["report_uri"], markdown)

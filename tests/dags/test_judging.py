@@ -93,3 +93,40 @@ def test_report_renders_every_section_and_never_guesses_a_price():
     for text in ("**Outcome:** deployed: good", "| learning_rate | 0.01 |", "| t-001 | Completed | 0.9 | epochs=2 | 60 | unknown |",
                  "| test_accuracy | 0.9 |", "`e` (InService), model `j`: updated blue/green from `i`", "$0.1150 per hour", "**Estimated training cost:** unknown"):
         assert text in markdown
+
+
+def test_the_summary_is_built_from_the_descriptions_the_tasks_returned():
+    tuning_job = {"HyperParameterTuningJobName": "t", "ConsumedResources": {"RuntimeInSeconds": 300}}
+    training_job = {"TrainingJobName": "j-2", "BillableTimeInSeconds": 1800, "TrainingTimeInSeconds": 1800,
+                    "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2},
+                    "HyperParameters": {"sagemaker_program": "train.py", "learning_rate": "0.01"}}
+    trials = [report.trial({"TrainingJobName": name, "TrainingJobStatus": "Completed",
+                            "FinalHyperParameterTuningJobObjectiveMetric": {"Value": 0.8},
+                            "TunedHyperParameters": {"epochs": "2"}},
+                           {"BillableTimeInSeconds": 3600, "ResourceConfig": {"InstanceType": "ml.m5.large",
+                                                                                "InstanceCount": 1}})
+              for name in ("t-002", "t-001")]
+    evaluation = {"decision": {"deploy": True, "reason": "good"}, "training_job": "j-2",
+                  "metrics": {"test_accuracy": 0.9, "confusion": [[1]]}, "serving": {"model_name": "i"}}
+    smoke_result = {"accuracy": 0.91234, "images": 10, "example": {"image": "x"}}
+    endpoint = {"EndpointName": "e", "EndpointStatus": "InService"}
+
+    summary = report.summarize(run_id="r", tuning_job=tuning_job, training_job=training_job, trials=trials,
+                               evaluation=evaluation, smoke=smoke_result, endpoint=endpoint,
+                               endpoint_instance=("ml.m5.large", 1), report_uri="s3://b/p/reports/x.md")
+
+    assert [row["name"] for row in summary["trials"]] == ["t-001", "t-002"]
+    assert summary["trials"][0]["cost"] == pytest.approx(0.115)
+    assert summary["best_hyperparameters"] == {"learning_rate": "0.01"}
+    assert summary["metrics"] == {"test_accuracy": 0.9}
+    assert summary["timings"] == [{"name": "tuning", "seconds": 300, "cost": pytest.approx(0.23)},
+                                  {"name": "training", "seconds": 1800, "cost": pytest.approx(0.23)}]
+    assert summary["training_cost"] == pytest.approx(0.46)
+    assert summary["endpoint"] == {"name": "e", "status": "InService", "model": "j-2", "replaced_model": "i",
+                                   "smoke_accuracy": 0.9123, "smoke_images": 10, "example": {"image": "x"},
+                                   "hourly_cost": pytest.approx(0.115)}
+
+    kept_out = report.summarize(run_id="r", tuning_job=tuning_job, training_job=training_job, trials=[],
+                                evaluation={**evaluation, "serving": None}, smoke=None, endpoint=None,
+                                endpoint_instance=("ml.m5.large", 1), report_uri="s3://b/p/reports/x.md")
+    assert kept_out["endpoint"] is None
