@@ -39,7 +39,7 @@ TARGET_ACCURACY = 0.90
 
 def local_settings() -> dict[str, str]:
     """train.py hyperparameters of a local run, as the pipeline's local profile would choose them."""
-    from dog_breed.config import profile_defaults
+    from dog_breed.environment import profile_defaults
 
     profile = profile_defaults("local")
     low, high = profile["learning_rate_min"], profile["learning_rate_max"]

@@ -14,13 +14,13 @@ The same DAG runs against AWS and against the project's local AWS endpoint: only
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, chain, dag, task
 
 from dog_breed import steps
-from dog_breed.config import PROFILE_ENV, param_specs, profile_defaults
+from dog_breed.config import param_specs
+from dog_breed.environment import Deployment
 from dog_breed.operators import (
     BestTrialTrainingOperator,
     BlueGreenEndpointOperator,
@@ -28,10 +28,10 @@ from dog_breed.operators import (
     ReusableModelOperator,
 )
 
-# A cron expression or preset; "none" leaves only manual runs (what `make up` uses).
-SCHEDULE_ENV = "DOG_BREED_SCHEDULE"
-SCHEDULE = os.environ.get(SCHEDULE_ENV, "@weekly")
-PROFILE = os.environ.get(PROFILE_ENV, "aws")
+# Every DOG_BREED_* variable, read once: the profile, its changed defaults, the schedule ("none", what
+# `make up` uses, leaves only manual runs).
+DEPLOYMENT = Deployment.from_environment()
+PROFILE = DEPLOYMENT.profile
 # The local endpoint finishes jobs in seconds to minutes; AWS in many minutes, and throttles describes.
 POLL_SECONDS = 5 if PROFILE == "local" else 30
 
@@ -59,7 +59,7 @@ report = task(steps.build_report, task_id="report", trigger_rule="none_failed_mi
 
 @dag(
     dag_id="dog_breed_pipeline",
-    schedule=None if SCHEDULE.lower() == "none" else SCHEDULE,
+    schedule=DEPLOYMENT.schedule,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     # Runs share the endpoint: one at a time, so a gate compares against what really serves.
@@ -67,7 +67,7 @@ report = task(steps.build_report, task_id="report", trigger_rule="none_failed_mi
     default_args={"owner": "ml-platform"},
     tags=["dog-breed", "sagemaker", "ml", "pytorch"],
     doc_md=__doc__,
-    params={name: Param(**spec) for name, spec in param_specs(profile_defaults()).items()},
+    params={name: Param(**spec) for name, spec in param_specs(DEPLOYMENT.defaults()).items()},
 )
 def dog_breed_pipeline():
     plan = validate_config()

@@ -15,7 +15,8 @@ from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.sdk import Param, chain, dag, task
 
 from dog_breed import teardown
-from dog_breed.config import param_specs, profile_defaults
+from dog_breed.config import param_specs
+from dog_breed.environment import Deployment
 from dog_breed.sagemaker_requests import rollback_alarm_name
 from dog_breed.steps import AWS_CONN_ID
 
@@ -57,7 +58,8 @@ def delete_rollback_alarm(params: dict | None = None) -> None:
     default_args={"owner": "ml-platform"},
     tags=["dog-breed", "sagemaker", "teardown"],
     doc_md=__doc__,
-    params={name: Param(**spec) for name, spec in param_specs(profile_defaults()).items() if name in TARGET_PARAMS},
+    params={name: Param(**spec) for name, spec in param_specs(Deployment.from_environment().defaults()).items()
+            if name in TARGET_PARAMS},
 )
 def dog_breed_teardown():
     # A later issue deregisters the endpoint's autoscaling target here, before the endpoint goes.

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from dog_breed.config import NAME_MAX_LEN, SAGEMAKER_NAME
+from dog_breed.validation import NAME_MAX_LEN, SAGEMAKER_NAME
 
 TUNING_JOB_MAX_LEN = 32
 MAX_ATTEMPTS = 9

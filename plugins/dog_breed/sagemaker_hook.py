@@ -15,8 +15,8 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.common.compat.sdk import AirflowException
 
-from dog_breed.config import NAME_MAX_LEN
 from dog_breed.naming import TUNING_JOB_MAX_LEN, attempt_names
+from dog_breed.validation import NAME_MAX_LEN
 
 FAILED_JOB_STATES = frozenset({"Failed", "Stopped"})
 # SageMaker answers a describe of a missing job, model or endpoint with ValidationException, of a

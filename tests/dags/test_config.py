@@ -2,14 +2,11 @@
 
 import pytest
 
-from dog_breed.config import (
-    AWS_DEFAULTS,
-    ConfigError,
-    PipelineConfig,
-    bucket_name_problem,
-    param_specs,
-    profile_defaults,
-)
+from dog_breed.config import ConfigError, PipelineConfig, param_specs
+from dog_breed import validation
+from dog_breed.environment import Deployment, profile_defaults
+from dog_breed.profiles import AWS_DEFAULTS
+from dog_breed.validation import bucket_name_problem
 from dog_breed.layout import DataLayout
 
 
@@ -137,3 +134,27 @@ def test_bad_default_overrides_are_named(monkeypatch, raw, message):
     with pytest.raises(ConfigError) as caught:
         profile_defaults("aws")
     assert message in str(caught.value)
+
+
+def test_a_deployment_is_read_from_its_environment_at_one_moment():
+    deployment = Deployment.from_environment({
+        "DOG_BREED_PROFILE": "local", "DOG_BREED_SCHEDULE": "none",
+        "DOG_BREED_LOCAL_DATASET_URL": "file:///data/dogImages.zip", "DOG_BREED_DEFAULTS": '{"tuning_max_jobs": 3}'})
+    assert (deployment.profile, deployment.schedule) == ("local", None)
+    local_defaults = deployment.defaults()
+    assert (local_defaults["dataset_url"], local_defaults["tuning_max_jobs"]) == ("file:///data/dogImages.zip", 3)
+    assert deployment.defaults("aws")["dataset_url"].startswith("https://"), "the local dataset is the local profile's"
+    assert Deployment.from_environment({}) == Deployment(profile="aws", schedule="@weekly")
+    with pytest.raises(ConfigError, match="DOG_BREED_PROFILE: 'prod' is not one of aws, local"):
+        Deployment.from_environment({"DOG_BREED_PROFILE": "prod"})
+
+
+@pytest.mark.parametrize("schema, good, bad, expected", [
+    ({"type": "array", "items": {"type": "integer"}}, [1, 2], [1, True], "expected list of integers"),
+    ({"type": "object", "additionalProperties": {"type": "string"}}, {"a": "b"}, {"a": 1},
+     "expected mapping of strings to strings"),
+    ({"type": "number"}, 0.5, True, "expected number"),
+])
+def test_types_are_checked_as_each_parameters_schema_says(schema, good, bad, expected):
+    assert validation.type_problem(good, schema) is None
+    assert validation.type_problem(bad, schema).startswith(expected)

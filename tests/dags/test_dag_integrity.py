@@ -79,7 +79,8 @@ def test_report_runs_after_a_closed_gate(pipeline):
 
 
 def test_every_parameter_is_a_form_field_with_the_profile_default(pipeline):
-    from dog_breed.config import PipelineConfig, profile_defaults
+    from dog_breed.config import PipelineConfig
+    from dog_breed.environment import profile_defaults
 
     params = pipeline.params
     assert set(params.keys()) == set(PipelineConfig.__dataclass_fields__)

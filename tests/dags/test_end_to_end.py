@@ -33,7 +33,7 @@ def tiny_zip(tmp_path_factory):
 def conf(tiny_zip, **changes):
     # Every parameter, not only the changed ones: in-process test runs of one DAG object carry an earlier
     # run's conf over into the params of the next.
-    from dog_breed.config import profile_defaults
+    from dog_breed.environment import profile_defaults
 
     return {**profile_defaults("local"), "bucket": BUCKET, "model_package_group": GROUP, "endpoint_name": ENDPOINT,
             "dataset_url": tiny_zip.as_uri(), "dataset_version": "tiny-v1", "tuning_max_jobs": 1,

@@ -1,6 +1,7 @@
 """Where a run's data lives in S3: one layout, keyed by the prefix, the dataset version and the run."""
 
-from dog_breed.config import PipelineConfig, profile_defaults
+from dog_breed.config import PipelineConfig
+from dog_breed.environment import profile_defaults
 from dog_breed.layout import DataLayout
 from dog_breed.steps import validate_config
 

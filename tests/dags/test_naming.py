@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from dog_breed.config import PROJECT_MAX_LEN
+from dog_breed.validation import PROJECT_MAX_LEN
 from dog_breed.naming import MAX_ATTEMPTS, attempt_names, resource_names
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")

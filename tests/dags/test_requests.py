@@ -6,7 +6,8 @@ import pytest
 from botocore.validate import validate_parameters
 
 from dog_breed import registry, sagemaker_requests as requests
-from dog_breed.config import PipelineConfig, profile_defaults
+from dog_breed.config import PipelineConfig
+from dog_breed.environment import profile_defaults
 from dog_breed.steps import validate_config
 
 RUN = "manual__2026-11-25T06:00:00+00:00"
