@@ -1,54 +1,57 @@
-"""The AWS Deep Learning Container images for PyTorch training and inference, per region.
+"""The AWS Deep Learning Container images for PyTorch training and inference, as the SageMaker Python SDK
+resolves them (offline, from the image tables it ships: accounts per region, CPU or GPU builds).
 
 SageMaker script mode runs `model_code/` inside these images: the training image for tuning trials and
 training jobs, the inference image (with the SageMaker PyTorch inference toolkit) for the endpoint. The
-local AWS endpoint accepts the same URIs and runs the same code as local processes.
+local AWS endpoint accepts the same URIs and runs the same code as local processes. The version is the
+newest the SDK lists for both training and inference images, with the newest Python they share.
 
-The ECR account that publishes the images differs in a few regions (AWS's "Available Deep Learning
-Containers Images" list); regions not in this table are refused rather than guessed.
+The SDK takes seconds to import, so these functions import it when a task calls them, never while a DAG
+file is parsed.
 """
 
 from __future__ import annotations
 
-import re
+import functools
+from typing import Any
 
-PYTORCH_VERSION = "2.3.0"
-PYTHON_TAG = "py311"
+FRAMEWORK = "pytorch"
 
-DLC_ACCOUNTS = {
-    "us-east-1": "763104351884",
-    "us-east-2": "763104351884",
-    "us-west-1": "763104351884",
-    "us-west-2": "763104351884",
-    "ca-central-1": "763104351884",
-    "eu-west-1": "763104351884",
-    "eu-west-2": "763104351884",
-    "eu-west-3": "763104351884",
-    "eu-central-1": "763104351884",
-    "eu-north-1": "763104351884",
-    "ap-northeast-1": "763104351884",
-    "ap-northeast-2": "763104351884",
-    "ap-southeast-1": "763104351884",
-    "ap-southeast-2": "763104351884",
-    "ap-south-1": "763104351884",
-    "sa-east-1": "763104351884",
-    "af-south-1": "626614931356",
-    "ap-east-1": "871362719292",
-    "eu-south-1": "692866216735",
-    "me-south-1": "217643126080",
-}
 
-# Instance families with NVIDIA GPUs take the CUDA build of the image.
-GPU_FAMILY = re.compile(r"^ml\.(p\d|g\d)[a-z]*\.")
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.removeprefix("py").split("."))
+
+
+@functools.cache
+def _image_tables() -> tuple[dict[str, Any], dict[str, Any], str]:
+    from sagemaker.core import image_uris
+
+    config = image_uris.config_for_framework(FRAMEWORK)
+    training, inference = config["training"]["versions"], config["inference"]["versions"]
+    version = max(set(training) & set(inference), key=_version_key)
+    return training[version], inference[version], version
+
+
+def pytorch_release() -> tuple[str, str]:
+    """The PyTorch version of the images, and their Python (e.g. "2.6.0", "py312")."""
+    training, inference, version = _image_tables()
+    python = max(set(training["py_versions"]) & set(inference["py_versions"]), key=_version_key)
+    return version, python
+
+
+def pytorch_regions() -> frozenset[str]:
+    """The regions that publish both images of the release."""
+    training, inference, _ = _image_tables()
+    return frozenset(training["registries"]) & frozenset(inference["registries"])
 
 
 def pytorch_image_uri(region: str, instance_type: str, *, inference: bool) -> str:
-    if region not in DLC_ACCOUNTS:
+    """The training or inference image for `instance_type` (the CUDA build on a GPU instance) in `region`."""
+    if region not in pytorch_regions():
         raise ValueError(f"region: no PyTorch Deep Learning Container is listed for {region!r}; "
-                         f"known regions: {', '.join(sorted(DLC_ACCOUNTS))}")
-    repository = "pytorch-inference" if inference else "pytorch-training"
-    if GPU_FAMILY.match(instance_type):
-        tag = f"{PYTORCH_VERSION}-gpu-{PYTHON_TAG}-cu121-ubuntu20.04-sagemaker"
-    else:
-        tag = f"{PYTORCH_VERSION}-cpu-{PYTHON_TAG}-ubuntu20.04-sagemaker"
-    return f"{DLC_ACCOUNTS[region]}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+                         f"known regions: {', '.join(sorted(pytorch_regions()))}")
+    from sagemaker.core import image_uris
+
+    version, python = pytorch_release()
+    return image_uris.retrieve(FRAMEWORK, region=region, version=version, py_version=python,
+                               instance_type=instance_type, image_scope="inference" if inference else "training")

@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from dog_breed.images import DLC_ACCOUNTS
+from dog_breed.images import pytorch_regions
 
 if TYPE_CHECKING:
     from dog_breed.config import PipelineConfig
@@ -73,8 +73,9 @@ def value_problems(c: PipelineConfig) -> list[tuple[str, str]]:
 
     check("project", bool(SAGEMAKER_NAME.match(c.project)) and len(c.project) <= PROJECT_MAX_LEN,
           f"{c.project!r} must be 1-{PROJECT_MAX_LEN} letters, digits or inner hyphens")
-    check("region", c.region in DLC_ACCOUNTS,
-          f"{c.region!r} is not a region with PyTorch Deep Learning Containers: {', '.join(sorted(DLC_ACCOUNTS))}")
+    regions = pytorch_regions()
+    check("region", c.region in regions,
+          f"{c.region!r} is not a region with PyTorch Deep Learning Containers: {', '.join(sorted(regions))}")
     bucket_problem = bucket_name_problem(c.bucket)
     check("bucket", bucket_problem is None, bucket_problem or "")
     check("s3_prefix", bool(S3_PREFIX.match(c.s3_prefix)),

@@ -104,6 +104,8 @@ PARSE_WITHOUT_NETWORK = textwrap.dedent("""
     print(sorted(bag.dag_ids), bag.import_errors)
     assert not bag.import_errors, bag.import_errors
     assert sorted(bag.dag_ids) == ["dog_breed_pipeline", "dog_breed_teardown"]
+    # The SageMaker SDK takes seconds to import: image URIs are resolved when a task runs.
+    assert "sagemaker.core.image_uris" not in sys.modules, "the SageMaker SDK was imported at parse time"
     # The guards work: creating a client now fails.
     import boto3
     try:

@@ -82,3 +82,22 @@ def test_a_best_trial_without_a_tuned_value_is_refused():
     plan = validate_config(params=PROFILES["local"], run_id=RUN)
     with pytest.raises(ValueError, match=r"lacks tuned hyperparameters \['epochs'\]"):
         requests.with_tuned_hyperparameters(plan["training"], {"learning_rate": "0.1", "batch_size": "16"})
+
+
+def test_images_are_the_sdks_newest_pytorch_release_for_both_training_and_inference():
+    from sagemaker.core import image_uris
+
+    from dog_breed.images import pytorch_image_uri, pytorch_release
+
+    version, python = pytorch_release()
+    listed = image_uris.config_for_framework("pytorch")
+    in_both = set(listed["training"]["versions"]) & set(listed["inference"]["versions"])
+    newest = max(in_both, key=lambda v: tuple(int(p) for p in v.split(".")))
+    assert version == newest
+    # The publishing account differs by region; the SDK's tables know it.
+    assert pytorch_image_uri("af-south-1", "ml.m5.large", inference=False) == (
+        f"626614931356.dkr.ecr.af-south-1.amazonaws.com/pytorch-training:{version}-cpu-{python}")
+    assert pytorch_image_uri("us-east-1", "ml.g4dn.xlarge", inference=True) == (
+        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:{version}-gpu-{python}")
+    with pytest.raises(ValueError, match="no PyTorch Deep Learning Container is listed for 'mars-north-1'"):
+        pytorch_image_uri("mars-north-1", "ml.m5.large", inference=False)
