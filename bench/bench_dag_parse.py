@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from scripts.airflow_env import airflow_env  # noqa: E402
 
 TRIVIAL_DAG = '''
 from datetime import datetime
@@ -69,9 +71,7 @@ def main() -> None:
         for folder, text in ((trivial, TRIVIAL_DAG), (provider, PROVIDER_DAG)):
             folder.mkdir()
             (folder / "dag.py").write_text(text)
-        env = {**os.environ, "AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-               "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-               "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")]), "DOG_BREED_PROFILE": "aws"}
+        env = airflow_env(home, "aws")
         ours, base, floor = [], [], []
         for _ in range(args.rounds):
             shape = parse(REPO / "dags", env)

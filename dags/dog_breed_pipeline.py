@@ -74,8 +74,6 @@ def dog_breed_pipeline():
     staged = stage_dataset(plan)
     code = package_model_code(plan)
 
-    # A later issue adds the EC2/SSM training path here: a branch between `tune`/`train` on SageMaker
-    # and training on an EC2 instance through SSM, joining again at `evaluate`.
     tune = ResumableTuningOperator(task_id="tune", config=plan["tuning"], execution_timeout=timedelta(hours=24),
                                    max_ingestion_time=24 * 3600, **JOB_TASK)
     train = BestTrialTrainingOperator(task_id="train", config=plan["training"], tuning_result=tune.output,
@@ -110,9 +108,7 @@ def dog_breed_pipeline():
         registered,
         model,
         endpoint,
-        # A later issue registers the endpoint with Application Auto Scaling here, before traffic tests it.
         smoke,
-        # ... and deploys the Lambda front door here, once the endpoint has proven itself.
         summary,
     )
 

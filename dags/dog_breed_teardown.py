@@ -62,7 +62,6 @@ def delete_rollback_alarm(params: dict | None = None) -> None:
             if name in TARGET_PARAMS},
 )
 def dog_breed_teardown():
-    # A later issue deregisters the endpoint's autoscaling target here, before the endpoint goes.
     chain(delete_endpoint(), [delete_endpoint_configs(), delete_models(), delete_rollback_alarm()])
 
 

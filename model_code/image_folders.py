@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from dataset_layout import SPLITS
 from preprocessing import to_model_input
 
-SPLITS = ("train", "valid", "test")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from dataset_layout import label_of
 from networks import build_model
 from preprocessing import normalize, to_model_input
 
@@ -107,12 +108,6 @@ def model_fn(model_dir: str) -> LoadedModel:
         )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise ModelLoadError(f"cannot load the model from {model_dir}: {error!r}") from error
-
-
-def label_of(class_folder: str) -> str:
-    """``001.Affenpinscher`` -> ``Affenpinscher``."""
-    number, dot, name = class_folder.partition(".")
-    return name if dot and number.isdigit() else class_folder
 
 
 def input_fn(request_body, request_content_type: str) -> PredictionRequest:

@@ -7,10 +7,14 @@ lines with ``format_metric_line`` so the format and the regexes cannot drift apa
 
 from __future__ import annotations
 
+if __package__:  # imported by the pipeline, as model_code.metric_definitions
+    from .dataset_layout import SPLITS
+else:  # imported beside train.py, as the training container runs it
+    from dataset_layout import SPLITS
+
 # A float as Python's "g" format prints it: plain decimals and scientific notation (1.5e-03, 2E+10).
 _NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 
-SPLITS = ("train", "valid", "test")
 MEASURES = ("loss", "accuracy")
 METRIC_NAMES = tuple(f"{split}:{measure}" for split in SPLITS for measure in MEASURES)
 

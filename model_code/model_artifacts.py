@@ -15,7 +15,7 @@ import torchvision
 
 MODEL_CODE_DIR = Path(__file__).resolve().parent
 # inference.py and every module of ours it imports, plus what the container must pip install.
-INFERENCE_CODE = ("inference.py", "networks.py", "preprocessing.py", "requirements.txt")
+INFERENCE_CODE = ("inference.py", "dataset_layout.py", "networks.py", "preprocessing.py", "requirements.txt")
 WEIGHTS_FILE = "model.pth"
 CLASSES_FILE = "classes.json"
 METADATA_FILE = "metadata.json"

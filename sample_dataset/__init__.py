@@ -24,8 +24,9 @@ from PIL import Image
 from sklearn.datasets import load_digits as sklearn_load_digits
 from sklearn.model_selection import train_test_split
 
+from model_code.dataset_layout import SPLITS
+
 CLASS_NAMES = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
-SPLITS = ("train", "valid", "test")
 TOP_FOLDER = "dogImages"
 # The digits' pixel values are integers 0..16.
 DIGITS_MAX_VALUE = 16

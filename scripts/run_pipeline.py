@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from local_aws.access.credentials import without_credentials  # noqa: E402
+from scripts.airflow_env import SAMPLE_ZIP, airflow_env as project_airflow_env  # noqa: E402
 BUILD = REPO / "build"
-SAMPLE_DIR = BUILD / "sample"
-SAMPLE_ZIP = SAMPLE_DIR / "dogImages.zip"
+SAMPLE_DIR = SAMPLE_ZIP.parent
 AIRFLOW_HOME = BUILD / "airflow_home"
 LOCAL_AWS_STATE = BUILD / "local_aws_state"
 LOCAL_AWS_FILE = BUILD / "local_aws.json"
@@ -44,22 +44,13 @@ DAG_ID = "dog_breed_pipeline"
 
 
 def airflow_env(aws_env: dict[str, str], airflow_home: Path) -> dict[str, str]:
-    """The environment of every Airflow command: this project's DAGs and plugins, the local profile,
-    and the repository root on PYTHONPATH so the DAGs import `model_code`."""
-    # Local AWS's own key pair signs every call (its credentials file and profile are in aws_env); keys
-    # or a profile of the user's must not take their place.
+    """The environment of every Airflow command: the project's Airflow settings and the local profile
+    (scripts/airflow_env.py), signing with local AWS's own key pair."""
+    # Local AWS's credentials file and profile are in aws_env; keys or a profile of the user's must not
+    # take their place.
     env = without_credentials(os.environ)
     env.update(aws_env)
-    env.update({
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "DOG_BREED_PROFILE": "local",
-        "DOG_BREED_LOCAL_DATASET_URL": SAMPLE_ZIP.as_uri(),
-    })
-    return env
+    return project_airflow_env(airflow_home, "local", base=env)
 
 
 def build_sample_dataset() -> None:

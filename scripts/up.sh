@@ -12,19 +12,14 @@ export PATH=$BIN:$PATH
 AWS_PORT=${LOCAL_AWS_PORT:-4566}
 
 export AIRFLOW_HOME=${AIRFLOW_HOME:-$REPO/build/airflow_standalone}
-export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__CORE__DAGS_FOLDER=$REPO/dags
-export AIRFLOW__CORE__PLUGINS_FOLDER=$REPO/plugins
+# The project's Airflow settings, the local profile and its sample dataset (scripts/airflow_env.py).
+eval "$("$BIN/python" "$REPO/scripts/airflow_env.py" --home "$AIRFLOW_HOME" --profile local)"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin
 export AIRFLOW__API__PORT=8080
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 # LocalExecutor starts this many worker processes; the pipeline runs at most two tasks at once.
 export AIRFLOW__CORE__PARALLELISM=4
-# The DAGs import model_code (the metric regexes) and package it from the repository root.
-export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
-export DOG_BREED_PROFILE=local
 export DOG_BREED_SCHEDULE=${DOG_BREED_SCHEDULE:-none}
-export DOG_BREED_LOCAL_DATASET_URL=file://$REPO/build/sample/dogImages.zip
 # The UI and its API on loopback only; set AIRFLOW__API__HOST=0.0.0.0 to let other machines reach them.
 export AIRFLOW__API__HOST=${AIRFLOW__API__HOST:-127.0.0.1}
 AWS_STATE=$REPO/build/local_aws_up_state

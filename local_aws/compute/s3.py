@@ -60,8 +60,8 @@ def copy_objects_in_process(account_id: str, region: str, bucket: str, keys: lis
                             destination_of) -> None:
     """Write each object to `destination_of(key)`, reading it straight from moto's in-process S3.
 
-    The one place local_aws bypasses HTTP: a channel holds thousands of small files, and an object
-    costs ~0.2 ms this way against ~10 ms through the edge (bench/bench_local_aws.py).
+    The one place local_aws bypasses HTTP: a channel holds thousands of small files, each far cheaper
+    to read this way than through the edge (figures in docs/local_aws.md, "Benchmark").
     """
     backend = s3_backends[account_id][get_partition(region)]
     for key in keys:

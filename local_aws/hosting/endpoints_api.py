@@ -5,12 +5,13 @@ Each action checks its request against the state, records the change, and leaves
 background thread, so the endpoint's status tells clients what happened, as on AWS.
 """
 
+from local_aws.clock import now
 from local_aws.errors import NotSupportedLocally, ValidationException
 from local_aws.hosting import provisioning
 from local_aws.hosting.monitor import HostingMonitor
-from local_aws.hosting.state import CREATING, DELETING, IN_SERVICE, UPDATING, HostingState, now
+from local_aws.hosting.state import CREATING, DELETING, IN_SERVICE, UPDATING, HostingState
 from local_aws.registry import action
-from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.listing import page, page_response
 from local_aws.sagemaker.models import find_model
 from local_aws.sagemaker.tags import TagState
 
@@ -105,7 +106,7 @@ def list_endpoint_configs(params, ctx):
         summaries, params, name_key="EndpointConfigName",
         sort_keys={"Name": "EndpointConfigName", "CreationTime": "CreationTime"}, default_order="Descending",
     )
-    return {"EndpointConfigs": configs, **({"NextToken": next_token} if next_token else {})}
+    return page_response("EndpointConfigs", configs, next_token)
 
 
 def _check_deployment_config(deployment_config: dict | None) -> None:
@@ -158,7 +159,7 @@ def list_endpoints(params, ctx):
         sort_keys={"Name": "EndpointName", "CreationTime": "CreationTime", "Status": "EndpointStatus"},
         default_order="Descending",
     )
-    return {"Endpoints": endpoints, **({"NextToken": next_token} if next_token else {})}
+    return page_response("Endpoints", endpoints, next_token)
 
 
 def _require_in_service(endpoint, verb: str) -> None:

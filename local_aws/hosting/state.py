@@ -9,15 +9,12 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 
+from local_aws.clock import now
 from local_aws.errors import ValidationException
 from local_aws.hosting.deployment import Deployment
 from local_aws.hosting.metrics import InvocationMetrics
 
 CREATING, UPDATING, IN_SERVICE, FAILED, DELETING = "Creating", "Updating", "InService", "Failed", "Deleting"
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def sagemaker_arn(region: str, account_id: str, kind: str, name: str) -> str:

@@ -38,6 +38,11 @@ def page(summaries: list[dict], params: dict, *, name_key: str, status_key: str 
     return selected[start:end], (_encode_token(end) if end < len(selected) else None)
 
 
+def page_response(key: str, items: list[dict], next_token: str | None) -> dict:
+    """A List* answer: the page under `key`, and NextToken only when there is a next page."""
+    return {key: items, **({"NextToken": next_token} if next_token else {})}
+
+
 def _selected(summary: dict, params: dict, name_key: str, status_key: str | None) -> bool:
     contains = params.get("NameContains")
     if contains and contains.lower() not in summary[name_key].lower():

@@ -5,11 +5,8 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 
+from local_aws.clock import now
 from local_aws.errors import ValidationException
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclass
@@ -17,7 +14,7 @@ class ModelPackageGroup:
     name: str
     arn: str
     description: str
-    creation_time: datetime.datetime = field(default_factory=_now)
+    creation_time: datetime.datetime = field(default_factory=now)
     versions: list["ModelPackage"] = field(default_factory=list)
     last_version: int = 0  # versions are never reused, even after a deletion
 
@@ -47,8 +44,8 @@ class ModelPackage:
     approval_status: str = "PendingManualApproval"
     approval_description: str | None = None
     customer_metadata: dict[str, str] = field(default_factory=dict)
-    creation_time: datetime.datetime = field(default_factory=_now)
-    last_modified_time: datetime.datetime = field(default_factory=_now)
+    creation_time: datetime.datetime = field(default_factory=now)
+    last_modified_time: datetime.datetime = field(default_factory=now)
 
     def describe(self) -> dict:
         described = {
@@ -83,7 +80,7 @@ class ModelPackage:
         self.customer_metadata.update(params.get("CustomerMetadataProperties", {}))
         for key in params.get("CustomerMetadataPropertiesToRemove", []):
             self.customer_metadata.pop(key, None)
-        self.last_modified_time = _now()
+        self.last_modified_time = now()
 
     def summary(self) -> dict:
         described = self.describe()

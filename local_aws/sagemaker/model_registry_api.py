@@ -3,7 +3,7 @@
 from local_aws.compute import s3
 from local_aws.errors import ConflictException, ValidationException
 from local_aws.registry import action
-from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.listing import page, page_response
 from local_aws.sagemaker.model_registry import ModelPackage, ModelPackageGroup, RegistryState
 from local_aws.sagemaker.tags import TagState
 
@@ -11,7 +11,7 @@ from local_aws.sagemaker.tags import TagState
 def _paged(key: str, summaries: list[dict], params: dict, name_key: str) -> dict:
     items, next_token = page(summaries, params, name_key=name_key,
                              sort_keys={"Name": name_key, "CreationTime": "CreationTime"})
-    return {key: items, **({"NextToken": next_token} if next_token else {})}
+    return page_response(key, items, next_token)
 
 
 @action("sagemaker", "CreateModelPackageGroup")

@@ -4,7 +4,7 @@ from local_aws.compute import s3
 from local_aws.compute.images import require_pytorch_image
 from local_aws.errors import NotSupportedLocally, ValidationException
 from local_aws.registry import action
-from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.listing import page, page_response
 from local_aws.sagemaker.models import Model, ModelState, find_model
 from local_aws.sagemaker.tags import TagState
 
@@ -81,4 +81,4 @@ def list_models(params, ctx):
         summaries, params, name_key="ModelName",
         sort_keys={"Name": "ModelName", "CreationTime": "CreationTime"}, default_order="Descending",
     )
-    return {"Models": models, **({"NextToken": next_token} if next_token else {})}
+    return page_response("Models", models, next_token)

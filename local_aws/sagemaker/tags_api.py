@@ -1,7 +1,7 @@
 """AddTags, ListTags, DeleteTags."""
 
 from local_aws.registry import action
-from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.listing import page, page_response
 from local_aws.sagemaker.tags import TagState
 
 
@@ -24,4 +24,4 @@ def list_tags(params, ctx):
         ctx.state(TagState).list(params["ResourceArn"]), {**params, "SortBy": "Key"},
         name_key="Key", sort_keys={"Key": "Key"}, default_sort="Key",
     )
-    return {"Tags": tags, **({"NextToken": next_token} if next_token else {})}
+    return page_response("Tags", tags, next_token)

@@ -9,7 +9,7 @@ from local_aws.compute.metrics import MetricParser
 from local_aws.compute.training_runner import start_training_job
 from local_aws.errors import NotSupportedLocally, ResourceInUse, ValidationException
 from local_aws.registry import action
-from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.listing import page, page_response
 from local_aws.sagemaker.tags import TagState
 from local_aws.sagemaker.training_jobs import TrainingJob, TrainingState, find_training_job
 
@@ -152,4 +152,4 @@ def list_training_jobs(params, ctx):
         [job.summary() for job in jobs], params, name_key="TrainingJobName", status_key="TrainingJobStatus",
         sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"},
     )
-    return {"TrainingJobSummaries": summaries, **({"NextToken": next_token} if next_token else {})}
+    return page_response("TrainingJobSummaries", summaries, next_token)

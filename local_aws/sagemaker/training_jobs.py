@@ -9,14 +9,11 @@ import datetime
 import threading
 from dataclasses import dataclass
 
+from local_aws.clock import now
 from local_aws.errors import ValidationException
 
 TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclass
@@ -42,12 +39,12 @@ class TrainingJob:
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.finished = threading.Event()
-        now = _now()
-        self.creation_time = now
-        self.last_modified_time = now
+        created = now()
+        self.creation_time = created
+        self.last_modified_time = created
         self.status = "InProgress"
         self.secondary_status = "Starting"
-        self.transitions = [Transition("Starting", "Launching requested ML instances", now)]
+        self.transitions = [Transition("Starting", "Launching requested ML instances", created)]
         self.training_start_time: datetime.datetime | None = None
         self.training_end_time: datetime.datetime | None = None
         self.failure_reason: str | None = None
@@ -71,12 +68,12 @@ class TrainingJob:
             if self.status in TERMINAL_STATUSES:
                 return
             if secondary_status == "Downloading":
-                self.training_start_time = _now()
+                self.training_start_time = now()
             self._transition(secondary_status, message)
 
     def record_metric(self, name: str, value: float) -> None:
         with self.lock:
-            self.metrics[name] = (value, _now())
+            self.metrics[name] = (value, now())
 
     def request_stop(self) -> bool:
         """Ask a running job to stop; False when it has already ended."""
@@ -101,11 +98,11 @@ class TrainingJob:
         self.finished.set()
 
     def _transition(self, secondary_status: str, message: str) -> None:
-        now = _now()
-        self.transitions[-1].end_time = now
-        self.transitions.append(Transition(secondary_status, message, now))
+        moved = now()
+        self.transitions[-1].end_time = moved
+        self.transitions.append(Transition(secondary_status, message, moved))
         self.secondary_status = secondary_status
-        self.last_modified_time = now
+        self.last_modified_time = moved
 
     def final_metric(self, name: str) -> float | None:
         with self.lock:

@@ -5,7 +5,7 @@ from local_aws.compute.search_space import search_space
 from local_aws.compute.tuner import start_tuning_job, trial_request
 from local_aws.errors import NotSupportedLocally, ResourceInUse, ValidationException
 from local_aws.registry import action
-from local_aws.sagemaker.listing import page
+from local_aws.sagemaker.listing import page, page_response
 from local_aws.sagemaker.tags import TagState
 from local_aws.sagemaker.training_api import create_training_job, refuse_unsupported
 from local_aws.sagemaker.tuning_jobs import TuningJob, TuningState, find_tuning_job
@@ -98,7 +98,7 @@ def list_tuning_jobs(params, ctx):
                    "Status": "HyperParameterTuningJobStatus"},
         default_sort="Name",
     )
-    return {"HyperParameterTuningJobSummaries": summaries, **({"NextToken": next_token} if next_token else {})}
+    return page_response("HyperParameterTuningJobSummaries", summaries, next_token)
 
 
 @action("sagemaker", "ListTrainingJobsForHyperParameterTuningJob")
@@ -115,4 +115,4 @@ def list_trials(params, ctx):
     )
     for trial in trials:
         trial.pop("_objective")
-    return {"TrainingJobSummaries": trials, **({"NextToken": next_token} if next_token else {})}
+    return page_response("TrainingJobSummaries", trials, next_token)

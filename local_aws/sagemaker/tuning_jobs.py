@@ -8,14 +8,11 @@ import datetime
 import threading
 from dataclasses import dataclass
 
+from local_aws.clock import now
 from local_aws.errors import ResourceNotFound
 from local_aws.sagemaker.training_jobs import TERMINAL_STATUSES, TrainingJob
 
 TUNING_TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclass
@@ -31,7 +28,7 @@ class TuningJob:
         self.request = request
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
-        self.creation_time = _now()
+        self.creation_time = now()
         self.last_modified_time = self.creation_time
         self.end_time: datetime.datetime | None = None
         self.status = "InProgress"
@@ -49,14 +46,14 @@ class TuningJob:
     def add_trial(self, trial: Trial) -> None:
         with self.lock:
             self.trials.append(trial)
-            self.last_modified_time = _now()
+            self.last_modified_time = now()
 
     def request_stop(self) -> bool:
         with self.lock:
             if self.status in TUNING_TERMINAL_STATUSES:
                 return False
             self.status = "Stopping"
-            self.last_modified_time = _now()
+            self.last_modified_time = now()
         self.stop_requested.set()
         return True
 
@@ -64,7 +61,7 @@ class TuningJob:
         with self.lock:
             self.status = status
             self.failure_reason = failure_reason
-            self.end_time = self.last_modified_time = _now()
+            self.end_time = self.last_modified_time = now()
 
     def objective_value(self, job: TrainingJob) -> float | None:
         """The trial's objective: the final value of the objective metric, once the job completed."""

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-SPLITS = ("train", "valid", "test")
+from model_code.dataset_layout import SPLITS
+
 CHUNK = 1 << 20
 # A zip bomb or a wrong file should fail here, not fill the worker's disk: dogImages.zip unpacks to ~1.1 GB.
 MAX_UNPACKED_BYTES = 20 * (1 << 30)

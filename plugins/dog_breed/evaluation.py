@@ -16,6 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dog_breed.aws_errors import is_missing
+
 METRICS_FILE = "metrics.json"
 REQUIRED_METRICS = ("test_accuracy", "test_loss", "valid_accuracy", "valid_loss")
 
@@ -67,7 +69,7 @@ def serving_model(sagemaker: Any, endpoint_name: str) -> dict[str, Any] | None:
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ValidationException":
+        if is_missing(error):
             return None
         raise
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])

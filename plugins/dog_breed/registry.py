@@ -10,6 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dog_breed.aws_errors import is_missing
+
 CONTENT_TYPES = ["image/jpeg", "image/png", "application/x-image", "application/json"]
 
 
@@ -17,7 +19,7 @@ def ensure_group(sagemaker: Any, group: str, description: str) -> None:
     try:
         sagemaker.describe_model_package_group(ModelPackageGroupName=group)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ValidationException":
+        if not is_missing(error):
             raise
         sagemaker.create_model_package_group(ModelPackageGroupName=group,
                                              ModelPackageGroupDescription=description)

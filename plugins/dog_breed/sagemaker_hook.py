@@ -15,18 +15,11 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.common.compat.sdk import AirflowException
 
+from dog_breed.aws_errors import is_missing
 from dog_breed.naming import TUNING_JOB_MAX_LEN, attempt_names
 from dog_breed.validation import NAME_MAX_LEN
 
 FAILED_JOB_STATES = frozenset({"Failed", "Stopped"})
-# SageMaker answers a describe of a missing job, model or endpoint with ValidationException, of a
-# missing tuning job with ResourceNotFound.
-_MISSING_CODES = frozenset({"ValidationException", "ResourceNotFound"})
-
-
-def is_missing(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] in _MISSING_CODES
-
 
 @dataclass(frozen=True)
 class JobKind:

@@ -6,17 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from model_code.dataset_layout import label_of  # the label the inference handler answers with
+
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
 class SmokeTestError(AssertionError):
     """The endpoint answered, but not as the deployed model should."""
-
-
-def label_of(class_folder: str) -> str:
-    """`001.Affenpinscher` -> `Affenpinscher`: the label the inference handler answers with."""
-    prefix, dot, name = class_folder.partition(".")
-    return name if dot and prefix.isdigit() else class_folder
 
 
 def pick_test_images(files: list[dict[str, Any]], count: int) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dog_breed.aws_errors import is_missing
 from dog_breed.dataset import DatasetError, summary
 
 UPLOAD_THREADS = 8
@@ -30,7 +31,7 @@ def ensure_bucket(s3: Any, bucket: str, region: str, log: Callable[[str], None])
         s3.head_bucket(Bucket=bucket)
         return
     except ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+        if not is_missing(error):
             raise
     location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **location)
@@ -45,7 +46,7 @@ def read_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+        if is_missing(error):
             return None
         raise
 

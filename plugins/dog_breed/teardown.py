@@ -11,14 +11,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dog_breed.aws_errors import is_missing
+
 log = logging.getLogger(__name__)
 
 WAIT_DELAY_SECONDS = 5
 WAIT_MAX_ATTEMPTS = 360
-
-
-def _gone(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound")
 
 
 def delete_endpoint(sagemaker: Any, endpoint_name: str) -> bool:
@@ -26,7 +24,7 @@ def delete_endpoint(sagemaker: Any, endpoint_name: str) -> bool:
     try:
         sagemaker.delete_endpoint(EndpointName=endpoint_name)
     except ClientError as error:
-        if _gone(error):
+        if is_missing(error):
             log.info("endpoint %s does not exist", endpoint_name)
             return False
         raise
@@ -48,7 +46,7 @@ def delete_endpoint_configs(sagemaker: Any, project: str) -> list[str]:
         try:
             sagemaker.delete_endpoint_config(EndpointConfigName=name)
         except ClientError as error:
-            if not _gone(error):
+            if not is_missing(error):
                 raise
         log.info("deleted endpoint config %s", name)
     return names
@@ -61,7 +59,7 @@ def delete_models(sagemaker: Any, project: str) -> list[str]:
         try:
             sagemaker.delete_model(ModelName=name)
         except ClientError as error:
-            if not _gone(error):
+            if not is_missing(error):
                 raise
         log.info("deleted model %s", name)
     return names

@@ -17,16 +17,13 @@ PLUGINS = REPO / "plugins"
 
 _airflow_home = tempfile.mkdtemp(prefix="dog-breed-airflow-")
 atexit.register(shutil.rmtree, _airflow_home, ignore_errors=True)
-os.environ.update({
-    "AIRFLOW_HOME": _airflow_home,
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
-    "DOG_BREED_PROFILE": "local",
-})
 for path in (str(REPO), str(PLUGINS)):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+from scripts.airflow_env import airflow_env  # noqa: E402
+
+os.environ.update(airflow_env(_airflow_home, "local"))
 
 
 @pytest.fixture(scope="session")

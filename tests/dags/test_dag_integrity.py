@@ -5,7 +5,11 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import DAGS, PLUGINS, REPO
+from conftest import DAGS
+from scripts.airflow_env import airflow_env
+
+# A fresh interpreter's environment: no PYTHONPATH, credentials or settings of the machine running the tests.
+BARE = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 PIPELINE_EDGES = {
     ("validate_config", "stage_dataset"),
@@ -117,10 +121,7 @@ PARSE_WITHOUT_NETWORK = textwrap.dedent("""
 
 def test_parsing_creates_no_client_and_opens_no_connection(tmp_path):
     # A fresh interpreter: the modules the DAGs import run their top level under the guards.
-    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS), "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
-           "PYTHONPATH": f"{REPO}:{PLUGINS}", "PATH": "/usr/bin:/bin", "DOG_BREED_PROFILE": "aws",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = airflow_env(tmp_path, "aws", base=BARE)
     done = subprocess.run([sys.executable, "-c", PARSE_WITHOUT_NETWORK, str(DAGS)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -133,8 +134,7 @@ def test_a_client_at_parse_time_would_be_caught(tmp_path):
     bad.mkdir()
     (bad / "bad_dag.py").write_text("import boto3\nfrom airflow.sdk import dag\n\n"
                                     "BUCKETS = boto3.client('s3', region_name='us-east-1').list_buckets()\n")
-    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": f"{REPO}:{PLUGINS}", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = airflow_env(tmp_path, "aws", base=BARE, dags_folder=bad)
     done = subprocess.run([sys.executable, "-c", PARSE_WITHOUT_NETWORK, str(bad)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode != 0
@@ -152,9 +152,8 @@ PARSE_WITH_DEPLOYMENT_SETTINGS = textwrap.dedent("""
 
 
 def test_schedule_and_form_defaults_come_from_the_deployment_environment(tmp_path):
-    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": f"{REPO}:{PLUGINS}", "DOG_BREED_PROFILE": "aws", "DOG_BREED_SCHEDULE": "0 3 * * 1",
-           "DOG_BREED_DEFAULTS": '{"bucket": "my-ml-bucket", "training_instance_count": 3}'}
+    env = airflow_env(tmp_path, "aws", base={**BARE, "DOG_BREED_SCHEDULE": "0 3 * * 1",
+                                             "DOG_BREED_DEFAULTS": '{"bucket": "my-ml-bucket", "training_instance_count": 3}'})
     done = subprocess.run([sys.executable, "-c", PARSE_WITH_DEPLOYMENT_SETTINGS, str(DAGS)], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

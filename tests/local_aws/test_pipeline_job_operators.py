@@ -31,19 +31,13 @@ def run_to_the_end(sm, request: dict) -> dict:
     return wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
 
 
-def test_a_completed_job_of_the_runs_name_is_adopted_not_run_again(aws_env, sm, probe_request):
-    name = unique_name("adopt")
-    assert run_to_the_end(sm, probe_request(name))["TrainingJobStatus"] == "Completed"
-
-    result = training_operator(probe_request(name)).execute({})["Training"]
-
-    assert result["TrainingJobName"] == name and result["TrainingJobStatus"] == "Completed"
-    assert jobs_named_after(sm, name) == [name]
-
-
-def test_a_running_job_of_the_runs_name_is_waited_for(aws_env, sm, probe_request):
-    name = unique_name("wait")
-    sm.create_training_job(**probe_request(name, {"seconds": "3"}))
+@pytest.mark.parametrize("earlier_try", ["completed", "running"])
+def test_the_job_an_earlier_try_started_is_adopted_not_run_again(aws_env, sm, probe_request, earlier_try):
+    name = unique_name(f"adopt-{earlier_try}")
+    if earlier_try == "completed":
+        assert run_to_the_end(sm, probe_request(name))["TrainingJobStatus"] == "Completed"
+    else:  # waited for until it completes
+        sm.create_training_job(**probe_request(name, {"seconds": "3"}))
 
     result = training_operator(probe_request(name)).execute({})["Training"]
 
