@@ -84,10 +84,15 @@ def tarball(files: dict[str, str]) -> bytes:
 
 def wait_for(describe, status_key: str, until: set[str] = TERMINAL, timeout: float = 300) -> dict:
     """Poll `describe()` until its `status_key` is one of `until`; its last answer."""
+    return poll(describe, status_key, lambda status: status in until, timeout)
+
+
+def poll(describe, status_key: str, done, timeout: float) -> dict:
+    """Poll `describe()` until `done(its status_key)`; its last answer."""
     deadline = time.monotonic() + timeout
     while True:
         described = describe()
-        if described[status_key] in until:
+        if done(described[status_key]):
             return described
         assert time.monotonic() < deadline, f"still {described[status_key]} after {timeout}s"
         time.sleep(0.2)

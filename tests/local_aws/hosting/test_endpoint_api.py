@@ -3,7 +3,8 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from hosting_helpers import unique, wait_while
+from hosting_helpers import wait_while
+from local_aws_testing import unique_name
 
 ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 
@@ -25,7 +26,7 @@ def model_name(create_model, broken_model_archive) -> str:
 
 
 def test_endpoint_configs_are_created_described_listed_and_deleted(sagemaker, model_name):
-    name = unique("Config")
+    name = unique_name("Config")
     arn = sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant(model_name)],
                                            Tags=[{"Key": "team", "Value": "ml"}])["EndpointConfigArn"]
     assert arn == f"{ACCOUNT_ARN}:endpoint-config/{name.lower()}"
@@ -50,7 +51,7 @@ def test_endpoint_configs_are_created_described_listed_and_deleted(sagemaker, mo
 
 
 def test_a_config_naming_an_unknown_model_is_refused(sagemaker):
-    error = error_of(sagemaker.create_endpoint_config, EndpointConfigName=unique("config"),
+    error = error_of(sagemaker.create_endpoint_config, EndpointConfigName=unique_name("config"),
                      ProductionVariants=[variant("no-such-model")])
     assert error == {"Code": "ValidationException",
                      "Message": f'Could not find model "{ACCOUNT_ARN}:model/no-such-model".'}
@@ -68,7 +69,7 @@ def test_a_config_naming_an_unknown_model_is_refused(sagemaker):
     ({"EnableNetworkIsolation": True}, "EnableNetworkIsolation"),
 ])
 def test_features_local_aws_cannot_run_are_refused_by_name(sagemaker, model_name, extra, member):
-    params = {"EndpointConfigName": unique("config"), "ProductionVariants": [variant(model_name)], **extra}
+    params = {"EndpointConfigName": unique_name("config"), "ProductionVariants": [variant(model_name)], **extra}
     params["ProductionVariants"] = [{**v, "ModelName": model_name} for v in params["ProductionVariants"]]
     error = error_of(sagemaker.create_endpoint_config, **params)
     assert error["Code"] == "ValidationException"
@@ -76,17 +77,17 @@ def test_features_local_aws_cannot_run_are_refused_by_name(sagemaker, model_name
 
 
 def test_variant_names_must_be_unique_and_counts_given(sagemaker, model_name):
-    error = error_of(sagemaker.create_endpoint_config, EndpointConfigName=unique("config"),
+    error = error_of(sagemaker.create_endpoint_config, EndpointConfigName=unique_name("config"),
                      ProductionVariants=[variant(model_name), variant(model_name)])
     assert "must be unique" in error["Message"]
     without_count = {key: value for key, value in variant(model_name).items() if key != "InitialInstanceCount"}
-    error = error_of(sagemaker.create_endpoint_config, EndpointConfigName=unique("config"),
+    error = error_of(sagemaker.create_endpoint_config, EndpointConfigName=unique_name("config"),
                      ProductionVariants=[without_count])
     assert error["Message"] == "InitialInstanceCount is required for production variant AllTraffic."
 
 
 def test_endpoint_errors_use_aws_wording(sagemaker, model_name):
-    missing = unique("endpoint")
+    missing = unique_name("endpoint")
     assert error_of(sagemaker.describe_endpoint, EndpointName=missing) == {
         "Code": "ValidationException", "Message": f'Could not find endpoint "{ACCOUNT_ARN}:endpoint/{missing}".'}
     assert error_of(sagemaker.create_endpoint, EndpointName=missing, EndpointConfigName="no-such-config") == {
@@ -98,23 +99,23 @@ def test_endpoint_errors_use_aws_wording(sagemaker, model_name):
 
 
 def test_rolling_updates_and_gradual_traffic_shifting_are_refused(sagemaker, model_name):
-    config = unique("config")
+    config = unique_name("config")
     sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant(model_name)])
     canary = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
         "Type": "CANARY", "WaitIntervalInSeconds": 60, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}}}
-    error = error_of(sagemaker.create_endpoint, EndpointName=unique("endpoint"), EndpointConfigName=config,
+    error = error_of(sagemaker.create_endpoint, EndpointName=unique_name("endpoint"), EndpointConfigName=config,
                      DeploymentConfig=canary)
     assert error["Message"].startswith("local_aws does not support blue/green traffic routing CANARY.")
     alarms = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]}}
-    error = error_of(sagemaker.create_endpoint, EndpointName=unique("endpoint"), EndpointConfigName=config,
+    error = error_of(sagemaker.create_endpoint, EndpointName=unique_name("endpoint"), EndpointConfigName=config,
                      DeploymentConfig=alarms)
     assert error["Message"].startswith("local_aws does not support DeploymentConfig.AutoRollbackConfiguration.")
 
 
 def test_a_creating_endpoint_cannot_be_updated_or_deleted_and_a_failed_one_is_listed(sagemaker, model_name):
-    config = unique("config")
+    config = unique_name("config")
     sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant(model_name)])
-    name = unique("endpoint")
+    name = unique_name("endpoint")
     arn = sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)["EndpointArn"]
     assert arn == f"{ACCOUNT_ARN}:endpoint/{name}"
     assert error_of(sagemaker.create_endpoint, EndpointName=name, EndpointConfigName=config)["Message"] == (

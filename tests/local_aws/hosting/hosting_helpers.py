@@ -1,23 +1,14 @@
-"""Helpers shared by the hosting tests (fixtures live in conftest.py)."""
+"""Helpers of the hosting tests, beside those of every local_aws test (local_aws_testing.py); fixtures
+live in conftest.py."""
 
-import itertools
-import os
 import textwrap
-import time
 from pathlib import Path
 
 from local_aws.compute.s3 import tar_directory
+from local_aws_testing import poll
 
-REPO = Path(__file__).resolve().parents[2]
-IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
-ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "hosting-tests"
 VARIANT = "AllTraffic"
-_names = itertools.count(1)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{os.getpid()}-{next(_names)}"
 
 
 def write_model_dir(directory: Path, inference_source: str) -> Path:
@@ -35,10 +26,5 @@ def archive(model_dir: Path) -> Path:
 
 def wait_while(sagemaker, endpoint_name: str, statuses: set[str], timeout: float = 180) -> dict:
     """DescribeEndpoint once the status has left ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        described = sagemaker.describe_endpoint(EndpointName=endpoint_name)
-        if described["EndpointStatus"] not in statuses:
-            return described
-        assert time.monotonic() < deadline, f"{endpoint_name} still {described['EndpointStatus']}"
-        time.sleep(0.2)
+    return poll(lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name), "EndpointStatus",
+                lambda status: status not in statuses, timeout)

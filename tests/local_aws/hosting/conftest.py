@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 import sample_dataset
-from hosting_helpers import BUCKET, IMAGE, REPO, ROLE, VARIANT, archive, unique, wait_while, write_model_dir
+from hosting_helpers import BUCKET, VARIANT, archive, wait_while, write_model_dir
+from local_aws_testing import INFERENCE_IMAGE, REPO, ROLE, unique_name
 
 
 @pytest.fixture(scope="session")
@@ -114,12 +115,12 @@ def create_model(sagemaker, s3):
     """``create_model(archive, environment=None) -> model name``: uploads the archive, CreateModel."""
 
     def create(model_archive: Path, environment: dict[str, str] | None = None) -> str:
-        name = unique("model")
+        name = unique_name("model")
         key = f"{name}/model.tar.gz"
         s3.upload_file(str(model_archive), BUCKET, key)
         sagemaker.create_model(
             ModelName=name,
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}", "Environment": environment or {}},
+            PrimaryContainer={"Image": INFERENCE_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}", "Environment": environment or {}},
             ExecutionRoleArn=ROLE,
         )
         return name
@@ -132,7 +133,7 @@ def create_config(sagemaker):
     """``create_config(model, count=1, variant=VARIANT) -> endpoint config name``."""
 
     def create(model_name: str, count: int = 1, variant: str = VARIANT) -> str:
-        name = unique("config")
+        name = unique_name("config")
         sagemaker.create_endpoint_config(
             EndpointConfigName=name,
             ProductionVariants=[{
@@ -151,7 +152,7 @@ def endpoint(sagemaker):
     created = []
 
     def create(config_name: str) -> tuple[str, dict]:
-        name = unique("endpoint")
+        name = unique_name("endpoint")
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
         created.append(name)
         return name, wait_while(sagemaker, name, {"Creating"})

@@ -3,7 +3,8 @@ knowing only AWS_ENDPOINT_URL."""
 
 import pytest
 
-from hosting_helpers import BUCKET, IMAGE, ROLE, unique
+from hosting_helpers import BUCKET
+from local_aws_testing import INFERENCE_IMAGE, ROLE, unique_name
 
 
 def endpoint_operator(task_id: str, config: dict, operation: str):
@@ -19,7 +20,7 @@ def deployment_config(model_name: str, data_url: str, config_name: str, endpoint
     return {
         "Model": {
             "ModelName": model_name,
-            "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": data_url},
+            "PrimaryContainer": {"Image": INFERENCE_IMAGE, "ModelDataUrl": data_url},
             "ExecutionRoleArn": ROLE,
         },
         "EndpointConfig": {
@@ -36,24 +37,24 @@ def deployment_config(model_name: str, data_url: str, config_name: str, endpoint
 
 @pytest.mark.slow
 def test_the_endpoint_operator_creates_then_updates_an_endpoint(aws_env, s3, sagemaker, trained_model_archive):
-    key = f"{unique('operator')}/model.tar.gz"
+    key = f"{unique_name('operator')}/model.tar.gz"
     s3.upload_file(str(trained_model_archive), BUCKET, key)
     data_url = f"s3://{BUCKET}/{key}"
-    endpoint_name = unique("operator-endpoint")
+    endpoint_name = unique_name("operator-endpoint")
 
-    first = deployment_config(unique("model"), data_url, unique("config"), endpoint_name)
+    first = deployment_config(unique_name("model"), data_url, unique_name("config"), endpoint_name)
     created = endpoint_operator("deploy", first, "create").execute(context={})
     assert created["Endpoint"]["EndpointStatus"] == "InService"
     assert created["EndpointConfig"]["EndpointConfigName"] == first["EndpointConfig"]["EndpointConfigName"]
 
     # A second "create" of the same endpoint is turned into an update by the operator itself,
     # which relies on AWS's "Cannot create already existing endpoint" wording.
-    second = deployment_config(unique("model"), data_url, unique("config"), endpoint_name)
+    second = deployment_config(unique_name("model"), data_url, unique_name("config"), endpoint_name)
     updated = endpoint_operator("redeploy", second, "create").execute(context={})
     assert updated["Endpoint"]["EndpointStatus"] == "InService"
     assert updated["Endpoint"]["EndpointConfigName"] == second["EndpointConfig"]["EndpointConfigName"]
 
-    third = deployment_config(unique("model"), data_url, unique("config"), endpoint_name)
+    third = deployment_config(unique_name("model"), data_url, unique_name("config"), endpoint_name)
     updated = endpoint_operator("update", third, "update").execute(context={})
     assert updated["Endpoint"]["EndpointConfigName"] == third["EndpointConfig"]["EndpointConfigName"]
     assert updated["Endpoint"]["ProductionVariants"][0]["CurrentInstanceCount"] == 1

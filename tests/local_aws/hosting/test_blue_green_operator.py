@@ -8,11 +8,12 @@ from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from dog_breed.operators import BlueGreenEndpointOperator
-from hosting_helpers import VARIANT, unique, wait_while
+from hosting_helpers import VARIANT, wait_while
+from local_aws_testing import unique_name
 
 
 def deployment(model_name: str, endpoint_name: str) -> dict:
-    config_name = unique("config")
+    config_name = unique_name("config")
     return {
         "EndpointConfig": {"EndpointConfigName": config_name, "ProductionVariants": [{
             "VariantName": VARIANT, "ModelName": model_name, "InitialInstanceCount": 1,
@@ -29,7 +30,7 @@ def operator(config: dict, rollback_alarm: dict | None = None, deferrable: bool 
 
 @pytest.fixture
 def endpoint_name(sagemaker):
-    name = unique("blue-green")
+    name = unique_name("blue-green")
     yield name
     try:
         sagemaker.delete_endpoint(EndpointName=name)
@@ -41,7 +42,7 @@ def endpoint_name(sagemaker):
 def test_creates_leaves_alone_then_updates_blue_green(aws_env, local_aws, sagemaker, create_model,
                                                       probe_model_archive, endpoint_name):
     model = create_model(probe_model_archive)
-    alarm = {"AlarmName": unique("rollback"), "MetricName": "Invocation5XXErrors", "Namespace": "AWS/SageMaker",
+    alarm = {"AlarmName": unique_name("rollback"), "MetricName": "Invocation5XXErrors", "Namespace": "AWS/SageMaker",
              "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1.0,
              "ComparisonOperator": "GreaterThanOrEqualToThreshold",
              "Dimensions": [{"Name": "EndpointName", "Value": endpoint_name},

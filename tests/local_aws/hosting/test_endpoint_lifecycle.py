@@ -10,7 +10,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from hosting_helpers import VARIANT, unique, wait_while
+from hosting_helpers import VARIANT, wait_while
+from local_aws_testing import unique_name
 
 
 def invoke(runtime, endpoint_name: str, image: bytes, **extra) -> tuple[list[dict], dict]:
@@ -26,7 +27,7 @@ def test_create_invoke_update_under_load_and_delete(
 ):
     model = create_model(trained_model_archive)
     blue_config = create_config(model, variant="Blue")
-    name = unique("endpoint")
+    name = unique_name("endpoint")
     sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=blue_config)
     assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Creating"
 

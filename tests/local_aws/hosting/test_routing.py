@@ -19,7 +19,8 @@ from local_aws.hosting.fleet import ReplicaSpec
 from local_aws.hosting.router import ContainerTimeout, Invocation, forward
 from local_aws.supervisor import Supervisor
 
-from hosting_helpers import VARIANT, unique
+from hosting_helpers import VARIANT
+from local_aws_testing import unique_name
 from http_probes import interim_response_before_body
 
 
@@ -64,7 +65,7 @@ def test_weighted_variants_split_traffic_and_target_variant_picks_one(
     sagemaker, runtime, create_model, probe_model_archive, endpoint
 ):
     model = create_model(probe_model_archive)
-    config = unique("config")
+    config = unique_name("config")
     sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
         {"VariantName": "Heavy", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large",
          "InitialVariantWeight": 3.0},
