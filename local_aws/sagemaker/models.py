@@ -8,6 +8,7 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 
+from local_aws.clock import now
 from local_aws.errors import ValidationException
 
 
@@ -18,7 +19,7 @@ class Model:
     container: dict
     execution_role_arn: str | None
     enable_network_isolation: bool
-    creation_time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
+    creation_time: datetime.datetime = field(default_factory=now)
 
     def describe(self) -> dict:
         described = {
