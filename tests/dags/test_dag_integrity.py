@@ -5,8 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import DAGS
-from scripts.airflow_env import airflow_env
+from scripts.airflow_env import DAGS, airflow_env
 
 # A fresh interpreter's environment: no PYTHONPATH, credentials or settings of the machine running the tests.
 BARE = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

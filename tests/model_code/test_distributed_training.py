@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from checkpoints import latest_checkpoint
-from conftest import train_command, training_env
+from model_code_testing import train_command, training_env
 from distributed import DEFAULT_MASTER_PORT, SINGLE_PROCESS, process_group_spec
 from image_folders import load_dataset
 from networks import build_model

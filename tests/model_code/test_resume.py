@@ -7,7 +7,7 @@ import time
 import pytest
 
 from checkpoints import latest_checkpoint, save_checkpoint
-from conftest import train_command, training_env
+from model_code_testing import train_command, training_env
 
 EPOCHS = "6"
 
