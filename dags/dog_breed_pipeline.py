@@ -20,7 +20,7 @@ from airflow.sdk import Param, chain, dag, task
 
 from dog_breed import steps
 from dog_breed.config import param_specs
-from dog_breed.environment import Deployment
+from dog_breed.environment import DeploymentSettings
 from dog_breed.operators import (
     BestTrialTrainingOperator,
     BlueGreenEndpointOperator,
@@ -30,7 +30,7 @@ from dog_breed.operators import (
 
 # Every DOG_BREED_* variable, read once: the profile, its changed defaults, the schedule ("none", what
 # `make up` uses, leaves only manual runs).
-DEPLOYMENT = Deployment.from_environment()
+DEPLOYMENT = DeploymentSettings.from_environment()
 PROFILE = DEPLOYMENT.profile
 # The local endpoint finishes jobs in seconds to minutes; AWS in many minutes, and throttles describes.
 POLL_SECONDS = 5 if PROFILE == "local" else 30

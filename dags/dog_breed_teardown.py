@@ -16,7 +16,7 @@ from airflow.sdk import Param, chain, dag, task
 
 from dog_breed import teardown
 from dog_breed.config import param_specs
-from dog_breed.environment import Deployment
+from dog_breed.environment import DeploymentSettings
 from dog_breed.sagemaker_requests import rollback_alarm_name
 from dog_breed.steps import AWS_CONN_ID
 
@@ -58,7 +58,7 @@ def delete_rollback_alarm(params: dict | None = None) -> None:
     default_args={"owner": "ml-platform"},
     tags=["dog-breed", "sagemaker", "teardown"],
     doc_md=__doc__,
-    params={name: Param(**spec) for name, spec in param_specs(Deployment.from_environment().defaults()).items()
+    params={name: Param(**spec) for name, spec in param_specs(DeploymentSettings.from_environment().defaults()).items()
             if name in TARGET_PARAMS},
 )
 def dog_breed_teardown():

@@ -32,14 +32,14 @@ DEFAULT_SCHEDULE = "@weekly"
 
 
 @dataclass(frozen=True)
-class Deployment:
+class DeploymentSettings:
     profile: str = DEFAULT_PROFILE
     overrides: dict[str, Any] = field(default_factory=dict)
     local_dataset_url: str | None = None
     schedule: str | None = DEFAULT_SCHEDULE  # None: manual runs only
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Deployment:
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> DeploymentSettings:
         profile = environ.get(PROFILE_ENV) or DEFAULT_PROFILE
         _check_profile(profile)
         schedule = environ.get(SCHEDULE_ENV) or DEFAULT_SCHEDULE
@@ -62,7 +62,7 @@ class Deployment:
 
 def profile_defaults(profile: str | None = None) -> dict[str, Any]:
     """The defaults of `profile` (or of $DOG_BREED_PROFILE) as this process's environment changes them."""
-    return Deployment.from_environment().defaults(profile)
+    return DeploymentSettings.from_environment().defaults(profile)
 
 
 def _check_profile(name: str) -> None:

@@ -27,7 +27,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException
 
-from dog_breed.sagemaker_hook import TRAINING, TUNING, Deployment, JobKind, PipelineSageMakerHook
+from dog_breed.sagemaker_hook import TRAINING, TUNING, EndpointAction, JobKind, PipelineSageMakerHook
 from dog_breed.sagemaker_requests import with_tuned_hyperparameters
 
 
@@ -126,11 +126,11 @@ class BlueGreenEndpointOperator(SageMakerEndpointOperator):
             self.log.info("Endpoint config %s exists; reusing it.", config_name)
             self.config = {"Endpoint": target}
         plan = self.hook.plan_endpoint(target["EndpointName"], target["EndpointConfigName"])
-        if plan.deployment is Deployment.SERVING:
+        if plan.action is EndpointAction.SERVING:
             self.log.info("Endpoint %s already serves %s.", target["EndpointName"], target["EndpointConfigName"])
             return {"EndpointConfig": serialize(self.hook.describe_endpoint_config(target["EndpointConfigName"])),
                     "Endpoint": serialize(plan.current)}
-        if plan.deployment is Deployment.UPDATE:
+        if plan.action is EndpointAction.UPDATE:
             self.log.info("Endpoint %s serves %s; updating it blue/green to %s.", target["EndpointName"],
                           plan.current["EndpointConfigName"], target["EndpointConfigName"])
             self.operation = "update"

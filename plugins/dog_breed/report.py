@@ -39,17 +39,23 @@ def _row(cells: list[Any]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def _billed(training_job: dict[str, Any]) -> tuple[int, float | None]:
+    """A DescribeTrainingJob's billable seconds, and their estimated cost."""
+    billable = training_job.get("BillableTimeInSeconds") or 0
+    resources = training_job["ResourceConfig"]
+    return billable, job_cost(resources["InstanceType"], resources["InstanceCount"], billable)
+
+
 def trial(summary: dict[str, Any], described: dict[str, Any]) -> dict[str, Any]:
     """A row of the trial table from a trial's `TrainingJobSummaries` entry and its DescribeTrainingJob."""
-    billable = described.get("BillableTimeInSeconds") or 0
-    resources = described["ResourceConfig"]
+    billable, cost = _billed(described)
     return {
         "name": summary["TrainingJobName"],
         "status": summary["TrainingJobStatus"],
         "objective": summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value"),
         "hyperparameters": summary.get("TunedHyperParameters", {}),
         "billable_seconds": billable,
-        "cost": job_cost(resources["InstanceType"], resources["InstanceCount"], billable),
+        "cost": cost,
     }
 
 
@@ -59,9 +65,7 @@ def summarize(*, run_id: str | None, tuning_job: dict[str, Any], training_job: d
     """The run summary that `render` turns into Markdown, from the descriptions the pipeline's tasks
     returned: the tuning job's and the training job's, the trial rows (`trial`), the evaluation, the
     smoke test's result and the endpoint's description (both None when the gate kept the candidate out)."""
-    billable = training_job.get("BillableTimeInSeconds") or 0
-    resources = training_job["ResourceConfig"]
-    training_cost = job_cost(resources["InstanceType"], resources["InstanceCount"], billable)
+    _, training_cost = _billed(training_job)
     deployed = None
     if endpoint is not None and smoke is not None:
         previous = (evaluation["serving"] or {}).get("model_name")

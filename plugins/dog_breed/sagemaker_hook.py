@@ -21,6 +21,7 @@ from dog_breed.validation import NAME_MAX_LEN
 
 FAILED_JOB_STATES = frozenset({"Failed", "Stopped"})
 
+
 @dataclass(frozen=True)
 class JobKind:
     """A kind of SageMaker job: how its requests and descriptions name it, and its provider trigger type."""
@@ -47,7 +48,7 @@ class ClaimedJob:
     existing: dict[str, Any] | None
 
 
-class Deployment(enum.Enum):
+class EndpointAction(enum.Enum):
     CREATE = "create"  # no endpoint of that name yet
     UPDATE = "update"  # the endpoint serves another config: update it blue/green
     SERVING = "serving"  # the endpoint already serves this config
@@ -55,7 +56,7 @@ class Deployment(enum.Enum):
 
 @dataclass(frozen=True)
 class EndpointPlan:
-    deployment: Deployment
+    action: EndpointAction
     current: dict[str, Any] | None  # the endpoint's description, None when it does not exist
 
 
@@ -91,7 +92,7 @@ class PipelineSageMakerHook(SageMakerHook):
         between states."""
         current = self.describe_or_none(self.describe_endpoint, endpoint_name)
         if current is None:
-            return EndpointPlan(Deployment.CREATE, None)
+            return EndpointPlan(EndpointAction.CREATE, None)
         status = current["EndpointStatus"]
         if status == "Failed":
             raise AirflowException(f"endpoint {endpoint_name} is Failed ({current.get('FailureReason')}); "
@@ -99,8 +100,8 @@ class PipelineSageMakerHook(SageMakerHook):
         if status != "InService":
             raise AirflowException(f"endpoint {endpoint_name} is {status}; retry once it is InService")
         if current["EndpointConfigName"] == config_name:
-            return EndpointPlan(Deployment.SERVING, current)
-        return EndpointPlan(Deployment.UPDATE, current)
+            return EndpointPlan(EndpointAction.SERVING, current)
+        return EndpointPlan(EndpointAction.UPDATE, current)
 
     @staticmethod
     def check_deployed(endpoint: dict[str, Any], config_name: str) -> None:

@@ -32,7 +32,6 @@ DATASET_SCHEMES = ("https", "s3", "file")
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "number": (int, float), "boolean": (bool,),
                                              "string": (str,), "array": (list,), "object": (dict,)}
-_TYPE_NAMES = {"integer": "integer", "number": "number", "boolean": "boolean", "string": "string"}
 
 
 def type_problem(value: Any, schema: dict[str, Any]) -> str | None:
@@ -61,7 +60,7 @@ def _type_name(schema: dict[str, Any]) -> str:
         return f"list of {_type_name(schema['items'])}s"
     if expected == "object":
         return f"mapping of strings to {_type_name(schema['additionalProperties'])}s"
-    return _TYPE_NAMES[expected]
+    return expected
 
 
 def value_problems(c: PipelineConfig) -> list[tuple[str, str]]:

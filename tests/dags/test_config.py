@@ -4,7 +4,7 @@ import pytest
 
 from dog_breed.config import ConfigError, PipelineConfig, param_specs
 from dog_breed import validation
-from dog_breed.environment import Deployment, profile_defaults
+from dog_breed.environment import DeploymentSettings, profile_defaults
 from dog_breed.profiles import AWS_DEFAULTS
 from dog_breed.validation import bucket_name_problem
 from dog_breed.layout import DataLayout
@@ -137,16 +137,16 @@ def test_bad_default_overrides_are_named(monkeypatch, raw, message):
 
 
 def test_a_deployment_is_read_from_its_environment_at_one_moment():
-    deployment = Deployment.from_environment({
+    deployment = DeploymentSettings.from_environment({
         "DOG_BREED_PROFILE": "local", "DOG_BREED_SCHEDULE": "none",
         "DOG_BREED_LOCAL_DATASET_URL": "file:///data/dogImages.zip", "DOG_BREED_DEFAULTS": '{"tuning_max_jobs": 3}'})
     assert (deployment.profile, deployment.schedule) == ("local", None)
     local_defaults = deployment.defaults()
     assert (local_defaults["dataset_url"], local_defaults["tuning_max_jobs"]) == ("file:///data/dogImages.zip", 3)
     assert deployment.defaults("aws")["dataset_url"].startswith("https://"), "the local dataset is the local profile's"
-    assert Deployment.from_environment({}) == Deployment(profile="aws", schedule="@weekly")
+    assert DeploymentSettings.from_environment({}) == DeploymentSettings(profile="aws", schedule="@weekly")
     with pytest.raises(ConfigError, match="DOG_BREED_PROFILE: 'prod' is not one of aws, local"):
-        Deployment.from_environment({"DOG_BREED_PROFILE": "prod"})
+        DeploymentSettings.from_environment({"DOG_BREED_PROFILE": "prod"})
 
 
 @pytest.mark.parametrize("schema, good, bad, expected", [
