@@ -84,6 +84,3 @@ class RequestContext:
 
     def files(self) -> Path:
         return self.platform.files(self.account_id, self.region)
-
-    def arn(self, resource: str, service: str = "sagemaker") -> str:
-        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"

@@ -5,15 +5,13 @@ Each action checks its request against the state, records the change, and leaves
 background thread, so the endpoint's status tells clients what happened, as on AWS.
 """
 
-from local_aws.clock import now
 from local_aws.errors import NotSupportedLocally, ValidationException
 from local_aws.hosting import provisioning
 from local_aws.hosting.monitor import HostingMonitor
-from local_aws.hosting.state import CREATING, DELETING, IN_SERVICE, UPDATING, HostingState
+from local_aws.hosting.state import Endpoint, EndpointConfig, EndpointConfigStore, EndpointStore
 from local_aws.registry import action
 from local_aws.sagemaker.listing import page, page_response
-from local_aws.sagemaker.models import find_model
-from local_aws.sagemaker.tags import TagState
+from local_aws.sagemaker.models import ModelStore
 
 # Endpoint-config members local AWS cannot run, and what it runs instead.
 _UNSUPPORTED_CONFIG_MEMBERS = {
@@ -36,10 +34,6 @@ _UNSUPPORTED_VARIANT_MEMBERS = {
     "AcceleratorPartitionLayouts": "Replicas run on the local CPU.",
 }
 LEAST_OUTSTANDING_REQUESTS = "LEAST_OUTSTANDING_REQUESTS"
-
-
-def _state(ctx) -> HostingState:
-    return ctx.state(HostingState)
 
 
 def _refuse_unsupported_config(params: dict) -> None:
@@ -71,37 +65,34 @@ def _check_variants(ctx, variants: list[dict]) -> None:
                 raise ValidationException(
                     f"{required} is required for production variant {variant['VariantName']}."
                 )
-        find_model(ctx, variant["ModelName"])
+        ctx.state(ModelStore).get(variant["ModelName"])
 
 
 @action("sagemaker", "CreateEndpointConfig")
 def create_endpoint_config(params, ctx):
     _refuse_unsupported_config(params)
     _check_variants(ctx, params["ProductionVariants"])
-    config = _state(ctx).add_config(params["EndpointConfigName"], params)
-    ctx.state(TagState).register(config.arn, params.get("Tags"))
+    configs = ctx.state(EndpointConfigStore)
+    name = params["EndpointConfigName"]
+    config = configs.add(EndpointConfig(name, configs.arn(name), params), params.get("Tags"))
     return {"EndpointConfigArn": config.arn}
 
 
 @action("sagemaker", "DescribeEndpointConfig")
 def describe_endpoint_config(params, ctx):
-    return _state(ctx).get_config(params["EndpointConfigName"]).describe()
+    return ctx.state(EndpointConfigStore).get(params["EndpointConfigName"]).describe()
 
 
 @action("sagemaker", "DeleteEndpointConfig")
 def delete_endpoint_config(params, ctx):
-    state = _state(ctx)
-    config = state.get_config(params["EndpointConfigName"])
-    state.delete_config(config.name)
-    ctx.state(TagState).forget(config.arn)
+    configs = ctx.state(EndpointConfigStore)
+    configs.remove(configs.get(params["EndpointConfigName"]))
     return {}
 
 
 @action("sagemaker", "ListEndpointConfigs")
 def list_endpoint_configs(params, ctx):
-    state = _state(ctx)
-    with state.lock:
-        summaries = [config.summary() for config in state.endpoint_configs.values()]
+    summaries = [config.summary() for config in ctx.state(EndpointConfigStore).all()]
     configs, next_token = page(
         summaries, params, name_key="EndpointConfigName",
         sort_keys={"Name": "EndpointConfigName", "CreationTime": "CreationTime"}, default_order="Descending",
@@ -131,104 +122,74 @@ def _check_deployment_config(deployment_config: dict | None) -> None:
 
 @action("sagemaker", "CreateEndpoint")
 def create_endpoint(params, ctx):
-    state = _state(ctx)
-    config = state.get_config(params["EndpointConfigName"])
+    config = ctx.state(EndpointConfigStore).get(params["EndpointConfigName"])
     deployment_config = params.get("DeploymentConfig")
     _check_deployment_config(deployment_config)
-    endpoint = state.add_endpoint(params["EndpointName"], config, deployment_config)
-    ctx.state(TagState).register(endpoint.arn, params.get("Tags"))
-    provisioning.in_background(provisioning.run_create, ctx, state, endpoint)
+    endpoints = ctx.state(EndpointStore)
+    name = params["EndpointName"]
+    endpoint = endpoints.add(Endpoint(name, endpoints.arn(name), config, deployment_config), params.get("Tags"))
+    provisioning.in_background(provisioning.run_create, ctx, endpoints, endpoint)
     ctx.state(HostingMonitor).ensure_started(ctx)
     return {"EndpointArn": endpoint.arn}
 
 
 @action("sagemaker", "DescribeEndpoint")
 def describe_endpoint(params, ctx):
-    state = _state(ctx)
-    with state.lock:
-        return state.get_endpoint(params["EndpointName"]).describe()
+    endpoints = ctx.state(EndpointStore)
+    with endpoints.lock:
+        return endpoints.get(params["EndpointName"]).describe()
 
 
 @action("sagemaker", "ListEndpoints")
 def list_endpoints(params, ctx):
-    state = _state(ctx)
-    with state.lock:
-        summaries = [endpoint.summary() for endpoint in state.endpoints.values()]
-    endpoints, next_token = page(
+    endpoints = ctx.state(EndpointStore)
+    with endpoints.lock:
+        summaries = [endpoint.summary() for endpoint in endpoints.all()]
+    page_of_endpoints, next_token = page(
         summaries, params, name_key="EndpointName", status_key="EndpointStatus",
         sort_keys={"Name": "EndpointName", "CreationTime": "CreationTime", "Status": "EndpointStatus"},
         default_order="Descending",
     )
-    return page_response("Endpoints", endpoints, next_token)
-
-
-def _require_in_service(endpoint, verb: str) -> None:
-    if endpoint.status in (CREATING, UPDATING, DELETING):
-        raise ValidationException(f'Cannot {verb} in-progress endpoint "{endpoint.arn}".')
-    if endpoint.status != IN_SERVICE:
-        raise ValidationException(
-            f'Cannot {verb} endpoint "{endpoint.arn}" in status {endpoint.status}; delete it and create it again.'
-        )
+    return page_response("Endpoints", page_of_endpoints, next_token)
 
 
 @action("sagemaker", "UpdateEndpoint")
 def update_endpoint(params, ctx):
-    state = _state(ctx)
     if params.get("ExcludeRetainedVariantProperties"):
         raise NotSupportedLocally(
             "ExcludeRetainedVariantProperties", "RetainAllVariantProperties keeps instance counts and weights."
         )
-    config = state.get_config(params["EndpointConfigName"])
+    config = ctx.state(EndpointConfigStore).get(params["EndpointConfigName"])
     deployment_config = params.get("DeploymentConfig")
     _check_deployment_config(deployment_config)
-    with state.lock:
-        endpoint = state.get_endpoint(params["EndpointName"])
-        _require_in_service(endpoint, "update")
+    endpoints = ctx.state(EndpointStore)
+    with endpoints.lock:
+        endpoint = endpoints.get(params["EndpointName"])
+        endpoint.begin_update(config)
         counts = provisioning.initial_counts(config)
         if params.get("RetainAllVariantProperties"):
             counts.update({name: count for name, count in endpoint.desired_counts.items() if name in counts})
         if params.get("RetainDeploymentConfig"):
             deployment_config = endpoint.deployment_config
-        endpoint.pending_config = config
-        endpoint.pending_since = now()
-        endpoint.set_status(UPDATING)
-    provisioning.in_background(provisioning.run_update, ctx, state, endpoint, config, counts, deployment_config)
+    provisioning.in_background(provisioning.run_update, ctx, endpoints, endpoint, counts, deployment_config)
     return {"EndpointArn": endpoint.arn}
 
 
 @action("sagemaker", "UpdateEndpointWeightsAndCapacities")
 def update_endpoint_weights_and_capacities(params, ctx):
-    state = _state(ctx)
-    with state.lock:
-        endpoint = state.get_endpoint(params["EndpointName"])
-        _require_in_service(endpoint, "update")
-        changes = params["DesiredWeightsAndCapacities"]
-        for change in changes:
-            if change["VariantName"] not in endpoint.deployment.fleets:
-                raise ValidationException(
-                    f'The variant name(s) "{change["VariantName"]}" is/are not present in endpoint "{endpoint.arn}".'
-                )
-        counts = {}
-        for change in changes:
-            name = change["VariantName"]
-            if "DesiredWeight" in change:
-                endpoint.deployment.weights[name] = change["DesiredWeight"]
-            if "DesiredInstanceCount" in change:
-                counts[name] = change["DesiredInstanceCount"]
-        endpoint.desired_counts.update(counts)
-        endpoint.set_status(UPDATING)
-    provisioning.in_background(provisioning.run_scale, ctx, state, endpoint, counts)
+    endpoints = ctx.state(EndpointStore)
+    with endpoints.lock:
+        endpoint = endpoints.get(params["EndpointName"])
+        counts = endpoint.begin_scale(params["DesiredWeightsAndCapacities"])
+    provisioning.in_background(provisioning.run_scale, ctx, endpoints, endpoint, counts)
     return {"EndpointArn": endpoint.arn}
 
 
 @action("sagemaker", "DeleteEndpoint")
 def delete_endpoint(params, ctx):
-    state = _state(ctx)
-    with state.lock:
-        endpoint = state.get_endpoint(params["EndpointName"])
-        if endpoint.status in (CREATING, UPDATING, DELETING):
-            raise ValidationException(f'Cannot delete in-progress endpoint "{endpoint.arn}".')
-        endpoint.set_status(DELETING)
-    ctx.state(TagState).forget(endpoint.arn)
-    provisioning.in_background(provisioning.run_delete, ctx, state, endpoint)
+    endpoints = ctx.state(EndpointStore)
+    with endpoints.lock:
+        endpoint = endpoints.get(params["EndpointName"])
+        endpoint.begin_delete()
+    provisioning.in_background(provisioning.run_delete, ctx, endpoints, endpoint)
     return {}

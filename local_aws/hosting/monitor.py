@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from local_aws.hosting import autoscaling
 from local_aws.hosting.metrics import NAMESPACE, VariantPeriod, invocations_per_instance, metric_data
-from local_aws.hosting.state import IN_SERVICE, HostingState
+from local_aws.hosting.state import IN_SERVICE, EndpointStore
 from local_aws.hosting.time_scale import METRIC_PERIOD_SECONDS, real_seconds, time_scale
 
 logger = logging.getLogger(__name__)
@@ -57,24 +57,24 @@ class HostingMonitor:
     def replace_dead_replicas(self, ctx) -> None:
         """Take replicas whose process exited out of routing and start their replacements, so that
         ``CurrentInstanceCount`` is true and the next request finds a live replica."""
-        state = ctx.state(HostingState)
-        with state.lock:
-            deployments = [endpoint.deployment for endpoint in state.endpoints.values() if endpoint.deployment]
+        endpoints = ctx.state(EndpointStore)
+        with endpoints.lock:
+            deployments = [endpoint.deployment for endpoint in endpoints.all() if endpoint.deployment]
         for deployment in deployments:
             for fleet in deployment.fleets.values():
                 fleet.remove_exited()
 
     def tick(self, ctx) -> None:
         """Close the current period: publish it and act on it."""
-        state = ctx.state(HostingState)
-        with state.lock:
-            endpoints = [endpoint for endpoint in state.endpoints.values() if endpoint.deployment is not None]
+        endpoints = ctx.state(EndpointStore)
+        with endpoints.lock:
+            serving = [endpoint for endpoint in endpoints.all() if endpoint.deployment is not None]
         timestamp = datetime.datetime.now(datetime.timezone.utc)
         # High-resolution storage keeps compressed periods apart in CloudWatch.
         resolution = 60 if time_scale() == 1 else 1
         data = []
         rates = {}
-        for endpoint in endpoints:
+        for endpoint in serving:
             periods = endpoint.metrics.collect()
             for variant, fleet in endpoint.deployment.fleets.items():
                 period = periods.get(variant, VariantPeriod())
@@ -84,9 +84,9 @@ class HostingMonitor:
         cloudwatch = ctx.client("cloudwatch")
         for start in range(0, len(data), PUT_METRIC_DATA_LIMIT):
             cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start:start + PUT_METRIC_DATA_LIMIT])
-        self._autoscale(ctx, state, rates)
+        self._autoscale(ctx, endpoints, rates)
 
-    def _autoscale(self, ctx, state: HostingState, rates: dict[tuple[str, str], float]) -> None:
+    def _autoscale(self, ctx, endpoints: EndpointStore, rates: dict[tuple[str, str], float]) -> None:
         client = ctx.client("application-autoscaling")
         targets = _all(client, "describe_scalable_targets", "ScalableTargets")
         policies = [
@@ -96,7 +96,7 @@ class HostingMonitor:
         now = time.monotonic()
         for variant in autoscaling.tracked_variants(targets, policies):
             key = (variant.endpoint_name, variant.variant_name)
-            endpoint = state.find_endpoint(variant.endpoint_name)
+            endpoint = endpoints.find(variant.endpoint_name)
             if endpoint is None:
                 self._histories.pop(key, None)
                 continue

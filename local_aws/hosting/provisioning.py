@@ -18,9 +18,9 @@ from local_aws.hosting.deployment import Deployment, VariantPlan, VariantStartEr
 from local_aws.hosting.fleet import ReplicaSpec
 from local_aws.hosting.replica import ReplicaStartError
 from local_aws.hosting.replica_logs import cloudwatch_streams
-from local_aws.hosting.state import FAILED, IN_SERVICE, Endpoint, EndpointConfig, HostingState
+from local_aws.hosting.state import Endpoint, EndpointConfig, EndpointStore
 from local_aws.platform import RequestContext
-from local_aws.sagemaker.models import find_model
+from local_aws.sagemaker.models import ModelStore
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def plan_deployment(
     for variant in config.production_variants:
         name = variant["VariantName"]
         try:
-            model = find_model(ctx, variant["ModelName"])
+            model = ctx.state(ModelStore).get(variant["ModelName"])
         except AWSError as error:
             raise DeploymentError(error.message)
         data_url = model.container["ModelDataUrl"]
@@ -102,62 +102,46 @@ def start_deployment(
     return deployment
 
 
-def run_create(ctx: RequestContext, state: HostingState, endpoint: Endpoint) -> None:
+def run_create(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint) -> None:
     counts = initial_counts(endpoint.config)
     try:
         deployment = start_deployment(ctx, endpoint, endpoint.config, counts)
     except DeploymentError as error:
-        with state.lock:
-            endpoint.set_status(FAILED, str(error))
+        with endpoints.lock:
+            endpoint.fail(str(error))
         return
     except Exception as error:
         logger.exception("creating endpoint %s failed", endpoint.name)
-        with state.lock:
-            endpoint.set_status(FAILED, f"local_aws failed to start the endpoint: {error}")
+        with endpoints.lock:
+            endpoint.fail(f"local_aws failed to start the endpoint: {error}")
         return
-    with state.lock:
-        endpoint.deployment = deployment
-        endpoint.desired_counts = counts
-        endpoint.set_status(IN_SERVICE)
+    with endpoints.lock:
+        endpoint.serve(deployment, counts)
 
 
-def run_update(
-    ctx: RequestContext, state: HostingState, endpoint: Endpoint, config: EndpointConfig,
-    counts: dict[str, int], deployment_config: dict | None,
-) -> None:
+def run_update(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint,
+               counts: dict[str, int], deployment_config: dict | None) -> None:
     """Blue/green: the new fleet serves only once healthy; the old one then drains and stops.
 
     If the new fleet cannot start, traffic never leaves the old one and the endpoint returns to
     InService on its old configuration with the failure in FailureReason (SageMaker's rollback).
     """
     try:
-        deployment = start_deployment(ctx, endpoint, config, counts)
+        deployment = start_deployment(ctx, endpoint, endpoint.pending_config, counts)
     except Exception as error:
         if not isinstance(error, DeploymentError):
             logger.exception("updating endpoint %s failed", endpoint.name)
-        with state.lock:
-            endpoint.pending_config = None
-            endpoint.set_status(
-                IN_SERVICE,
-                f"Update to endpoint configuration {config.name} failed and was rolled back to "
-                f"{endpoint.config.name}: {error}",
-            )
+        with endpoints.lock:
+            endpoint.roll_back_update(error)
         return
-    with state.lock:
-        old = endpoint.deployment
-        endpoint.deployment = deployment
-        endpoint.config = config
-        endpoint.desired_counts = counts
-        endpoint.pending_config = None
-        if deployment_config is not None:
-            endpoint.deployment_config = deployment_config
-        endpoint.set_status(IN_SERVICE)
+    with endpoints.lock:
+        replaced = endpoint.finish_update(deployment, counts, deployment_config)
     wait = (deployment_config or {}).get("BlueGreenUpdatePolicy", {}).get("TerminationWaitInSeconds", 0)
     time.sleep(wait)
-    old.close()
+    replaced.close()
 
 
-def run_scale(ctx: RequestContext, state: HostingState, endpoint: Endpoint, counts: dict[str, int]) -> None:
+def run_scale(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint, counts: dict[str, int]) -> None:
     """Start or stop replicas of the current deployment to reach ``counts``."""
     failures = []
     for name, count in counts.items():
@@ -165,11 +149,11 @@ def run_scale(ctx: RequestContext, state: HostingState, endpoint: Endpoint, coun
             endpoint.deployment.fleets[name].scale_to(count)
         except ReplicaStartError as error:
             failures.append(f"production variant {name} could not scale to {count} instances: {error}")
-    with state.lock:
-        endpoint.set_status(IN_SERVICE, "; ".join(failures) or None)
+    with endpoints.lock:
+        endpoint.finish_scale(failures)
 
 
-def run_delete(ctx: RequestContext, state: HostingState, endpoint: Endpoint) -> None:
+def run_delete(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint) -> None:
     if endpoint.deployment is not None:
         endpoint.deployment.close()
-    state.remove_endpoint(endpoint)
+    endpoints.remove(endpoint)

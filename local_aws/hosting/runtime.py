@@ -24,7 +24,7 @@ from local_aws.hosting.router import (
     NoHealthyReplica,
     forward,
 )
-from local_aws.hosting.state import HostingState
+from local_aws.hosting.state import EndpointStore
 from local_aws.registry import route
 
 # InvokeEndpoint's documented limit on the request payload.
@@ -86,7 +86,7 @@ def invoke_endpoint(request: Request, ctx, name: str) -> Response:
     options = _options(request, name)
     if "InferenceId" in options:
         logger.info("InvokeEndpoint %s: inference id %s", name, options["InferenceId"])
-    endpoint = ctx.state(HostingState).find_endpoint(name)
+    endpoint = ctx.state(EndpointStore).find(name)
     if endpoint is None or endpoint.deployment is None:
         raise RuntimeValidationError(f"Endpoint {name} of account {ctx.account_id} not found.")
     invocation = Invocation(

@@ -1,25 +1,21 @@
-"""Endpoint configurations and endpoints of one account and region, and their wire shapes.
+"""Endpoint configurations and endpoints of one account and region: their wire shapes and statuses.
 
-State only: what runs an endpoint is :mod:`local_aws.hosting.provisioning`, which moves an
-endpoint through its statuses; the resources here describe themselves as DescribeEndpoint and
-DescribeEndpointConfig answer.
+State only: :mod:`local_aws.hosting.provisioning` runs an endpoint and tells it what happened
+(`serve`, `fail`, `finish_update`, `roll_back_update`, ...); the endpoint moves through its statuses
+itself. Callers change an endpoint under its store's lock (`EndpointStore.lock`).
 """
 
 import datetime
-import threading
 from dataclasses import dataclass, field
 
 from local_aws.clock import now
 from local_aws.errors import ValidationException
 from local_aws.hosting.deployment import Deployment
 from local_aws.hosting.metrics import InvocationMetrics
+from local_aws.sagemaker.resources import SageMakerStore
 
 CREATING, UPDATING, IN_SERVICE, FAILED, DELETING = "Creating", "Updating", "InService", "Failed", "Deleting"
-
-
-def sagemaker_arn(region: str, account_id: str, kind: str, name: str) -> str:
-    # SageMaker lower-cases resource names in ARNs.
-    return f"arn:aws:sagemaker:{region}:{account_id}:{kind}/{name.lower()}"
+IN_PROGRESS = (CREATING, UPDATING, DELETING)
 
 
 @dataclass
@@ -28,6 +24,7 @@ class EndpointConfig:
     arn: str
     request: dict  # the CreateEndpointConfig parameters, which DescribeEndpointConfig echoes
     creation_time: datetime.datetime = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def production_variants(self) -> list[dict]:
@@ -62,8 +59,80 @@ class Endpoint:
     # Per variant, the instance count asked for (by the config, autoscaling or the API).
     desired_counts: dict[str, int] = field(default_factory=dict)
     metrics: InvocationMetrics = field(default_factory=InvocationMetrics)
+    tags: dict[str, str] = field(default_factory=dict)
 
-    def set_status(self, status: str, failure_reason: str | None = None) -> None:
+    def serve(self, deployment: Deployment, counts: dict[str, int]) -> None:
+        """The first deployment is healthy: the endpoint is InService."""
+        self.deployment = deployment
+        self.desired_counts = counts
+        self._set_status(IN_SERVICE)
+
+    def fail(self, reason: str) -> None:
+        self._set_status(FAILED, reason)
+
+    def begin_update(self, config: EndpointConfig) -> None:
+        self._require_in_service("update")
+        self.pending_config = config
+        self.pending_since = now()
+        self._set_status(UPDATING)
+
+    def finish_update(self, deployment: Deployment, counts: dict[str, int],
+                      deployment_config: dict | None) -> Deployment:
+        """The pending configuration's deployment is healthy and now serves; returns the one it replaced."""
+        replaced = self.deployment
+        self.deployment = deployment
+        self.config = self.pending_config
+        self.desired_counts = counts
+        self.pending_config = None
+        if deployment_config is not None:
+            self.deployment_config = deployment_config
+        self._set_status(IN_SERVICE)
+        return replaced
+
+    def roll_back_update(self, error: Exception) -> None:
+        """The pending configuration could not start: the old one keeps serving, and FailureReason says why."""
+        failed = self.pending_config
+        self.pending_config = None
+        self._set_status(
+            IN_SERVICE,
+            f"Update to endpoint configuration {failed.name} failed and was rolled back to {self.config.name}: {error}",
+        )
+
+    def begin_scale(self, changes: list[dict]) -> dict[str, int]:
+        """Apply UpdateEndpointWeightsAndCapacities' weights now; return the instance counts to reach."""
+        self._require_in_service("update")
+        for change in changes:
+            if change["VariantName"] not in self.deployment.fleets:
+                raise ValidationException(
+                    f'The variant name(s) "{change["VariantName"]}" is/are not present in endpoint "{self.arn}".'
+                )
+        counts = {}
+        for change in changes:
+            if "DesiredWeight" in change:
+                self.deployment.weights[change["VariantName"]] = change["DesiredWeight"]
+            if "DesiredInstanceCount" in change:
+                counts[change["VariantName"]] = change["DesiredInstanceCount"]
+        self.desired_counts.update(counts)
+        self._set_status(UPDATING)
+        return counts
+
+    def finish_scale(self, failures: list[str]) -> None:
+        self._set_status(IN_SERVICE, "; ".join(failures) or None)
+
+    def begin_delete(self) -> None:
+        if self.status in IN_PROGRESS:
+            raise ValidationException(f'Cannot delete in-progress endpoint "{self.arn}".')
+        self._set_status(DELETING)
+
+    def _require_in_service(self, verb: str) -> None:
+        if self.status in IN_PROGRESS:
+            raise ValidationException(f'Cannot {verb} in-progress endpoint "{self.arn}".')
+        if self.status != IN_SERVICE:
+            raise ValidationException(
+                f'Cannot {verb} endpoint "{self.arn}" in status {self.status}; delete it and create it again.'
+            )
+
+    def _set_status(self, status: str, failure_reason: str | None = None) -> None:
         self.status = status
         self.failure_reason = failure_reason
         self.last_modified_time = now()
@@ -122,62 +191,15 @@ class Endpoint:
         }
 
 
-class HostingState:
-    """Name-keyed endpoint configs and endpoints of one account and region."""
+class EndpointConfigStore(SageMakerStore[EndpointConfig]):
+    arn_resource_type = "endpoint-config"
 
-    def __init__(self, account_id: str, region: str):
-        self.account_id = account_id
-        self.region = region
-        self.lock = threading.RLock()
-        self.endpoint_configs: dict[str, EndpointConfig] = {}
-        self.endpoints: dict[str, Endpoint] = {}
+    missing_error = ValidationException, 'Could not find endpoint configuration "{arn}".'
+    taken_error = ValidationException, 'Cannot create already existing endpoint configuration "{arn}".'
 
-    def config_arn(self, name: str) -> str:
-        return sagemaker_arn(self.region, self.account_id, "endpoint-config", name)
 
-    def endpoint_arn(self, name: str) -> str:
-        return sagemaker_arn(self.region, self.account_id, "endpoint", name)
+class EndpointStore(SageMakerStore[Endpoint]):
+    arn_resource_type = "endpoint"
 
-    def add_config(self, name: str, request: dict) -> EndpointConfig:
-        with self.lock:
-            if name in self.endpoint_configs:
-                raise ValidationException(
-                    f'Cannot create already existing endpoint configuration "{self.config_arn(name)}".'
-                )
-            config = EndpointConfig(name, self.config_arn(name), request)
-            self.endpoint_configs[name] = config
-            return config
-
-    def get_config(self, name: str) -> EndpointConfig:
-        with self.lock:
-            if name not in self.endpoint_configs:
-                raise ValidationException(f'Could not find endpoint configuration "{self.config_arn(name)}".')
-            return self.endpoint_configs[name]
-
-    def delete_config(self, name: str) -> None:
-        with self.lock:
-            self.get_config(name)
-            del self.endpoint_configs[name]
-
-    def add_endpoint(self, name: str, config: EndpointConfig, deployment_config: dict | None) -> Endpoint:
-        with self.lock:
-            if name in self.endpoints:
-                raise ValidationException(f'Cannot create already existing endpoint "{self.endpoint_arn(name)}".')
-            endpoint = Endpoint(name, self.endpoint_arn(name), config, deployment_config)
-            self.endpoints[name] = endpoint
-            return endpoint
-
-    def get_endpoint(self, name: str) -> Endpoint:
-        with self.lock:
-            if name not in self.endpoints:
-                raise ValidationException(f'Could not find endpoint "{self.endpoint_arn(name)}".')
-            return self.endpoints[name]
-
-    def find_endpoint(self, name: str) -> Endpoint | None:
-        with self.lock:
-            return self.endpoints.get(name)
-
-    def remove_endpoint(self, endpoint: Endpoint) -> None:
-        with self.lock:
-            if self.endpoints.get(endpoint.name) is endpoint:
-                del self.endpoints[endpoint.name]
+    missing_error = ValidationException, 'Could not find endpoint "{arn}".'
+    taken_error = ValidationException, 'Cannot create already existing endpoint "{arn}".'

@@ -2,11 +2,11 @@
 unversioned packages. Registration is bookkeeping on AWS too; nothing runs here."""
 
 import datetime
-import threading
 from dataclasses import dataclass, field
 
 from local_aws.clock import now
 from local_aws.errors import ValidationException
+from local_aws.sagemaker.resources import SageMakerStore
 
 
 @dataclass
@@ -17,6 +17,7 @@ class ModelPackageGroup:
     creation_time: datetime.datetime = field(default_factory=now)
     versions: list["ModelPackage"] = field(default_factory=list)
     last_version: int = 0  # versions are never reused, even after a deletion
+    tags: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict:
         return {
@@ -46,6 +47,7 @@ class ModelPackage:
     customer_metadata: dict[str, str] = field(default_factory=dict)
     creation_time: datetime.datetime = field(default_factory=now)
     last_modified_time: datetime.datetime = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict:
         described = {
@@ -92,23 +94,31 @@ class ModelPackage:
         }
 
 
-class RegistryState:
-    def __init__(self, account_id: str, region: str):
-        self.lock = threading.Lock()
-        self.groups: dict[str, ModelPackageGroup] = {}
-        self.packages: dict[str, ModelPackage] = {}  # by ARN, versioned and unversioned alike
+class ModelPackageGroupStore(SageMakerStore[ModelPackageGroup]):
+    arn_resource_type = "model-package-group"
 
-    def group(self, name_or_arn: str) -> ModelPackageGroup:
-        name = name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
-        group = self.groups.get(name)
-        if group is None:
-            raise ValidationException(f"Model Package Group {name} does not exist.")
-        return group
+    def get(self, name_or_arn: str) -> ModelPackageGroup:
+        return super().get(name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn)
 
-    def package(self, name_or_arn: str) -> ModelPackage:
-        found = self.packages.get(name_or_arn) or next(
-            (p for p in self.packages.values() if p.group_name is None and p.name == name_or_arn), None
+    missing_error = ValidationException, "Model Package Group {name} does not exist."
+    taken_error = ValidationException, "Model Package Group already exists: {arn}"
+
+
+class ModelPackageStore(SageMakerStore[ModelPackage]):
+    """Versioned and unversioned packages alike, keyed by ARN (a versioned package's name is its group's)."""
+
+    arn_resource_type = "model-package"
+
+    def key(self, package: ModelPackage) -> str:
+        return package.arn
+
+    def get(self, name_or_arn: str) -> ModelPackage:
+        found = self.find(name_or_arn) or next(
+            (p for p in self.all() if p.group_name is None and p.name == name_or_arn), None
         )
         if found is None:
-            raise ValidationException(f"ModelPackage {name_or_arn} does not exist.")
+            raise self.missing(name_or_arn)
         return found
+
+    missing_error = ValidationException, "ModelPackage {name} does not exist."
+    taken_error = ValidationException, "Model Package already exists: {arn}"

@@ -4,8 +4,12 @@ from local_aws.compute import s3
 from local_aws.errors import ConflictException, ValidationException
 from local_aws.registry import action
 from local_aws.sagemaker.listing import page, page_response
-from local_aws.sagemaker.model_registry import ModelPackage, ModelPackageGroup, RegistryState
-from local_aws.sagemaker.tags import TagState
+from local_aws.sagemaker.model_registry import (
+    ModelPackage,
+    ModelPackageGroup,
+    ModelPackageGroupStore,
+    ModelPackageStore,
+)
 
 
 def _paged(key: str, summaries: list[dict], params: dict, name_key: str) -> dict:
@@ -16,42 +20,31 @@ def _paged(key: str, summaries: list[dict], params: dict, name_key: str) -> dict
 
 @action("sagemaker", "CreateModelPackageGroup")
 def create_group(params, ctx):
+    groups = ctx.state(ModelPackageGroupStore)
     name = params["ModelPackageGroupName"]
-    group = ModelPackageGroup(name, ctx.arn(f"model-package-group/{name.lower()}"),
-                              params.get("ModelPackageGroupDescription", ""))
-    state = ctx.state(RegistryState)
-    with state.lock:
-        if name in state.groups:
-            raise ValidationException(f"Model Package Group already exists: {state.groups[name].arn}")
-        state.groups[name] = group
-    ctx.state(TagState).register(group.arn, params.get("Tags"))
-    return {"ModelPackageGroupArn": group.arn}
+    group = ModelPackageGroup(name, groups.arn(name), params.get("ModelPackageGroupDescription", ""))
+    return {"ModelPackageGroupArn": groups.add(group, params.get("Tags")).arn}
 
 
 @action("sagemaker", "DescribeModelPackageGroup")
 def describe_group(params, ctx):
-    state = ctx.state(RegistryState)
-    with state.lock:
-        return state.group(params["ModelPackageGroupName"]).describe()
+    return ctx.state(ModelPackageGroupStore).get(params["ModelPackageGroupName"]).describe()
 
 
 @action("sagemaker", "ListModelPackageGroups")
 def list_groups(params, ctx):
-    state = ctx.state(RegistryState)
-    with state.lock:
-        summaries = [group.summary() for group in state.groups.values()]
+    summaries = [group.summary() for group in ctx.state(ModelPackageGroupStore).all()]
     return _paged("ModelPackageGroupSummaryList", summaries, params, "ModelPackageGroupName")
 
 
 @action("sagemaker", "DeleteModelPackageGroup")
 def delete_group(params, ctx):
-    state = ctx.state(RegistryState)
-    with state.lock:
-        group = state.group(params["ModelPackageGroupName"])
+    groups = ctx.state(ModelPackageGroupStore)
+    with groups.lock:
+        group = groups.get(params["ModelPackageGroupName"])
         if group.versions:
             raise ConflictException(f"Model Package Group {group.name} still has model packages; delete them first.")
-        del state.groups[group.name]
-    ctx.state(TagState).forget(group.arn)
+        groups.remove(group)
     return {}
 
 
@@ -59,26 +52,23 @@ def delete_group(params, ctx):
 def create_package(params, ctx):
     _check_model_data(params, ctx)
     request = {k: v for k, v in params.items() if k not in ("Tags", "ClientToken")}
-    state = ctx.state(RegistryState)
-    with state.lock:
-        if "ModelPackageGroupName" in params:
-            group = state.group(params["ModelPackageGroupName"])
-            group.last_version += 1
-            version = group.last_version
-            package = ModelPackage(group.name, ctx.arn(f"model-package/{group.name.lower()}/{version}"), request,
-                                   group_name=group.name, version=version)
+    groups, packages = ctx.state(ModelPackageGroupStore), ctx.state(ModelPackageStore)
+    fields = {"request": request, "approval_status": params.get("ModelApprovalStatus", "PendingManualApproval"),
+              "customer_metadata": dict(params.get("CustomerMetadataProperties", {}))}
+    if "ModelPackageGroupName" in params:
+        with groups.lock:  # the group's versions and the package store change together
+            group = groups.get(params["ModelPackageGroupName"])
+            version = group.last_version + 1
+            package = ModelPackage(group.name, packages.arn(f"{group.name}/{version}"),
+                                   group_name=group.name, version=version, **fields)
+            packages.add(package, params.get("Tags"))
+            group.last_version = version
             group.versions.append(package)
-        elif "ModelPackageName" in params:
-            name = params["ModelPackageName"]
-            package = ModelPackage(name, ctx.arn(f"model-package/{name.lower()}"), request)
-            if package.arn in state.packages:
-                raise ValidationException(f"Model Package already exists: {package.arn}")
-        else:
-            raise ValidationException("Specify ModelPackageGroupName (a versioned package) or ModelPackageName.")
-        package.approval_status = params.get("ModelApprovalStatus", "PendingManualApproval")
-        package.customer_metadata = dict(params.get("CustomerMetadataProperties", {}))
-        state.packages[package.arn] = package
-    ctx.state(TagState).register(package.arn, params.get("Tags"))
+    elif "ModelPackageName" in params:
+        name = params["ModelPackageName"]
+        package = packages.add(ModelPackage(name, packages.arn(name), **fields), params.get("Tags"))
+    else:
+        raise ValidationException("Specify ModelPackageGroupName (a versioned package) or ModelPackageName.")
     return {"ModelPackageArn": package.arn}
 
 
@@ -92,43 +82,43 @@ def _check_model_data(params: dict, ctx) -> None:
 
 @action("sagemaker", "DescribeModelPackage")
 def describe_package(params, ctx):
-    state = ctx.state(RegistryState)
-    with state.lock:
-        return state.package(params["ModelPackageName"]).describe()
+    packages = ctx.state(ModelPackageStore)
+    with packages.lock:  # UpdateModelPackage changes a package under this lock
+        return packages.get(params["ModelPackageName"]).describe()
 
 
 @action("sagemaker", "ListModelPackages")
 def list_packages(params, ctx):
-    state = ctx.state(RegistryState)
-    with state.lock:
-        if "ModelPackageGroupName" in params:
-            packages = list(state.group(params["ModelPackageGroupName"]).versions)
-        else:
-            wanted = params.get("ModelPackageType", "Unversioned")
-            packages = [p for p in state.packages.values()
-                        if wanted == "Both" or (p.group_name is None) == (wanted == "Unversioned")]
-        if "ModelApprovalStatus" in params:
-            packages = [p for p in packages if p.approval_status == params["ModelApprovalStatus"]]
+    if "ModelPackageGroupName" in params:
+        groups = ctx.state(ModelPackageGroupStore)
+        with groups.lock:
+            packages = list(groups.get(params["ModelPackageGroupName"]).versions)
+    else:
+        wanted = params.get("ModelPackageType", "Unversioned")
+        packages = [p for p in ctx.state(ModelPackageStore).all()
+                    if wanted == "Both" or (p.group_name is None) == (wanted == "Unversioned")]
+    if "ModelApprovalStatus" in params:
+        packages = [p for p in packages if p.approval_status == params["ModelApprovalStatus"]]
+    with ctx.state(ModelPackageStore).lock:
         summaries = [p.summary() for p in packages]
     return _paged("ModelPackageSummaryList", summaries, params, "ModelPackageArn")
 
 
 @action("sagemaker", "UpdateModelPackage")
 def update_package(params, ctx):
-    state = ctx.state(RegistryState)
-    with state.lock:
-        package = state.package(params["ModelPackageArn"])
+    packages = ctx.state(ModelPackageStore)
+    with packages.lock:
+        package = packages.get(params["ModelPackageArn"])
         package.update(params)
     return {"ModelPackageArn": package.arn}
 
 
 @action("sagemaker", "DeleteModelPackage")
 def delete_package(params, ctx):
-    state = ctx.state(RegistryState)
-    with state.lock:
-        package = state.package(params["ModelPackageName"])
-        del state.packages[package.arn]
+    groups, packages = ctx.state(ModelPackageGroupStore), ctx.state(ModelPackageStore)
+    with groups.lock:
+        package = packages.get(params["ModelPackageName"])
+        packages.remove(package)
         if package.group_name is not None:
-            state.groups[package.group_name].versions.remove(package)
-    ctx.state(TagState).forget(package.arn)
+            groups.get(package.group_name).versions.remove(package)
     return {}

@@ -1,15 +1,15 @@
 """SageMaker models: the state CreateModel makes and hosting reads.
 
-Hosting code finds a model with `find_model(ctx, name)`; `Model.container` is its one container
-(`Image`, `ModelDataUrl`, `Environment`, ...) as given to CreateModel.
+Hosting code finds a model with `ctx.state(ModelStore).get(name)`; `Model.container` is its one
+container (`Image`, `ModelDataUrl`, `Environment`, ...) as given to CreateModel.
 """
 
 import datetime
-import threading
 from dataclasses import dataclass, field
 
 from local_aws.clock import now
 from local_aws.errors import ValidationException
+from local_aws.sagemaker.resources import SageMakerStore
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Model:
     execution_role_arn: str | None
     enable_network_isolation: bool
     creation_time: datetime.datetime = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict:
         described = {
@@ -37,16 +38,8 @@ class Model:
         return {"ModelName": self.name, "ModelArn": self.arn, "CreationTime": self.creation_time}
 
 
-class ModelState:
-    def __init__(self, account_id: str, region: str):
-        self.lock = threading.Lock()
-        self.models: dict[str, Model] = {}
+class ModelStore(SageMakerStore[Model]):
+    arn_resource_type = "model"
 
-
-def find_model(ctx, name: str) -> Model:
-    state = ctx.state(ModelState)
-    with state.lock:
-        model = state.models.get(name)
-    if model is None:
-        raise ValidationException(f'Could not find model "{ctx.arn(f"model/{name}")}".')
-    return model
+    missing_error = ValidationException, 'Could not find model "{arn}".'
+    taken_error = ValidationException, 'Cannot create already existing model "{arn}".'

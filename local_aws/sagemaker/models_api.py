@@ -5,8 +5,7 @@ from local_aws.compute.images import require_pytorch_image
 from local_aws.errors import NotSupportedLocally, ValidationException
 from local_aws.registry import action
 from local_aws.sagemaker.listing import page, page_response
-from local_aws.sagemaker.models import Model, ModelState, find_model
-from local_aws.sagemaker.tags import TagState
+from local_aws.sagemaker.models import Model, ModelStore
 
 
 @action("sagemaker", "CreateModel")
@@ -19,21 +18,15 @@ def create_model(params, ctx):
         raise ValidationException("The PyTorch inference container needs PrimaryContainer.ModelDataUrl.")
     if not s3.object_exists(ctx.client("s3"), data_url):
         raise ValidationException(f"Could not find model data at {data_url}.")
-    name = params["ModelName"]
+    store = ctx.state(ModelStore)
     model = Model(
-        name=name,
-        arn=ctx.arn(f"model/{name.lower()}"),
+        name=params["ModelName"],
+        arn=store.arn(params["ModelName"]),
         container=container,
         execution_role_arn=params.get("ExecutionRoleArn"),
         enable_network_isolation=params.get("EnableNetworkIsolation", False),
     )
-    state = ctx.state(ModelState)
-    with state.lock:
-        if name in state.models:
-            raise ValidationException(f'Cannot create already existing model "{state.models[name].arn}".')
-        state.models[name] = model
-    ctx.state(TagState).register(model.arn, params.get("Tags"))
-    return {"ModelArn": model.arn}
+    return {"ModelArn": store.add(model, params.get("Tags")).arn}
 
 
 def _single_container(params: dict) -> dict:
@@ -59,24 +52,19 @@ def _refuse_unsupported(params: dict, container: dict) -> None:
 
 @action("sagemaker", "DescribeModel")
 def describe_model(params, ctx):
-    return find_model(ctx, params["ModelName"]).describe()
+    return ctx.state(ModelStore).get(params["ModelName"]).describe()
 
 
 @action("sagemaker", "DeleteModel")
 def delete_model(params, ctx):
-    model = find_model(ctx, params["ModelName"])
-    state = ctx.state(ModelState)
-    with state.lock:
-        state.models.pop(model.name, None)
-    ctx.state(TagState).forget(model.arn)
+    store = ctx.state(ModelStore)
+    store.remove(store.get(params["ModelName"]))
     return {}
 
 
 @action("sagemaker", "ListModels")
 def list_models(params, ctx):
-    state = ctx.state(ModelState)
-    with state.lock:
-        summaries = [model.summary() for model in state.models.values()]
+    summaries = [model.summary() for model in ctx.state(ModelStore).all()]
     models, next_token = page(
         summaries, params, name_key="ModelName",
         sort_keys={"Name": "ModelName", "CreationTime": "CreationTime"}, default_order="Descending",

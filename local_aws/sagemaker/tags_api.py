@@ -1,27 +1,54 @@
-"""AddTags, ListTags, DeleteTags."""
+"""AddTags, ListTags, DeleteTags: on the tags every SageMaker resource carries."""
 
+from local_aws.errors import ValidationException
+from local_aws.hosting.state import EndpointConfigStore, EndpointStore
 from local_aws.registry import action
 from local_aws.sagemaker.listing import page, page_response
-from local_aws.sagemaker.tags import TagState
+from local_aws.sagemaker.model_registry import ModelPackageGroupStore, ModelPackageStore
+from local_aws.sagemaker.models import ModelStore
+from local_aws.sagemaker.training_jobs import TrainingJobStore
+from local_aws.sagemaker.tuning_jobs import TuningJobStore
+from local_aws.store import Store, merged_tags
+
+TAGGABLE_STORES = (ModelStore, ModelPackageGroupStore, ModelPackageStore, TrainingJobStore, TuningJobStore,
+                   EndpointConfigStore, EndpointStore)
+
+
+def _tagged(ctx, arn: str) -> tuple[Store, object]:
+    """The store holding the resource called `arn`, and the resource."""
+    for store_type in TAGGABLE_STORES:
+        store = ctx.state(store_type)
+        resource = store.find_by_arn(arn)
+        if resource is not None:
+            return store, resource
+    raise ValidationException(f"Resource {arn} does not exist or is not taggable.")
+
+
+def _listed(resource) -> list[dict]:
+    return [{"Key": key, "Value": value} for key, value in resource.tags.items()]
 
 
 @action("sagemaker", "AddTags")
 def add_tags(params, ctx):
-    state = ctx.state(TagState)
-    state.add(params["ResourceArn"], params["Tags"])
-    return {"Tags": state.list(params["ResourceArn"])}
+    store, resource = _tagged(ctx, params["ResourceArn"])
+    with store.lock:
+        resource.tags = merged_tags(resource.arn, resource.tags, params["Tags"])
+        return {"Tags": _listed(resource)}
 
 
 @action("sagemaker", "DeleteTags")
 def delete_tags(params, ctx):
-    ctx.state(TagState).delete(params["ResourceArn"], params["TagKeys"])
+    store, resource = _tagged(ctx, params["ResourceArn"])
+    with store.lock:
+        resource.tags = {k: v for k, v in resource.tags.items() if k not in params["TagKeys"]}
     return {}
 
 
 @action("sagemaker", "ListTags")
 def list_tags(params, ctx):
-    tags, next_token = page(
-        ctx.state(TagState).list(params["ResourceArn"]), {**params, "SortBy": "Key"},
-        name_key="Key", sort_keys={"Key": "Key"}, default_sort="Key",
-    )
+    store, resource = _tagged(ctx, params["ResourceArn"])
+    with store.lock:
+        tags = _listed(resource)
+    tags, next_token = page(tags, {**params, "SortBy": "Key"}, name_key="Key", sort_keys={"Key": "Key"},
+                            default_sort="Key")
     return page_response("Tags", tags, next_token)

@@ -7,11 +7,10 @@ what it accepts really runs (local_aws.compute.training_runner).
 from local_aws.compute.images import require_pytorch_image
 from local_aws.compute.metrics import MetricParser
 from local_aws.compute.training_runner import start_training_job
-from local_aws.errors import NotSupportedLocally, ResourceInUse, ValidationException
+from local_aws.errors import NotSupportedLocally, ValidationException
 from local_aws.registry import action
 from local_aws.sagemaker.listing import page, page_response
-from local_aws.sagemaker.tags import TagState
-from local_aws.sagemaker.training_jobs import TrainingJob, TrainingState, find_training_job
+from local_aws.sagemaker.training_jobs import TrainingJob, TrainingJobStore
 
 # Options whose work local_aws does not do; accepting them would pretend it happened.
 _REFUSED_MEMBERS = {
@@ -40,17 +39,9 @@ def create_training_job(params: dict, ctx, tuning_job_arn: str | None = None) ->
     """Validate, record and start a training job (also used for a tuning job's trials)."""
     refuse_unsupported(params)
     request = {k: v for k, v in params.items() if k != "Tags"}
+    jobs = ctx.state(TrainingJobStore)
     name = params["TrainingJobName"]
-    job = TrainingJob(name, ctx.arn(f"training-job/{name.lower()}"), request, tuning_job_arn)
-    state = ctx.state(TrainingState)
-    with state.lock:
-        if name in state.jobs:
-            raise ResourceInUse(
-                "Training job names must be unique within an AWS account and region, and a training job with "
-                f"this name already exists ({state.jobs[name].arn})"
-            )
-        state.jobs[name] = job
-    ctx.state(TagState).register(job.arn, params.get("Tags"))
+    job = jobs.add(TrainingJob(name, jobs.arn(name), request, tuning_job_arn), params.get("Tags"))
     start_training_job(job, ctx.platform, ctx.account_id, ctx.region)
     return job
 
@@ -130,12 +121,12 @@ def _check_channels(channels: list[dict], default_mode: str) -> None:
 
 @action("sagemaker", "DescribeTrainingJob")
 def describe_training_job(params, ctx):
-    return find_training_job(ctx, params["TrainingJobName"]).describe()
+    return ctx.state(TrainingJobStore).get(params["TrainingJobName"]).describe()
 
 
 @action("sagemaker", "StopTrainingJob")
 def stop_training_job(params, ctx):
-    job = find_training_job(ctx, params["TrainingJobName"])
+    job = ctx.state(TrainingJobStore).get(params["TrainingJobName"])
     if not job.request_stop():
         raise ValidationException(
             f"The request was rejected because the training job is in status {job.describe()['TrainingJobStatus']}."
@@ -145,11 +136,8 @@ def stop_training_job(params, ctx):
 
 @action("sagemaker", "ListTrainingJobs")
 def list_training_jobs(params, ctx):
-    state = ctx.state(TrainingState)
-    with state.lock:
-        jobs = list(state.jobs.values())
     summaries, next_token = page(
-        [job.summary() for job in jobs], params, name_key="TrainingJobName", status_key="TrainingJobStatus",
+        [job.summary() for job in ctx.state(TrainingJobStore).all()], params, name_key="TrainingJobName", status_key="TrainingJobStatus",
         sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"},
     )
     return page_response("TrainingJobSummaries", summaries, next_token)

@@ -10,7 +10,8 @@ import threading
 from dataclasses import dataclass
 
 from local_aws.clock import now
-from local_aws.errors import ValidationException
+from local_aws.errors import ResourceInUse, ValidationException
+from local_aws.sagemaker.resources import SageMakerStore
 
 TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
@@ -36,6 +37,7 @@ class TrainingJob:
         self.arn = arn
         self.request = request
         self.tuning_job_arn = tuning_job_arn
+        self.tags: dict[str, str] = {}
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.finished = threading.Event()
@@ -169,16 +171,9 @@ class TrainingJob:
             return summary
 
 
-class TrainingState:
-    def __init__(self, account_id: str, region: str):
-        self.lock = threading.Lock()
-        self.jobs: dict[str, TrainingJob] = {}
+class TrainingJobStore(SageMakerStore[TrainingJob]):
+    arn_resource_type = "training-job"
 
-
-def find_training_job(ctx, name: str) -> TrainingJob:
-    state = ctx.state(TrainingState)
-    with state.lock:
-        job = state.jobs.get(name)
-    if job is None:
-        raise ValidationException("Requested resource not found.")
-    return job
+    missing_error = ValidationException, "Requested resource not found."
+    taken_error = ResourceInUse, ("Training job names must be unique within an AWS account and region, and a "
+                                  "training job with this name already exists ({arn})")

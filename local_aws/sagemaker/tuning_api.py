@@ -3,12 +3,11 @@ ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob."""
 
 from local_aws.compute.search_space import search_space
 from local_aws.compute.tuner import start_tuning_job, trial_request
-from local_aws.errors import NotSupportedLocally, ResourceInUse, ValidationException
+from local_aws.errors import NotSupportedLocally, ValidationException
 from local_aws.registry import action
 from local_aws.sagemaker.listing import page, page_response
-from local_aws.sagemaker.tags import TagState
 from local_aws.sagemaker.training_api import create_training_job, refuse_unsupported
-from local_aws.sagemaker.tuning_jobs import TuningJob, TuningState, find_tuning_job
+from local_aws.sagemaker.tuning_jobs import TuningJob, TuningJobStore
 
 _REFUSED_MEMBERS = {
     "TrainingJobDefinitions": "Give one TrainingJobDefinition.",
@@ -32,15 +31,10 @@ def create_tuning_job(params, ctx):
     if "HyperParameterTuningResourceConfig" in definition:
         raise NotSupportedLocally("HyperParameterTuningResourceConfig", "Give ResourceConfig.")
     refuse_unsupported(trial_request(definition, "trial", {}, config["HyperParameterTuningJobObjective"]["MetricName"]))
+    jobs = ctx.state(TuningJobStore)
     name = params["HyperParameterTuningJobName"]
-    job = TuningJob(name, ctx.arn(f"hyper-parameter-tuning-job/{name.lower()}"),
-                    {k: v for k, v in params.items() if k != "Tags"})
-    state = ctx.state(TuningState)
-    with state.lock:
-        if name in state.jobs:
-            raise ResourceInUse(f"A hyperparameter tuning job with the name, {name}, already exists. Choose a different name.")
-        state.jobs[name] = job
-    ctx.state(TagState).register(job.arn, params.get("Tags"))
+    job = TuningJob(name, jobs.arn(name), {k: v for k, v in params.items() if k != "Tags"})
+    jobs.add(job, params.get("Tags"))
     start_tuning_job(job, parameters, ctx, create_training_job)
     return {"HyperParameterTuningJobArn": job.arn}
 
@@ -75,12 +69,12 @@ def _check_objective(config: dict, definition: dict) -> None:
 
 @action("sagemaker", "DescribeHyperParameterTuningJob")
 def describe_tuning_job(params, ctx):
-    return find_tuning_job(ctx, params["HyperParameterTuningJobName"]).describe()
+    return ctx.state(TuningJobStore).get(params["HyperParameterTuningJobName"]).describe()
 
 
 @action("sagemaker", "StopHyperParameterTuningJob")
 def stop_tuning_job(params, ctx):
-    job = find_tuning_job(ctx, params["HyperParameterTuningJobName"])
+    job = ctx.state(TuningJobStore).get(params["HyperParameterTuningJobName"])
     if not job.request_stop():
         raise ValidationException(f"The hyperparameter tuning job {job.name} has already ended and cannot be stopped.")
     return {}
@@ -88,11 +82,8 @@ def stop_tuning_job(params, ctx):
 
 @action("sagemaker", "ListHyperParameterTuningJobs")
 def list_tuning_jobs(params, ctx):
-    state = ctx.state(TuningState)
-    with state.lock:
-        jobs = list(state.jobs.values())
     summaries, next_token = page(
-        [job.summary() for job in jobs], params, name_key="HyperParameterTuningJobName",
+        [job.summary() for job in ctx.state(TuningJobStore).all()], params, name_key="HyperParameterTuningJobName",
         status_key="HyperParameterTuningJobStatus",
         sort_keys={"Name": "HyperParameterTuningJobName", "CreationTime": "CreationTime",
                    "Status": "HyperParameterTuningJobStatus"},
@@ -103,7 +94,7 @@ def list_tuning_jobs(params, ctx):
 
 @action("sagemaker", "ListTrainingJobsForHyperParameterTuningJob")
 def list_trials(params, ctx):
-    summaries = find_tuning_job(ctx, params["HyperParameterTuningJobName"]).trial_summaries()
+    summaries = ctx.state(TuningJobStore).get(params["HyperParameterTuningJobName"]).trial_summaries()
     for summary in summaries:
         metric = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
         summary["_objective"] = None if metric is None else metric["Value"]

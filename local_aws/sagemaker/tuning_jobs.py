@@ -9,7 +9,8 @@ import threading
 from dataclasses import dataclass
 
 from local_aws.clock import now
-from local_aws.errors import ResourceNotFound
+from local_aws.errors import ResourceInUse, ResourceNotFound
+from local_aws.sagemaker.resources import SageMakerStore
 from local_aws.sagemaker.training_jobs import TERMINAL_STATUSES, TrainingJob
 
 TUNING_TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
@@ -26,6 +27,7 @@ class TuningJob:
         self.name = name
         self.arn = arn
         self.request = request
+        self.tags: dict[str, str] = {}
         self.lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.creation_time = now()
@@ -157,16 +159,9 @@ class TuningJob:
         return summary
 
 
-class TuningState:
-    def __init__(self, account_id: str, region: str):
-        self.lock = threading.Lock()
-        self.jobs: dict[str, TuningJob] = {}
+class TuningJobStore(SageMakerStore[TuningJob]):
+    arn_resource_type = "hyper-parameter-tuning-job"
 
-
-def find_tuning_job(ctx, name: str) -> TuningJob:
-    state = ctx.state(TuningState)
-    with state.lock:
-        job = state.jobs.get(name)
-    if job is None:
-        raise ResourceNotFound(f"Amazon SageMaker can't find a tuning job called {name}. Type another name.")
-    return job
+    missing_error = ResourceNotFound, "Amazon SageMaker can't find a tuning job called {name}. Type another name."
+    taken_error = ResourceInUse, ("A hyperparameter tuning job with the name, {name}, already exists. "
+                                  "Choose a different name.")

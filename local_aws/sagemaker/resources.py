@@ -1,0 +1,13 @@
+"""What every SageMaker resource type's store shares: the ARN format."""
+
+from typing import ClassVar
+
+from local_aws.store import R, Store
+
+
+class SageMakerStore(Store[R]):
+    arn_resource_type: ClassVar[str]  # the ARN's resource-type part, e.g. "training-job"
+
+    def arn(self, name: str) -> str:
+        # SageMaker lower-cases resource names in ARNs.
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{self.arn_resource_type}/{name.lower()}"
