@@ -60,7 +60,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "model_code"))
 
 from local_aws.access import credentials  # noqa: E402
-from local_aws.compute.s3 import tar_directory  # noqa: E402
+from local_aws.containers.s3_files import tar_directory  # noqa: E402
 from local_aws.hosting.inference_handler import InferenceHandler  # noqa: E402
 from local_aws.hosting.replica import launch_replica, stop_replica, wait_until_healthy  # noqa: E402
 from local_aws.loopback import free_port  # noqa: E402

@@ -37,7 +37,7 @@ from front_door.errors import (
     InternalError,
     RouteNotFound,
 )
-from front_door.images import sniff_image_type
+from front_door.image_types import sniff_image_type
 from front_door.payload import parse_http_request
 from front_door.safe_fetch import fetch_image
 from front_door.settings import Settings, load_settings

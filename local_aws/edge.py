@@ -15,7 +15,6 @@ import io
 import logging
 import os
 import time
-
 from collections.abc import Callable
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -24,10 +23,10 @@ from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
-from local_aws import protocol, registry, s3_integrity, validation
+from local_aws import protocol, routing, s3_integrity, validation
 from local_aws.access import refusals, sigv4
 from local_aws.access.refusals import Refusal
-from local_aws.errors import AWSError, UnknownOperationException
+from local_aws.exceptions import AWSError, UnknownOperationException
 from local_aws.platform import Platform, RequestContext
 
 logger = logging.getLogger("local_aws.edge")
@@ -39,7 +38,7 @@ _LARGEST_ACTION_FORM = 64 * 1024
 
 
 def load_service_modules() -> None:
-    for module in registry.SERVICE_MODULES:
+    for module in routing.SERVICE_MODULES:
         importlib.import_module(module)
 
 
@@ -80,12 +79,12 @@ class Edge:
     def body_limit(self, environ) -> tuple[int, Callable[[], Refusal]] | None:
         """The route's own limit on the request body, and how AWS answers a body over it."""
         _, _, service = _scope(environ)
-        limit = registry.body_limit(service, environ["REQUEST_METHOD"], environ["PATH_INFO"])
+        limit = routing.body_limit(service, environ["REQUEST_METHOD"], environ["PATH_INFO"])
         return None if limit is None else (limit, functools.partial(_payload_too_large, limit))
 
     def _serve(self, request: Request, service: str, target: str, ctx: RequestContext) -> Response:
         try:
-            found = registry.find_route(service, request.method, request.path)
+            found = routing.find_route(service, request.method, request.path)
             if found is not None:
                 handler, args = found
                 return handler(request, ctx, **args)
@@ -102,11 +101,11 @@ class Edge:
             return _error_response(AWSError("local_aws failed to serve the request; see its log."))
 
     def _serve_action(self, request: Request, service: str, action: str, ctx: RequestContext) -> Response:
-        handler = registry.find_action(service, action)
+        handler = routing.find_action(service, action)
         if handler is None:
             raise UnknownOperationException(
                 f"local_aws does not implement {service} action {action}. "
-                f"Implemented: {', '.join(registry.implemented_actions(service))}."
+                f"Implemented: {', '.join(routing.implemented_actions(service))}."
             )
         params = protocol.parse_request(service, action, request.get_data())
         result = handler(params, ctx)

@@ -16,7 +16,7 @@ from botocore.model import OperationNotFoundError
 from botocore.utils import parse_to_aware_datetime
 from botocore.validate import ParamValidator
 
-from local_aws.errors import AWSError, UnknownOperationException, ValidationException
+from local_aws.exceptions import AWSError, UnknownOperationException, ValidationException
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_QUOTED_VALUE = 256  # characters of a value a validation message repeats

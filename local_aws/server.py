@@ -5,7 +5,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from local_aws import http_server, registry
+from local_aws import http_server, routing
 from local_aws.access import callers, credentials
 from local_aws.access.gate import Gate
 from local_aws.edge import DEFAULT_REGION, Edge
@@ -14,6 +14,9 @@ from local_aws.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 _STOP_SECONDS = 10
+# The environment variables of `LocalAWS.env`, and the `boto3.client` arguments that say the same.
+_CLIENT_ARGUMENTS = {"AWS_ENDPOINT_URL": "endpoint_url", "AWS_DEFAULT_REGION": "region_name",
+                     "AWS_ACCESS_KEY_ID": "aws_access_key_id", "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key"}
 
 
 class LocalAWS:
@@ -65,12 +68,8 @@ class LocalAWS:
 
     @property
     def client_kwargs(self) -> dict[str, str]:
-        return {
-            "endpoint_url": self.url,
-            "region_name": DEFAULT_REGION,
-            "aws_access_key_id": self.credentials.access_key_id,
-            "aws_secret_access_key": self.credentials.secret_access_key,
-        }
+        """`env` as keyword arguments of `boto3.client`."""
+        return {argument: self.env[variable] for variable, argument in _CLIENT_ARGUMENTS.items()}
 
     def start(self) -> "LocalAWS":
         if self._given_state_dir is None:
@@ -88,11 +87,11 @@ class LocalAWS:
         self.platform = Platform(self.url, state_dir, self.supervisor, self.credentials)
         edge = Edge(self.platform)
         gate = Gate(edge, self.credentials, callers.HostPolicy.serving(self._server.server_port),
-                    origins, registry.is_route)
+                    origins, routing.is_route)
         self._server.application = gate
         self._server.screen = gate.screen
         self._server.body_limit = edge.body_limit
-        self._server.body_limit_floor = registry.smallest_body_limit()
+        self._server.body_limit_floor = routing.smallest_body_limit()
         self._thread = http_server.serve_in_thread(self._server)
         logger.info("local_aws serving on %s (state in %s)", self.url, state_dir)
         return self

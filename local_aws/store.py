@@ -12,7 +12,7 @@ an endpoint being updated) has its own lock or is changed under the store's lock
 import threading
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from local_aws.errors import AWSError, ValidationException
+from local_aws.exceptions import AWSError, ValidationException
 
 MAX_TAGS = 50
 

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from local_aws import protocol
 from local_aws.access import refusals
 from local_aws.access.refusals import Refusal
-from local_aws.errors import ValidationException
+from local_aws.exceptions import ValidationException
 
 # Signing names that are not the name of botocore's model (or are shared by more than one model).
 _MODELS_BY_SIGNING_NAME = {

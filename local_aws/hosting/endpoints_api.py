@@ -5,12 +5,12 @@ Each action checks its request against the state, records the change, and leaves
 background thread, so the endpoint's status tells clients what happened, as on AWS.
 """
 
-from local_aws.errors import NotSupportedLocally, ValidationException
+from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.hosting import provisioning
 from local_aws.hosting.monitor import HostingMonitor
 from local_aws.hosting.state import Endpoint, EndpointConfig, EndpointConfigStore, EndpointStore
-from local_aws.registry import action
-from local_aws.sagemaker.listing import page, page_response
+from local_aws.routing import action
+from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.models import ModelStore
 
 # Endpoint-config members local AWS cannot run, and what it runs instead.
@@ -92,12 +92,8 @@ def delete_endpoint_config(params, ctx):
 
 @action("sagemaker", "ListEndpointConfigs")
 def list_endpoint_configs(params, ctx):
-    summaries = [config.summary() for config in ctx.state(EndpointConfigStore).all()]
-    configs, next_token = page(
-        summaries, params, name_key="EndpointConfigName",
-        sort_keys={"Name": "EndpointConfigName", "CreationTime": "CreationTime"}, default_order="Descending",
-    )
-    return page_response("EndpointConfigs", configs, next_token)
+    return listed("EndpointConfigs", ctx.state(EndpointConfigStore).summaries(), params, name_key="EndpointConfigName",
+                  sort_keys={"Name": "EndpointConfigName", "CreationTime": "CreationTime"}, default_order="Descending")
 
 
 def _check_deployment_config(deployment_config: dict | None) -> None:
@@ -142,15 +138,12 @@ def describe_endpoint(params, ctx):
 
 @action("sagemaker", "ListEndpoints")
 def list_endpoints(params, ctx):
-    endpoints = ctx.state(EndpointStore)
-    with endpoints.lock:
-        summaries = [endpoint.summary() for endpoint in endpoints.all()]
-    page_of_endpoints, next_token = page(
-        summaries, params, name_key="EndpointName", status_key="EndpointStatus",
+    return listed(
+        "Endpoints", ctx.state(EndpointStore).summaries(), params, name_key="EndpointName",
+        status_key="EndpointStatus",
         sort_keys={"Name": "EndpointName", "CreationTime": "CreationTime", "Status": "EndpointStatus"},
         default_order="Descending",
     )
-    return page_response("Endpoints", page_of_endpoints, next_token)
 
 
 @action("sagemaker", "UpdateEndpoint")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from local_aws.compute.requirements import unmet_requirements
+from local_aws.containers.requirements import unmet_requirements
 
 DEFAULT_ENTRY_POINT = "inference.py"
 # The toolkit decodes these bodies to str before input_fn sees them (content_types.UTF8_TYPES).

@@ -15,7 +15,7 @@ import time
 from botocore.exceptions import ClientError
 
 from local_aws.hosting import autoscaling
-from local_aws.hosting.metrics import NAMESPACE, VariantPeriod, invocations_per_instance, metric_data
+from local_aws.hosting.invocation_metrics import NAMESPACE, VariantPeriod, invocations_per_instance, metric_data
 from local_aws.hosting.state import IN_SERVICE, EndpointStore
 from local_aws.hosting.time_scale import METRIC_PERIOD_SECONDS, real_seconds, time_scale
 

@@ -12,8 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from local_aws.compute import s3
-from local_aws.errors import AWSError
+from local_aws.containers import s3_files
+from local_aws.exceptions import AWSError
 from local_aws.hosting.deployment import Deployment, VariantPlan, VariantStartError
 from local_aws.hosting.fleet import ReplicaSpec
 from local_aws.hosting.replica import ReplicaStartError
@@ -67,8 +67,8 @@ def plan_deployment(
         model_dir = work_dir / name / "model"
         archive = work_dir / name / "model.tar.gz"
         try:
-            s3.download_uri(s3_client, data_url, archive)
-            s3.extract_tarball(archive, model_dir)
+            s3_files.download_uri(s3_client, data_url, archive)
+            s3_files.extract_tarball(archive, model_dir)
         except Exception as error:
             raise DeploymentError(
                 f'Failed to extract model data archive from URL "{data_url}" for production variant '

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_aws.access.credentials import without_credentials
-from local_aws.compute.cloudwatch import LogStream
+from local_aws.containers.log_streams import LogStream
 from local_aws.hosting.container_connections import (
     ContainerBroken,
     ContainerConnections,

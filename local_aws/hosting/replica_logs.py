@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from local_aws.compute.cloudwatch import LogStream, ensure_log_group
+from local_aws.containers.log_streams import LogStream, ensure_log_group
 
 logger = logging.getLogger(__name__)
 

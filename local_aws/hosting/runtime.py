@@ -13,7 +13,7 @@ import uuid
 from werkzeug import Request, Response
 
 from local_aws import protocol
-from local_aws.errors import AWSError
+from local_aws.exceptions import aws_error
 from local_aws.hosting.deployment import UnknownVariant
 from local_aws.hosting.replica_logs import endpoint_log_group
 from local_aws.hosting.router import (
@@ -25,7 +25,7 @@ from local_aws.hosting.router import (
     forward,
 )
 from local_aws.hosting.state import EndpointStore
-from local_aws.registry import route
+from local_aws.routing import route
 
 # InvokeEndpoint's documented limit on the request payload.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -40,14 +40,9 @@ HONOURED_OPTIONS = frozenset({"EndpointName", "ContentType", "Accept", "CustomAt
 logger = logging.getLogger(__name__)
 
 
-class RuntimeValidationError(AWSError):
-    code = "ValidationError"
-    status = 400
-
-
-class ServiceUnavailable(AWSError):
-    code = "ServiceUnavailable"
-    status = 503
+# The runtime's own codes, unlike the control plane's ValidationException.
+RuntimeValidationError = aws_error("ValidationError", module=__name__)
+ServiceUnavailable = aws_error("ServiceUnavailable", 503, module=__name__)
 
 
 def _model_error(ctx, endpoint_name: str, status: int, message: str) -> Response:

@@ -9,9 +9,9 @@ import datetime
 from dataclasses import dataclass, field
 
 from local_aws.clock import now
-from local_aws.errors import ValidationException
+from local_aws.exceptions import ValidationException
 from local_aws.hosting.deployment import Deployment
-from local_aws.hosting.metrics import InvocationMetrics
+from local_aws.hosting.invocation_metrics import InvocationMetrics
 from local_aws.sagemaker.resources import SageMakerStore
 
 CREATING, UPDATING, IN_SERVICE, FAILED, DELETING = "Creating", "Updating", "InService", "Failed", "Deleting"

@@ -3,7 +3,7 @@
 import base64
 import json
 
-from local_aws.errors import ValidationException
+from local_aws.exceptions import ValidationException
 
 DEFAULT_MAX_RESULTS = 10
 
@@ -16,10 +16,10 @@ _TIME_FILTERS = {
 }
 
 
-def page(summaries: list[dict], params: dict, *, name_key: str, status_key: str | None = None,
-         sort_keys: dict[str, str], default_sort: str = "CreationTime",
-         default_order: str = "Ascending") -> tuple[list[dict], str | None]:
-    """The page of `summaries` a List* request asks for, and the NextToken of the next page.
+def listed(key: str, summaries: list[dict], params: dict, *, name_key: str, status_key: str | None = None,
+           sort_keys: dict[str, str], default_sort: str = "CreationTime", default_order: str = "Ascending") -> dict:
+    """The answer to a List* request `params`: the page of `summaries` it asks for under `key`, and
+    NextToken only when there is a next page.
 
     `sort_keys` maps the request's SortBy values to summary keys.
     """
@@ -27,20 +27,15 @@ def page(summaries: list[dict], params: dict, *, name_key: str, status_key: str 
     sort_by = params.get("SortBy", default_sort)
     if sort_by not in sort_keys:
         raise ValidationException(f"SortBy must be one of {sorted(sort_keys)}, not {sort_by!r}.")
-    key = sort_keys[sort_by]
-    present = sorted((s for s in selected if s.get(key) is not None), key=lambda s: (s[key], s[name_key]),
+    by = sort_keys[sort_by]
+    present = sorted((s for s in selected if s.get(by) is not None), key=lambda s: (s[by], s[name_key]),
                      reverse=params.get("SortOrder", default_order) == "Descending")
     # Summaries without the sort field (e.g. a trial without an objective value yet) come last.
-    selected = present + [s for s in selected if s.get(key) is None]
+    selected = present + [s for s in selected if s.get(by) is None]
     start = _decode_token(params.get("NextToken"))
     limit = params.get("MaxResults", DEFAULT_MAX_RESULTS)
     end = start + limit
-    return selected[start:end], (_encode_token(end) if end < len(selected) else None)
-
-
-def page_response(key: str, items: list[dict], next_token: str | None) -> dict:
-    """A List* answer: the page under `key`, and NextToken only when there is a next page."""
-    return {key: items, **({"NextToken": next_token} if next_token else {})}
+    return {key: selected[start:end], **({"NextToken": _encode_token(end)} if end < len(selected) else {})}
 
 
 def _selected(summary: dict, params: dict, name_key: str, status_key: str | None) -> bool:

@@ -5,7 +5,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from local_aws.clock import now
-from local_aws.errors import ValidationException
+from local_aws.exceptions import ValidationException
 from local_aws.sagemaker.resources import SageMakerStore
 
 

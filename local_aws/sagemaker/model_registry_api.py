@@ -1,9 +1,9 @@
 """The model registry's actions: model package groups, model packages and their approval."""
 
-from local_aws.compute import s3
-from local_aws.errors import ConflictException, ValidationException
-from local_aws.registry import action
-from local_aws.sagemaker.listing import page, page_response
+from local_aws.containers import s3_files
+from local_aws.exceptions import ConflictException, ValidationException
+from local_aws.routing import action
+from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.model_registry import (
     ModelPackage,
     ModelPackageGroup,
@@ -13,9 +13,7 @@ from local_aws.sagemaker.model_registry import (
 
 
 def _paged(key: str, summaries: list[dict], params: dict, name_key: str) -> dict:
-    items, next_token = page(summaries, params, name_key=name_key,
-                             sort_keys={"Name": name_key, "CreationTime": "CreationTime"})
-    return page_response(key, items, next_token)
+    return listed(key, summaries, params, name_key=name_key, sort_keys={"Name": name_key, "CreationTime": "CreationTime"})
 
 
 @action("sagemaker", "CreateModelPackageGroup")
@@ -33,8 +31,8 @@ def describe_group(params, ctx):
 
 @action("sagemaker", "ListModelPackageGroups")
 def list_groups(params, ctx):
-    summaries = [group.summary() for group in ctx.state(ModelPackageGroupStore).all()]
-    return _paged("ModelPackageGroupSummaryList", summaries, params, "ModelPackageGroupName")
+    return _paged("ModelPackageGroupSummaryList", ctx.state(ModelPackageGroupStore).summaries(), params,
+                  "ModelPackageGroupName")
 
 
 @action("sagemaker", "DeleteModelPackageGroup")
@@ -76,7 +74,7 @@ def _check_model_data(params: dict, ctx) -> None:
     client = ctx.client("s3")
     for container in params.get("InferenceSpecification", {}).get("Containers", []):
         url = container.get("ModelDataUrl")
-        if url is not None and not s3.object_exists(client, url):
+        if url is not None and not s3_files.object_exists(client, url):
             raise ValidationException(f"Could not find model data at {url}.")
 
 

@@ -1,11 +1,11 @@
 """CreateModel, DescribeModel, DeleteModel, ListModels."""
 
-from local_aws.compute import s3
-from local_aws.compute.images import require_pytorch_image
-from local_aws.errors import NotSupportedLocally, ValidationException
-from local_aws.registry import action
-from local_aws.sagemaker.listing import page, page_response
+from local_aws.containers import s3_files
+from local_aws.exceptions import NotSupportedLocally, ValidationException
+from local_aws.routing import action
+from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.models import Model, ModelStore
+from local_aws.sagemaker.pytorch_images import require_pytorch_image
 
 
 @action("sagemaker", "CreateModel")
@@ -16,7 +16,7 @@ def create_model(params, ctx):
     data_url = container.get("ModelDataUrl")
     if data_url is None:
         raise ValidationException("The PyTorch inference container needs PrimaryContainer.ModelDataUrl.")
-    if not s3.object_exists(ctx.client("s3"), data_url):
+    if not s3_files.object_exists(ctx.client("s3"), data_url):
         raise ValidationException(f"Could not find model data at {data_url}.")
     store = ctx.state(ModelStore)
     model = Model(
@@ -64,9 +64,5 @@ def delete_model(params, ctx):
 
 @action("sagemaker", "ListModels")
 def list_models(params, ctx):
-    summaries = [model.summary() for model in ctx.state(ModelStore).all()]
-    models, next_token = page(
-        summaries, params, name_key="ModelName",
-        sort_keys={"Name": "ModelName", "CreationTime": "CreationTime"}, default_order="Descending",
-    )
-    return page_response("Models", models, next_token)
+    return listed("Models", ctx.state(ModelStore).summaries(), params, name_key="ModelName",
+                  sort_keys={"Name": "ModelName", "CreationTime": "CreationTime"}, default_order="Descending")

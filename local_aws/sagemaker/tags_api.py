@@ -1,9 +1,9 @@
 """AddTags, ListTags, DeleteTags: on the tags every SageMaker resource carries."""
 
-from local_aws.errors import ValidationException
+from local_aws.exceptions import ValidationException
 from local_aws.hosting.state import EndpointConfigStore, EndpointStore
-from local_aws.registry import action
-from local_aws.sagemaker.listing import page, page_response
+from local_aws.routing import action
+from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.model_registry import ModelPackageGroupStore, ModelPackageStore
 from local_aws.sagemaker.models import ModelStore
 from local_aws.sagemaker.training_jobs import TrainingJobStore
@@ -49,6 +49,5 @@ def list_tags(params, ctx):
     store, resource = _tagged(ctx, params["ResourceArn"])
     with store.lock:
         tags = _listed(resource)
-    tags, next_token = page(tags, {**params, "SortBy": "Key"}, name_key="Key", sort_keys={"Key": "Key"},
-                            default_sort="Key")
-    return page_response("Tags", tags, next_token)
+    return listed("Tags", tags, {**params, "SortBy": "Key"}, name_key="Key", sort_keys={"Key": "Key"},
+                  default_sort="Key")

@@ -1,16 +1,16 @@
 """CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob.
 
 CreateTrainingJob refuses, with an explicit error, every option local processes cannot honour;
-what it accepts really runs (local_aws.compute.training_runner).
+what it accepts really runs (local_aws.training.training_runner).
 """
 
-from local_aws.compute.images import require_pytorch_image
-from local_aws.compute.metrics import MetricParser
-from local_aws.compute.training_runner import start_training_job
-from local_aws.errors import NotSupportedLocally, ValidationException
-from local_aws.registry import action
-from local_aws.sagemaker.listing import page, page_response
+from local_aws.exceptions import NotSupportedLocally, ValidationException
+from local_aws.routing import action
+from local_aws.sagemaker.listing import listed
+from local_aws.sagemaker.metric_parser import MetricParser
+from local_aws.sagemaker.pytorch_images import require_pytorch_image
 from local_aws.sagemaker.training_jobs import TrainingJob, TrainingJobStore
+from local_aws.training.training_runner import start_training_job
 
 # Options whose work local_aws does not do; accepting them would pretend it happened.
 _REFUSED_MEMBERS = {
@@ -126,18 +126,14 @@ def describe_training_job(params, ctx):
 
 @action("sagemaker", "StopTrainingJob")
 def stop_training_job(params, ctx):
-    job = ctx.state(TrainingJobStore).get(params["TrainingJobName"])
-    if not job.request_stop():
-        raise ValidationException(
-            f"The request was rejected because the training job is in status {job.describe()['TrainingJobStatus']}."
-        )
+    ctx.state(TrainingJobStore).get(params["TrainingJobName"]).stop()
     return {}
 
 
 @action("sagemaker", "ListTrainingJobs")
 def list_training_jobs(params, ctx):
-    summaries, next_token = page(
-        [job.summary() for job in ctx.state(TrainingJobStore).all()], params, name_key="TrainingJobName", status_key="TrainingJobStatus",
+    return listed(
+        "TrainingJobSummaries", ctx.state(TrainingJobStore).summaries(), params, name_key="TrainingJobName",
+        status_key="TrainingJobStatus",
         sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"},
     )
-    return page_response("TrainingJobSummaries", summaries, next_token)

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from local_aws.clock import now
-from local_aws.errors import ResourceInUse, ValidationException
+from local_aws.exceptions import ResourceInUse, ValidationException
 from local_aws.sagemaker.resources import SageMakerStore
 
 TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
@@ -87,6 +87,13 @@ class TrainingJob:
                 self._transition("Stopping", "Stopping the training job")
         self.stop_requested.set()
         return True
+
+    def stop(self) -> None:
+        """StopTrainingJob: as `request_stop`, with AWS's error for a job that has already ended."""
+        if not self.request_stop():
+            raise ValidationException(
+                f"The request was rejected because the training job is in status {self.status}."
+            )
 
     def finish(self, status: str, secondary_status: str, message: str, *,
                failure_reason: str | None = None, model_artifacts: str | None = None) -> None:

@@ -1,13 +1,13 @@
 """CreateHyperParameterTuningJob, DescribeHyperParameterTuningJob, ListHyperParameterTuningJobs,
 ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob."""
 
-from local_aws.compute.search_space import search_space
-from local_aws.compute.tuner import start_tuning_job, trial_request
-from local_aws.errors import NotSupportedLocally, ValidationException
-from local_aws.registry import action
-from local_aws.sagemaker.listing import page, page_response
+from local_aws.exceptions import NotSupportedLocally, ValidationException
+from local_aws.routing import action
+from local_aws.sagemaker.listing import listed
+from local_aws.sagemaker.search_space import search_space
 from local_aws.sagemaker.training_api import create_training_job, refuse_unsupported
 from local_aws.sagemaker.tuning_jobs import TuningJob, TuningJobStore
+from local_aws.training.tuner import start_tuning_job, trial_request
 
 _REFUSED_MEMBERS = {
     "TrainingJobDefinitions": "Give one TrainingJobDefinition.",
@@ -74,22 +74,19 @@ def describe_tuning_job(params, ctx):
 
 @action("sagemaker", "StopHyperParameterTuningJob")
 def stop_tuning_job(params, ctx):
-    job = ctx.state(TuningJobStore).get(params["HyperParameterTuningJobName"])
-    if not job.request_stop():
-        raise ValidationException(f"The hyperparameter tuning job {job.name} has already ended and cannot be stopped.")
+    ctx.state(TuningJobStore).get(params["HyperParameterTuningJobName"]).stop()
     return {}
 
 
 @action("sagemaker", "ListHyperParameterTuningJobs")
 def list_tuning_jobs(params, ctx):
-    summaries, next_token = page(
-        [job.summary() for job in ctx.state(TuningJobStore).all()], params, name_key="HyperParameterTuningJobName",
-        status_key="HyperParameterTuningJobStatus",
+    return listed(
+        "HyperParameterTuningJobSummaries", ctx.state(TuningJobStore).summaries(), params,
+        name_key="HyperParameterTuningJobName", status_key="HyperParameterTuningJobStatus",
         sort_keys={"Name": "HyperParameterTuningJobName", "CreationTime": "CreationTime",
                    "Status": "HyperParameterTuningJobStatus"},
         default_sort="Name",
     )
-    return page_response("HyperParameterTuningJobSummaries", summaries, next_token)
 
 
 @action("sagemaker", "ListTrainingJobsForHyperParameterTuningJob")
@@ -98,12 +95,12 @@ def list_trials(params, ctx):
     for summary in summaries:
         metric = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
         summary["_objective"] = None if metric is None else metric["Value"]
-    trials, next_token = page(
-        summaries, params, name_key="TrainingJobName", status_key="TrainingJobStatus",
+    answer = listed(
+        "TrainingJobSummaries", summaries, params, name_key="TrainingJobName", status_key="TrainingJobStatus",
         sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus",
                    "FinalObjectiveMetricValue": "_objective"},
         default_sort="Name",
     )
-    for trial in trials:
+    for trial in answer["TrainingJobSummaries"]:
         trial.pop("_objective")
-    return page_response("TrainingJobSummaries", trials, next_token)
+    return answer

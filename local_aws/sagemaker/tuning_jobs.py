@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 
 from local_aws.clock import now
-from local_aws.errors import ResourceInUse, ResourceNotFound
+from local_aws.exceptions import ResourceInUse, ResourceNotFound, ValidationException
 from local_aws.sagemaker.resources import SageMakerStore
 from local_aws.sagemaker.training_jobs import TERMINAL_STATUSES, TrainingJob
 
@@ -58,6 +58,11 @@ class TuningJob:
             self.last_modified_time = now()
         self.stop_requested.set()
         return True
+
+    def stop(self) -> None:
+        """StopHyperParameterTuningJob: as `request_stop`, with AWS's error for a job that has already ended."""
+        if not self.request_stop():
+            raise ValidationException(f"The hyperparameter tuning job {self.name} has already ended and cannot be stopped.")
 
     def finish(self, status: str, failure_reason: str | None = None) -> None:
         with self.lock:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from model_code.metric_definitions import METRIC_DEFINITIONS, OBJECTIVE_METRIC
-
 from dog_breed.config import PipelineConfig
-from dog_breed.images import pytorch_image_uri
+from dog_breed.image_uris import pytorch_image_uri
 from dog_breed.layout import DataLayout
 from dog_breed.naming import ResourceNames
+from model_code.metric_definitions import METRIC_DEFINITIONS, OBJECTIVE_METRIC
 
 TRAINING_CHANNEL = "training"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"

@@ -19,13 +19,12 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.common.compat.sdk import AirflowException
 
-from model_code import metric_definitions
-
-from dog_breed import dataset, evaluation, registry, report, smoke, staging
+from dog_breed import dataset, evaluation, model_packages, report, smoke, staging
 from dog_breed.config import PipelineConfig
 from dog_breed.layout import DataLayout
 from dog_breed.naming import ResourceNames, resource_names
 from dog_breed.sagemaker_requests import deployment_requests, training_request, tuning_request
+from model_code import metric_definitions
 
 AWS_CONN_ID = "aws_default"
 MODEL_CODE_DIR = Path(metric_definitions.__file__).resolve().parent
@@ -139,7 +138,7 @@ def plan_deployment(plan: dict[str, Any], evaluation_result: dict[str, Any]) -> 
 
 def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], staged: dict[str, Any],
                    tuning: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
-    """Register the approved candidate, served by `model` (its CreateModel request), in the model registry."""
+    """Register the approved candidate, served by `model` (its CreateModel request), in the model model_packages."""
     config, names = _config(plan), _names(plan)
     model_name = evaluation_result["training_job"]
     metrics = evaluation_result["metrics"]
@@ -154,8 +153,8 @@ def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], stag
         "pipeline_run": names.run_tag,
     }
     sagemaker = _client(config, "sagemaker")
-    registry.ensure_group(sagemaker, config.model_package_group, f"Dog-breed classifiers of {config.project}")
-    package, created = registry.register(sagemaker, registry.version_request(
+    model_packages.ensure_group(sagemaker, config.model_package_group, f"Dog-breed classifiers of {config.project}")
+    package, created = model_packages.register(sagemaker, model_packages.version_request(
         group=config.model_package_group, container=model["PrimaryContainer"],
         instance_type=config.endpoint_instance_type, metadata=metadata, approved=True))
     log.info("%s model package %s", "registered" if created else "found registered", package["ModelPackageArn"])

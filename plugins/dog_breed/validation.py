@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from dog_breed.images import pytorch_regions
+from dog_breed.image_uris import pytorch_regions
 
 if TYPE_CHECKING:
     from dog_breed.config import PipelineConfig

@@ -5,7 +5,7 @@ import botocore.session
 import pytest
 from botocore.validate import validate_parameters
 
-from dog_breed import registry, sagemaker_requests as requests
+from dog_breed import model_packages, sagemaker_requests as requests
 from dog_breed.config import PipelineConfig
 from dog_breed.environment import profile_defaults
 from dog_breed.steps import validate_config
@@ -65,7 +65,7 @@ def test_deployment_requests(plan):
     assert (alarm is not None) == config.auto_rollback_alarm == ("AutoRollbackConfiguration" in endpoint["DeploymentConfig"])
     if alarm:
         validate("cloudwatch", "PutMetricAlarm", alarm)
-    version = registry.version_request(group=config.model_package_group, container=model["PrimaryContainer"],
+    version = model_packages.version_request(group=config.model_package_group, container=model["PrimaryContainer"],
                                        instance_type=config.endpoint_instance_type,
                                        metadata={"training_job": model_name, "test_accuracy": "0.9"}, approved=True)
     validate("sagemaker", "CreateModelPackage", version)
@@ -87,7 +87,7 @@ def test_a_best_trial_without_a_tuned_value_is_refused():
 def test_images_are_the_sdks_newest_pytorch_release_for_both_training_and_inference():
     from sagemaker.core import image_uris
 
-    from dog_breed.images import pytorch_image_uri, pytorch_release
+    from dog_breed.image_uris import pytorch_image_uri, pytorch_release
 
     version, python = pytorch_release()
     listed = image_uris.config_for_framework("pytorch")

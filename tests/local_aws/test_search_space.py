@@ -4,9 +4,9 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from local_aws.compute.search_space import search_space
-from local_aws.compute.tuner import max_parallel_trials
-from local_aws.errors import NotSupportedLocally, ValidationException
+from local_aws.exceptions import NotSupportedLocally, ValidationException
+from local_aws.sagemaker.search_space import search_space
+from local_aws.training.tuner import max_parallel_trials
 
 RANGES = {
     "ContinuousParameterRanges": [

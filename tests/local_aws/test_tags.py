@@ -5,10 +5,10 @@ import threading
 
 import pytest
 from botocore.exceptions import ClientError
-
-from local_aws.errors import ResourceInUse
-from local_aws.sagemaker.training_jobs import TrainingJob, TrainingJobStore
 from local_aws_testing import INFERENCE_IMAGE, ROLE, unique_name
+
+from local_aws.exceptions import ResourceInUse
+from local_aws.sagemaker.training_jobs import TrainingJob, TrainingJobStore
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ live in conftest.py."""
 import textwrap
 from pathlib import Path
 
-from local_aws.compute.s3 import tar_directory
 from local_aws_testing import poll
+
+from local_aws.containers.s3_files import tar_directory
 
 BUCKET = "hosting-tests"
 VARIANT = "AllTraffic"

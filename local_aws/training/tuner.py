@@ -14,8 +14,8 @@ import time
 import optuna
 from optuna.trial import TrialState
 
-from local_aws.compute.search_space import TunedParameter
 from local_aws.platform import RequestContext
+from local_aws.sagemaker.search_space import TunedParameter
 from local_aws.sagemaker.tuning_jobs import Trial, TuningJob
 
 logger = logging.getLogger(__name__)

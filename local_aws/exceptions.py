@@ -15,36 +15,17 @@ class AWSError(Exception):
         self.message = message
 
 
-class ValidationException(AWSError):
-    """Bad input, and also SageMaker's answer for most missing resources (the provider relies on it)."""
-
-    code = "ValidationException"
-    status = 400
+def aws_error(code: str, status: int = 400, module: str = __name__) -> type[AWSError]:
+    """The error class AWS calls `code`, answered with HTTP `status` (declared where `module` says)."""
+    return type(code, (AWSError,), {"code": code, "status": status, "__module__": module})
 
 
-class ResourceNotFound(AWSError):
-    code = "ResourceNotFound"
-    status = 400
-
-
-class ResourceInUse(AWSError):
-    code = "ResourceInUse"
-    status = 400
-
-
-class ResourceLimitExceeded(AWSError):
-    code = "ResourceLimitExceeded"
-    status = 400
-
-
-class ConflictException(AWSError):
-    code = "ConflictException"
-    status = 400
-
-
-class UnknownOperationException(AWSError):
-    code = "UnknownOperationException"
-    status = 400
+# Bad input, and also SageMaker's answer for most missing resources (the provider relies on it).
+ValidationException = aws_error("ValidationException")
+ResourceNotFound = aws_error("ResourceNotFound")
+ResourceInUse = aws_error("ResourceInUse")
+ConflictException = aws_error("ConflictException")
+UnknownOperationException = aws_error("UnknownOperationException")
 
 
 class NotSupportedLocally(ValidationException):

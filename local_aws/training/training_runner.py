@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_aws.access.credentials import without_credentials
-from local_aws.compute import s3, toolkit
-from local_aws.compute.cloudwatch import TRAINING_LOG_GROUP, LogStream, ensure_log_group
-from local_aws.compute.metrics import MetricParser
-from local_aws.compute.requirements import unmet_requirements
+from local_aws.containers import s3_files
+from local_aws.containers.log_streams import TRAINING_LOG_GROUP, LogStream, ensure_log_group
+from local_aws.containers.requirements import unmet_requirements
 from local_aws.loopback import free_port
 from local_aws.platform import Platform
+from local_aws.sagemaker.metric_parser import MetricParser
 from local_aws.sagemaker.training_jobs import TrainingJob
+from local_aws.training import toolkit
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +149,11 @@ class TrainingRun:
         if not str(source).startswith("s3://"):
             raise JobFailure(f"ClientError: {toolkit.SUBMIT_DIR_PARAM} must be an s3:// URI, not {source!r}.")
         archive = self.root / "downloads" / "sourcedir.tar.gz"
-        if not s3.object_exists(self.s3, source):
+        if not s3_files.object_exists(self.s3, source):
             raise JobFailure(f"ClientError: Could not download the source directory {source}: no such S3 object.")
-        s3.download_uri(self.s3, source, archive)
+        s3_files.download_uri(self.s3, source, archive)
         for dirs in self.dirs.values():
-            s3.extract_tarball(archive, dirs.code)
+            s3_files.extract_tarball(archive, dirs.code)
         requirements = self.dirs[self.hosts[0]].code / "requirements.txt"
         if requirements.is_file():
             unmet = unmet_requirements(requirements)
@@ -174,9 +175,9 @@ class TrainingRun:
             self._download_prefix(uri, [dirs.channel(name) for dirs in self.dirs.values()], required=True)
 
     def _keys_or_fail(self, uri: str) -> list[str]:
-        keys = sorted(key for key in s3.list_keys(self.s3, uri) if not key.endswith("/"))
+        keys = sorted(key for key in s3_files.list_keys(self.s3, uri) if not key.endswith("/"))
         if not keys:
-            bucket, _ = s3.parse_s3_uri(uri)
+            bucket, _ = s3_files.parse_s3_uri(uri)
             raise JobFailure(
                 f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure '
                 f"that the bucket exists in the selected region ({self.region}), that objects exist under that S3 "
@@ -189,16 +190,16 @@ class TrainingRun:
         if required:
             keys = self._keys_or_fail(uri)
         else:
-            keys = sorted(key for key in s3.list_keys(self.s3, uri) if not key.endswith("/"))
+            keys = sorted(key for key in s3_files.list_keys(self.s3, uri) if not key.endswith("/"))
         self._download_keys(uri, keys, destinations)
 
     def _download_keys(self, uri: str, keys: list[str], destinations: list[Path]) -> None:
         """Each key once, then hard-linked into every other destination (hosts share nothing else)."""
-        bucket, prefix = s3.parse_s3_uri(uri)
-        s3.copy_objects_in_process(self.account_id, self.region, bucket, keys,
-                                   lambda key: destinations[0] / s3.relative_key(prefix, key))
+        bucket, prefix = s3_files.parse_s3_uri(uri)
+        s3_files.copy_objects_in_process(self.account_id, self.region, bucket, keys,
+                                   lambda key: destinations[0] / s3_files.relative_key(prefix, key))
         for key in keys:
-            relative = s3.relative_key(prefix, key)
+            relative = s3_files.relative_key(prefix, key)
             for destination in destinations[1:]:
                 target = destination / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -329,11 +330,11 @@ class TrainingRun:
         prefix = f"{output_path}/{self.job.name}/output"
         first = self.dirs[self.hosts[0]]
         model_archive = self.root / "model.tar.gz"
-        s3.tar_directory(first.model, model_archive)
-        s3.upload(self.s3, model_archive, f"{prefix}/model.tar.gz")
+        s3_files.tar_directory(first.model, model_archive)
+        s3_files.upload(self.s3, model_archive, f"{prefix}/model.tar.gz")
         output_archive = self.root / "output.tar.gz"
-        s3.tar_directory(first.output_data, output_archive)
-        s3.upload(self.s3, output_archive, f"{prefix}/output.tar.gz")
+        s3_files.tar_directory(first.output_data, output_archive)
+        s3_files.upload(self.s3, output_archive, f"{prefix}/output.tar.gz")
         if self.checkpoint_uri:
             self._sync_checkpoints()
         return f"{prefix}/model.tar.gz"
@@ -349,7 +350,7 @@ class TrainingRun:
                 if not path.is_file() or self._checkpoint_uploads.get(path) == (stat.st_mtime, stat.st_size):
                     continue
                 try:
-                    s3.upload(self.s3, path, f"{base}/{path.relative_to(dirs.checkpoints).as_posix()}")
+                    s3_files.upload(self.s3, path, f"{base}/{path.relative_to(dirs.checkpoints).as_posix()}")
                 except FileNotFoundError:
                     continue
                 self._checkpoint_uploads[path] = (stat.st_mtime, stat.st_size)

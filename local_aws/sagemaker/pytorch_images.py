@@ -3,7 +3,7 @@ PyTorch, whose behaviour (script mode, the toolkits) the local Python environmen
 
 import re
 
-from local_aws.errors import NotSupportedLocally
+from local_aws.exceptions import NotSupportedLocally
 
 # The DLC registry account differs in a few regions, so any ECR account is accepted.
 _DLC_IMAGE = re.compile(

@@ -1,11 +1,11 @@
 """SageMaker's `ParameterRanges` as Optuna distributions, and chosen values back as hyperparameters."""
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from local_aws.errors import NotSupportedLocally, ValidationException
+from local_aws.exceptions import NotSupportedLocally, ValidationException
 
 
 @dataclass(frozen=True)

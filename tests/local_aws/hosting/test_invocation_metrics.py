@@ -2,7 +2,7 @@
 
 import datetime
 
-from local_aws.hosting.metrics import NAMESPACE, InvocationMetrics, VariantPeriod, metric_data
+from local_aws.hosting.invocation_metrics import NAMESPACE, InvocationMetrics, VariantPeriod, metric_data
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
-from local_aws.errors import ValidationException
+from local_aws.exceptions import ValidationException
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

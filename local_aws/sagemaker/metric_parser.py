@@ -3,7 +3,7 @@
 import math
 import re
 
-from local_aws.errors import ValidationException
+from local_aws.exceptions import ValidationException
 
 
 class MetricParser:

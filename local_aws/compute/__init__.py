@@ -1,1 +1,0 @@
-"""The compute plane: what really runs SageMaker jobs as local processes."""
