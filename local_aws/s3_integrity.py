@@ -1,6 +1,8 @@
 """S3's integrity headers, checked as S3 checks them before anything is stored (moto stores the body
 with `200` whatever they say): `Content-MD5`, `x-amz-checksum-<algorithm>` as a header or as an
-aws-chunked trailer, and a hex `x-amz-content-sha256`.
+aws-chunked trailer, a hex `x-amz-content-sha256`, and the chunk and trailer signatures of a signed
+streaming body (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, chained from the request's signature
+that the gate verified).
 
 `refusal(environ)` reads the body once, in blocks, and leaves the stream at its start for the back end.
 """
@@ -13,8 +15,10 @@ from botocore.compat import HAS_CRT
 from botocore.httpchecksum import (Crc32Checksum, CrtCrc32cChecksum, CrtCrc64NvmeChecksum, Sha1Checksum,
                                    Sha256Checksum)
 
-from local_aws.access import refusals
+from local_aws.access import chunk_signing, refusals
+from local_aws.access.chunk_signing import ChunkSigning
 from local_aws.access.refusals import Refusal
+from local_aws.access.sigv4 import MISMATCH
 
 BLOCK_BYTES = 1024 * 1024
 _MAX_LINE = 4096
@@ -23,6 +27,8 @@ NEEDS_CRT = {"crc32c": CrtCrc32cChecksum, "crc64nvme": CrtCrc64NvmeChecksum}
 if HAS_CRT:
     CHECKSUMS |= NEEDS_CRT
 _HEX_SHA256 = frozenset("0123456789abcdef")
+_NAMED_PAYLOADS = ("UNSIGNED-PAYLOAD", chunk_signing.UNSIGNED_PAYLOAD_TRAILER, *chunk_signing.SIGNED_STREAMING_PAYLOADS,
+                   *chunk_signing.ECDSA_PAYLOADS)
 
 
 class IntegrityFailure(Exception):
@@ -42,6 +48,7 @@ def refusal(environ) -> Refusal | None:
 
 def _check(environ) -> None:
     declared_sha256 = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "")
+    signing = _chunk_signing(environ, declared_sha256)
     aws_chunked = declared_sha256.startswith("STREAMING-") or "aws-chunked" in environ.get(
         "HTTP_CONTENT_ENCODING", "")
     expected = _declared(environ)
@@ -54,13 +61,28 @@ def _check(environ) -> None:
         if aws_chunked:
             trailers: dict[str, str] = {}
             in_trailer = _trailer_algorithms(environ)
-            computed = _digests(_aws_chunked(stream, environ, trailers), {*expected, *in_trailer})
+            computed = _digests(_aws_chunked(stream, environ, trailers, signing), {*expected, *in_trailer})
             expected |= _trailer_checksums(trailers, in_trailer)
         else:
             computed = _digests(_blocks(stream), set(expected))
         _compare(expected, computed)
     finally:
         stream.seek(0)
+
+
+def _chunk_signing(environ, declared_sha256: str) -> ChunkSigning | None:
+    """What checks the body's chunk signatures: the gate's, for a signed streaming body; None for any other."""
+    if declared_sha256 and not _is_hex_sha256(declared_sha256) and declared_sha256 not in _NAMED_PAYLOADS:
+        raise IntegrityFailure(400, "InvalidArgument", "x-amz-content-sha256 must be " + ", ".join(_NAMED_PAYLOADS)
+                               + " or a valid sha256 value.")
+    if declared_sha256 in chunk_signing.ECDSA_PAYLOADS:
+        raise IntegrityFailure(501, "NotImplemented", f"local_aws does not verify SigV4a (ECDSA) signatures, so it "
+                               f"refuses {declared_sha256}; sign with SigV4 (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).")
+    signing = environ.get(chunk_signing.ENVIRON_KEY)
+    if declared_sha256 in chunk_signing.SIGNED_STREAMING_PAYLOADS and signing is None:
+        raise IntegrityFailure(400, "InvalidRequest", f"{declared_sha256} needs the request signed with SigV4 in its "
+                               "Authorization header: the chunk signatures chain from that signature.")
+    return signing
 
 
 def _declared(environ) -> dict[str, str]:
@@ -168,32 +190,62 @@ def _blocks(stream):
         yield block
 
 
-def _aws_chunked(stream, environ, trailers: dict[str, str]):
+def _aws_chunked(stream, environ, trailers: dict[str, str], signing: ChunkSigning | None):
     """The decoded payload of an aws-chunked body, block by block, its trailers put in `trailers`; raises
-    IntegrityFailure when the body is not well-formed or its length is not `x-amz-decoded-content-length`."""
+    IntegrityFailure when the body is not well-formed, its length is not `x-amz-decoded-content-length`,
+    or (with `signing`) a chunk or the trailer does not carry its signature."""
     total = 0
+    previous = signing.seed if signing is not None else ""
     while True:
-        size_line = stream.readline(_MAX_LINE)
-        size_field = size_line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
-            raise IntegrityFailure(400, "InvalidChunkSizeError", "Only the last chunk is allowed to have a size "
-                                   "less than 8192 bytes, and every chunk must begin with its size in hexadecimal.")
+        size, signature = _chunk_header(stream.readline(_MAX_LINE))
+        digest = hashlib.sha256()
+        remaining = size
+        while remaining:
+            block = stream.read(min(remaining, BLOCK_BYTES))
+            if not block:
+                raise IntegrityFailure(400, "IncompleteBody", "The request body terminated unexpectedly.")
+            remaining -= len(block)
+            if signing is not None:
+                digest.update(block)
+            yield block
+        if signing is not None:
+            previous = _verified(signing.chunk_signature(previous, digest.hexdigest()), signature)
         if size == 0:
             break
-        data = stream.read(size)
-        if len(data) != size or stream.read(2) != b"\r\n":
+        if stream.read(2) != b"\r\n":
             raise IntegrityFailure(400, "IncompleteBody", "The request body terminated unexpectedly.")
-        yield data
         total += size
+    received = []
     while (line := stream.readline(_MAX_LINE).strip()) != b"":
         name, colon, value = line.decode("latin-1").partition(":")
         if not colon:
             raise IntegrityFailure(400, "MalformedTrailerError", "The request contained trailing data that was "
                                    "not well-formed or did not conform to our published schema.")
-        trailers[name.strip().lower()] = value.strip()
+        received.append((name.strip().lower(), value.strip()))
+    trailers.update(received)
+    if signing is not None and signing.signed_trailer:
+        signed = [(name, value) for name, value in received if name != "x-amz-trailer-signature"]
+        _verified(signing.trailer_signature(previous, signed), trailers.get("x-amz-trailer-signature"))
     decoded_length = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH")
     if decoded_length is not None and decoded_length.isdigit() and int(decoded_length) != total:
         raise IntegrityFailure(400, "IncompleteBody", "You did not provide the number of bytes specified by the "
                                "x-amz-decoded-content-length HTTP header.")
+
+
+def _chunk_header(line: bytes) -> tuple[int, str | None]:
+    """A chunk's size and its `chunk-signature` (None when it has none)."""
+    size_field, _, extension = line.strip().partition(b";")
+    try:
+        size = int(size_field, 16)
+    except ValueError:
+        raise IntegrityFailure(400, "InvalidChunkSizeError", "Only the last chunk is allowed to have a size "
+                               "less than 8192 bytes, and every chunk must begin with its size in hexadecimal.")
+    name, _, signature = extension.decode("latin-1").partition("=")
+    return size, signature if name == "chunk-signature" else None
+
+
+def _verified(expected: str, given: str | None) -> str:
+    """`expected`, the signature that chains on, when `given` is it; IntegrityFailure otherwise."""
+    if given is None or not chunk_signing.matches(expected, given):
+        raise IntegrityFailure(403, "SignatureDoesNotMatch", MISMATCH)
+    return expected

@@ -4,7 +4,8 @@ In order, before anything reaches moto or the compute plane:
 1. the `Host` must be a name local AWS serves (DNS rebinding is refused);
 2. a browser's `Origin` (or `Referer`) must be on `LOCAL_AWS_CORS_ORIGINS`, empty by default;
 3. a CORS preflight from an allowed origin is answered (S3's go to the bucket's own CORS rules);
-4. every other request must carry a valid SigV4 signature by a key local AWS knows.
+4. every other request must carry a valid SigV4 signature by a key local AWS knows; a signed streaming
+   body's chunk signatures are checked against it when the body is read (`chunk_signing`).
 Refusals are answered in the service's own error shape and logged without secrets.
 """
 
@@ -15,6 +16,7 @@ import logging
 from collections.abc import Callable
 
 from local_aws.access import callers, principals, refusals, sigv4
+from local_aws.access.chunk_signing import ENVIRON_KEY
 from local_aws.access.credentials import KeyPair
 from local_aws.access.sigv4 import AuthFailure, Failure
 
@@ -51,9 +53,12 @@ class Gate:
         try:
             claim = sigv4.claim(environ)
             principal = self._principal(claim)
-            sigv4.check_signature(environ, claim, principal.secret_access_key, _payload_hash(environ, claim))
+            chunk_signing = sigv4.check_signature(environ, claim, principal.secret_access_key,
+                                                  _payload_hash(environ, claim))
         except AuthFailure as failure:
             return refusals.respond(start_response, self._refusal(environ, failure, claim))
+        if chunk_signing is not None:
+            environ[ENVIRON_KEY] = chunk_signing
         if not principal.is_owner:
             # Only the owner may name the account it acts for; anyone else acts for their key's account.
             environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)

@@ -18,6 +18,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
+from local_aws.access.chunk_signing import SIGNED_STREAMING_PAYLOADS, ChunkSigning
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKEW = datetime.timedelta(minutes=15)
@@ -184,14 +186,16 @@ def _skew_message(timestamp: str, signed_at: datetime.datetime, now: datetime.da
                  f"{(now + MAX_SKEW).strftime(TIMESTAMP_FORMAT)} ({now.strftime(TIMESTAMP_FORMAT)} + 15 min.)")
 
 
-def check_signature(environ, found: Claim, secret_access_key: str, payload_hash: str) -> None:
+def check_signature(environ, found: Claim, secret_access_key: str, payload_hash: str) -> ChunkSigning | None:
     """Raise unless `found.signature` is what signing this request with `secret_access_key` gives.
 
     `payload_hash` is the canonical request's last line: for S3, the request's own
     `x-amz-content-sha256` (UNSIGNED-PAYLOAD in presigned URLs); for every other service, the
-    SHA-256 of the body."""
+    SHA-256 of the body. For a signed streaming body (S3's `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`),
+    returns what checks its chunks' signatures, chained from this one."""
     if found.is_v2:
-        return _check_v2_signature(environ, found, secret_access_key)
+        _check_v2_signature(environ, found, secret_access_key)
+        return None
     signer_class = _S3_SIGNER if found.service == "s3" else _SIGNER
     signer = signer_class(Credentials(found.access_key_id, secret_access_key), found.service, found.region,
                           payload_hash)
@@ -201,10 +205,14 @@ def check_signature(environ, found: Claim, secret_access_key: str, payload_hash:
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if found.scope_date != found.timestamp[:8] or not hmac.compare_digest(expected, found.signature):
-        raise AuthFailure(Failure.MISMATCH, _MISMATCH)
+        raise AuthFailure(Failure.MISMATCH, MISMATCH)
+    if found.presigned or payload_hash not in SIGNED_STREAMING_PAYLOADS:
+        return None
+    return ChunkSigning.for_request(secret_access_key, found.timestamp, found.scope_date, found.region,
+                                    found.service, found.signature, payload_hash)
 
 
-_MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your AWS "
+MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your AWS "
              "Secret Access Key and signing method. Consult the service documentation for details.")
 
 
@@ -235,7 +243,7 @@ def _check_v2_signature(environ, found: Claim, secret_access_key: str) -> None:
     expected = signer.sign_string(signer.canonical_string(environ["REQUEST_METHOD"], urlsplit(
         path + ("?" + "&".join(pairs) if pairs else "")), headers))
     if not hmac.compare_digest(expected, found.signature):
-        raise AuthFailure(Failure.MISMATCH, _MISMATCH)
+        raise AuthFailure(Failure.MISMATCH, MISMATCH)
 
 
 def _recomputing(base: type[SigV4Auth]) -> type[SigV4Auth]:

@@ -4,6 +4,8 @@ S3's code, and nothing is stored."""
 
 import base64
 import hashlib
+import hmac
+import io
 import uuid
 import zlib
 
@@ -107,3 +109,174 @@ def test_an_aws_chunked_trailer_checksum_is_checked(local_aws, s3, bucket):
     right = _trailer_put(local_aws, bucket, "trailer-right", payload, _crc32(payload))
     assert right.status_code == 200, right.text
     assert _stored(s3, bucket, "trailer-right") == payload
+
+
+# AWS's published signed streaming upload ("Example: PUT Object" of S3's "Transferring Payload in Multiple
+# Chunks"): 66,560 bytes of "a" in chunks of 65,536, 1,024 and 0 bytes, signed with AWS's example key.
+AWS_EXAMPLE_KEY = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+AWS_EXAMPLE_SEED = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+AWS_EXAMPLE_CHUNKS = [
+    (65536, "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"),
+    (1024, "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"),
+    (0, "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"),
+]
+SCOPE_SUFFIX = "us-east-1/s3/aws4_request"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def _signing_key(secret: str, date: str) -> bytes:
+    """SigV4's signing key, computed here as AWS's documentation spells it (not with local_aws's code)."""
+    key = ("AWS4" + secret).encode()
+    for part in (date, "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def _sign(key: bytes, *lines: str) -> str:
+    return hmac.new(key, "\n".join(lines).encode(), hashlib.sha256).hexdigest()
+
+
+def _signed_body(chunks: list[bytes], key: bytes, timestamp: str, seed: str,
+                 trailers: list[tuple[str, str]] | None = None, tamper=lambda index, data: data,
+                 trailer_signature=lambda signature: signature) -> bytes:
+    """An aws-chunked body whose chunks (and trailers) are signed in a chain from `seed`; `tamper` may
+    change a chunk's data after it was signed, `trailer_signature` the trailer's signature (None: left out)."""
+    scope = f"{timestamp[:8]}/{SCOPE_SUFFIX}"
+    body, previous = b"", seed
+    for index, data in enumerate([*chunks, b""]):
+        previous = _sign(key, "AWS4-HMAC-SHA256-PAYLOAD", timestamp, scope, previous, EMPTY_SHA256,
+                         hashlib.sha256(data).hexdigest())
+        body += b"%x;chunk-signature=%s\r\n%s" % (len(data), previous.encode(), tamper(index, data))
+        body += b"\r\n" if data else b""
+    if trailers is not None:
+        canonical = "".join(f"{name}:{value}\n" for name, value in trailers)
+        signature = trailer_signature(_sign(key, "AWS4-HMAC-SHA256-TRAILER", timestamp, scope, previous,
+                                            hashlib.sha256(canonical.encode()).hexdigest()))
+        body += canonical.replace("\n", "\r\n").encode()
+        body += b"" if signature is None else b"x-amz-trailer-signature:%s\r\n" % signature.encode()
+    return body + b"\r\n"
+
+
+def test_the_chunk_signatures_of_aws_published_example_are_reproduced():
+    from local_aws.access.chunk_signing import ChunkSigning
+
+    key = _signing_key(AWS_EXAMPLE_KEY[1], "20130524")
+    ours = ChunkSigning.for_request(AWS_EXAMPLE_KEY[1], "20130524T000000Z", "20130524", "us-east-1", "s3",
+                                    AWS_EXAMPLE_SEED, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    previous = AWS_EXAMPLE_SEED
+    for size, published in AWS_EXAMPLE_CHUNKS:
+        data_hash = hashlib.sha256(b"a" * size).hexdigest()
+        assert ours.chunk_signature(previous, data_hash) == published
+        assert _sign(key, "AWS4-HMAC-SHA256-PAYLOAD", "20130524T000000Z", f"20130524/{SCOPE_SUFFIX}", previous,
+                     EMPTY_SHA256, data_hash) == published  # this test's own signer, used below, agrees
+        previous = published
+
+
+def _example_environ(body: bytes) -> dict:
+    return {
+        "REQUEST_METHOD": "PUT", "RAW_URI": "/examplebucket/chunkObject.txt", "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": "66824",  # the published body's length, which the seed signature signs
+        "HTTP_HOST": "s3.amazonaws.com", "HTTP_X_AMZ_DATE": "20130524T000000Z",
+        "HTTP_X_AMZ_STORAGE_CLASS": "REDUCED_REDUNDANCY", "HTTP_CONTENT_ENCODING": "aws-chunked",
+        "HTTP_X_AMZ_CONTENT_SHA256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "HTTP_X_AMZ_DECODED_CONTENT_LENGTH": "66560",
+        "HTTP_AUTHORIZATION": (
+            f"AWS4-HMAC-SHA256 Credential={AWS_EXAMPLE_KEY[0]}/20130524/{SCOPE_SUFFIX},SignedHeaders=content-encoding;"
+            "content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,"
+            f"Signature={AWS_EXAMPLE_SEED}"),
+    }
+
+
+@pytest.mark.parametrize("change, code", [
+    (None, None),
+    ("a byte of the second chunk", "SignatureDoesNotMatch"),
+    ("the chunks' signatures swapped", "SignatureDoesNotMatch"),
+    ("no signature on the last chunk", "SignatureDoesNotMatch"),
+])
+def test_aws_published_streaming_upload_is_verified_chunk_by_chunk(change, code):
+    from local_aws import s3_integrity
+    from local_aws.access import chunk_signing, sigv4
+
+    chunks = [(b"%x;chunk-signature=%s\r\n" % (size, signature.encode()), b"a" * size) for size, signature in
+              AWS_EXAMPLE_CHUNKS]
+    if change == "a byte of the second chunk":
+        chunks[1] = (chunks[1][0], b"b" + chunks[1][1][1:])
+    elif change == "the chunks' signatures swapped":
+        chunks[0], chunks[1] = (chunks[1][0].replace(b"400", b"10000"), chunks[0][1]), (
+            chunks[0][0].replace(b"10000", b"400"), chunks[1][1])
+    elif change == "no signature on the last chunk":
+        chunks[2] = (b"0\r\n", b"")
+    body = b"".join(header + data + (b"\r\n" if data else b"") for header, data in chunks) + b"\r\n"
+    environ = _example_environ(body)
+    found = sigv4.claim(environ)
+    signing = sigv4.check_signature(environ, found, AWS_EXAMPLE_KEY[1], "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    assert signing.seed == AWS_EXAMPLE_SEED  # the header signature AWS published verifies
+    environ[chunk_signing.ENVIRON_KEY] = signing
+    refused = s3_integrity.refusal(environ)
+    assert (refused and refused.code) == code
+    if refused is not None:
+        assert refused.status == 403
+
+
+def _streaming_put(local_aws, bucket: str, key: str, chunks: list[bytes], payload_hash: str,
+                   trailers: list[tuple[str, str]] | None = None, **body_options) -> requests.Response:
+    """A signed streaming PUT as the Java and Go SDKs send one over HTTP, signed at the current time."""
+
+    class StreamingSigner(S3SigV4Auth):
+        def payload(self, request):
+            return payload_hash
+
+    url = f"{local_aws.url}/{bucket}/{key}"
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(sum(map(len, chunks)))}
+    if trailers is not None:
+        headers["x-amz-trailer"] = ",".join(name for name, _ in trailers)
+    request = AWSRequest(method="PUT", url=url, headers=headers)
+    secret = local_aws.credentials.secret_access_key
+    StreamingSigner(Credentials(local_aws.credentials.access_key_id, secret), "s3", "us-east-1").add_auth(request)
+    timestamp = request.headers["X-Amz-Date"]
+    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    body = _signed_body(chunks, _signing_key(secret, timestamp[:8]), timestamp, seed, trailers, **body_options)
+    return requests.put(url, data=body, headers=dict(request.headers.items()), timeout=10)
+
+
+def test_a_signed_streaming_upload_is_stored_only_when_every_chunk_carries_its_signature(local_aws, s3, bucket):
+    chunks = [b"x" * 8192, b"y" * 100]
+    right = _streaming_put(local_aws, bucket, "streamed-right", chunks, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    assert right.status_code == 200, right.text
+    assert _stored(s3, bucket, "streamed-right") == b"".join(chunks)
+    tampered = _streaming_put(local_aws, bucket, "streamed-tampered", chunks, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                              tamper=lambda index, data: data.replace(b"y", b"z") if index == 1 else data)
+    assert (tampered.status_code, _error_code(tampered)) == (403, "SignatureDoesNotMatch")
+    assert _stored(s3, bucket, "streamed-tampered") is None
+
+
+def test_a_signed_trailer_is_checked_with_the_chunks(local_aws, s3, bucket):
+    payload_hash = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    chunks = [b"trailed payload"]
+
+    def put(key, checksum=_crc32(chunks[0]), **options):
+        return _streaming_put(local_aws, bucket, key, chunks, payload_hash, [("x-amz-checksum-crc32", checksum)],
+                              **options)
+
+    right = put("trailer-signed")
+    assert right.status_code == 200, right.text
+    assert _stored(s3, bucket, "trailer-signed") == chunks[0]
+    for key, response, status, code in [
+        ("trailer-bad-crc", put("trailer-bad-crc", _crc32(b"other")), 400, "BadDigest"),
+        ("trailer-forged", put("trailer-forged", trailer_signature=lambda signature: "0" * 64), 403,
+         "SignatureDoesNotMatch"),
+        ("trailer-unsigned", put("trailer-unsigned", trailer_signature=lambda signature: None), 403,
+         "SignatureDoesNotMatch"),
+    ]:
+        assert (response.status_code, _error_code(response)) == (status, code), key
+        assert _stored(s3, bucket, key) is None
+
+
+@pytest.mark.parametrize("declared, status, code", [
+    ("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", 501, "NotImplemented"),
+    ("not-a-hash", 400, "InvalidArgument"),
+])
+def test_a_payload_hash_local_aws_cannot_check_is_refused_by_name(local_aws, s3, bucket, declared, status, code):
+    response = _streaming_put(local_aws, bucket, "refused-hash", [b"data"], declared)
+    assert (response.status_code, _error_code(response)) == (status, code)
+    assert _stored(s3, bucket, "refused-hash") is None
