@@ -12,8 +12,7 @@ import binascii
 import hashlib
 
 from botocore.compat import HAS_CRT
-from botocore.httpchecksum import (Crc32Checksum, CrtCrc32cChecksum, CrtCrc64NvmeChecksum, Sha1Checksum,
-                                   Sha256Checksum)
+from botocore.httpchecksum import Crc32Checksum, CrtCrc32cChecksum, CrtCrc64NvmeChecksum, Sha1Checksum, Sha256Checksum
 
 from local_aws.access import chunk_signing, refusals
 from local_aws.access.chunk_signing import ChunkSigning

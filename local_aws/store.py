@@ -10,6 +10,7 @@ an endpoint being updated) has its own lock or is changed under the store's lock
 """
 
 import threading
+from collections.abc import Callable
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from local_aws.exceptions import AWSError, ValidationException
@@ -24,6 +25,7 @@ class Resource(Protocol):
 
 
 R = TypeVar("R", bound=Resource)
+T = TypeVar("T")
 
 
 class Store(Generic[R]):
@@ -73,6 +75,13 @@ class Store(Generic[R]):
         if resource is None:
             raise self.missing(name)
         return resource
+
+    def change(self, name: str, how: Callable[[R], T]) -> tuple[R, T]:
+        """The resource called `name`, and what `how(resource)` returns, called under the store's lock: for a
+        change that no other may interleave with (a status transition checked and made at once)."""
+        with self.lock:
+            resource = self.get(name)
+            return resource, how(resource)
 
     def find(self, name: str) -> R | None:
         with self.lock:

@@ -10,8 +10,8 @@ from local_aws.hosting import provisioning
 from local_aws.hosting.monitor import HostingMonitor
 from local_aws.hosting.state import Endpoint, EndpointConfig, EndpointConfigStore, EndpointStore
 from local_aws.routing import action
-from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.models import ModelStore
+from local_aws.sagemaker.resource_actions import delete_action, describe_action, list_action
 
 # Endpoint-config members local AWS cannot run, and what it runs instead.
 _UNSUPPORTED_CONFIG_MEMBERS = {
@@ -78,22 +78,10 @@ def create_endpoint_config(params, ctx):
     return {"EndpointConfigArn": config.arn}
 
 
-@action("sagemaker", "DescribeEndpointConfig")
-def describe_endpoint_config(params, ctx):
-    return ctx.state(EndpointConfigStore).get(params["EndpointConfigName"]).describe()
-
-
-@action("sagemaker", "DeleteEndpointConfig")
-def delete_endpoint_config(params, ctx):
-    configs = ctx.state(EndpointConfigStore)
-    configs.remove(configs.get(params["EndpointConfigName"]))
-    return {}
-
-
-@action("sagemaker", "ListEndpointConfigs")
-def list_endpoint_configs(params, ctx):
-    return listed("EndpointConfigs", ctx.state(EndpointConfigStore).summaries(), params, name_key="EndpointConfigName",
-                  sort_keys={"Name": "EndpointConfigName", "CreationTime": "CreationTime"}, default_order="Descending")
+describe_action("DescribeEndpointConfig", EndpointConfigStore, "EndpointConfigName")
+delete_action("DeleteEndpointConfig", EndpointConfigStore, "EndpointConfigName")
+list_action("ListEndpointConfigs", EndpointConfigStore, "EndpointConfigs", name_key="EndpointConfigName",
+            sort_keys={"Name": "EndpointConfigName", "CreationTime": "CreationTime"}, default_order="Descending")
 
 
 def _check_deployment_config(deployment_config: dict | None) -> None:
@@ -129,21 +117,10 @@ def create_endpoint(params, ctx):
     return {"EndpointArn": endpoint.arn}
 
 
-@action("sagemaker", "DescribeEndpoint")
-def describe_endpoint(params, ctx):
-    endpoints = ctx.state(EndpointStore)
-    with endpoints.lock:
-        return endpoints.get(params["EndpointName"]).describe()
-
-
-@action("sagemaker", "ListEndpoints")
-def list_endpoints(params, ctx):
-    return listed(
-        "Endpoints", ctx.state(EndpointStore).summaries(), params, name_key="EndpointName",
-        status_key="EndpointStatus",
-        sort_keys={"Name": "EndpointName", "CreationTime": "CreationTime", "Status": "EndpointStatus"},
-        default_order="Descending",
-    )
+describe_action("DescribeEndpoint", EndpointStore, "EndpointName")
+list_action("ListEndpoints", EndpointStore, "Endpoints", name_key="EndpointName", status_key="EndpointStatus",
+            sort_keys={"Name": "EndpointName", "CreationTime": "CreationTime", "Status": "EndpointStatus"},
+            default_order="Descending")
 
 
 @action("sagemaker", "UpdateEndpoint")
@@ -171,9 +148,8 @@ def update_endpoint(params, ctx):
 @action("sagemaker", "UpdateEndpointWeightsAndCapacities")
 def update_endpoint_weights_and_capacities(params, ctx):
     endpoints = ctx.state(EndpointStore)
-    with endpoints.lock:
-        endpoint = endpoints.get(params["EndpointName"])
-        counts = endpoint.begin_scale(params["DesiredWeightsAndCapacities"])
+    endpoint, counts = endpoints.change(
+        params["EndpointName"], lambda endpoint: endpoint.begin_scale(params["DesiredWeightsAndCapacities"]))
     provisioning.in_background(provisioning.run_scale, ctx, endpoints, endpoint, counts)
     return {"EndpointArn": endpoint.arn}
 
@@ -181,8 +157,6 @@ def update_endpoint_weights_and_capacities(params, ctx):
 @action("sagemaker", "DeleteEndpoint")
 def delete_endpoint(params, ctx):
     endpoints = ctx.state(EndpointStore)
-    with endpoints.lock:
-        endpoint = endpoints.get(params["EndpointName"])
-        endpoint.begin_delete()
+    endpoint, _ = endpoints.change(params["EndpointName"], Endpoint.begin_delete)
     provisioning.in_background(provisioning.run_delete, ctx, endpoints, endpoint)
     return {}

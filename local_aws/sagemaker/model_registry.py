@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from local_aws.clock import now
 from local_aws.exceptions import ValidationException
-from local_aws.sagemaker.resources import SageMakerStore
+from local_aws.sagemaker.resources import SageMakerStore, summary_of
 
 
 @dataclass
@@ -85,13 +85,9 @@ class ModelPackage:
         self.last_modified_time = now()
 
     def summary(self) -> dict:
-        described = self.describe()
-        return {
-            key: described[key]
-            for key in ("ModelPackageName", "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn",
-                        "ModelPackageDescription", "CreationTime", "ModelPackageStatus", "ModelApprovalStatus")
-            if key in described
-        }
+        return summary_of(self.describe(), (
+            "ModelPackageName", "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn",
+            "ModelPackageDescription", "CreationTime", "ModelPackageStatus", "ModelApprovalStatus"))
 
 
 class ModelPackageGroupStore(SageMakerStore[ModelPackageGroup]):

@@ -10,10 +10,7 @@ from local_aws.sagemaker.model_registry import (
     ModelPackageGroupStore,
     ModelPackageStore,
 )
-
-
-def _paged(key: str, summaries: list[dict], params: dict, name_key: str) -> dict:
-    return listed(key, summaries, params, name_key=name_key, sort_keys={"Name": name_key, "CreationTime": "CreationTime"})
+from local_aws.sagemaker.resource_actions import describe_action, list_action
 
 
 @action("sagemaker", "CreateModelPackageGroup")
@@ -24,15 +21,9 @@ def create_group(params, ctx):
     return {"ModelPackageGroupArn": groups.add(group, params.get("Tags")).arn}
 
 
-@action("sagemaker", "DescribeModelPackageGroup")
-def describe_group(params, ctx):
-    return ctx.state(ModelPackageGroupStore).get(params["ModelPackageGroupName"]).describe()
-
-
-@action("sagemaker", "ListModelPackageGroups")
-def list_groups(params, ctx):
-    return _paged("ModelPackageGroupSummaryList", ctx.state(ModelPackageGroupStore).summaries(), params,
-                  "ModelPackageGroupName")
+describe_action("DescribeModelPackageGroup", ModelPackageGroupStore, "ModelPackageGroupName")
+list_action("ListModelPackageGroups", ModelPackageGroupStore, "ModelPackageGroupSummaryList",
+            name_key="ModelPackageGroupName", sort_keys={"Name": "ModelPackageGroupName", "CreationTime": "CreationTime"})
 
 
 @action("sagemaker", "DeleteModelPackageGroup")
@@ -78,11 +69,7 @@ def _check_model_data(params: dict, ctx) -> None:
             raise ValidationException(f"Could not find model data at {url}.")
 
 
-@action("sagemaker", "DescribeModelPackage")
-def describe_package(params, ctx):
-    packages = ctx.state(ModelPackageStore)
-    with packages.lock:  # UpdateModelPackage changes a package under this lock
-        return packages.get(params["ModelPackageName"]).describe()
+describe_action("DescribeModelPackage", ModelPackageStore, "ModelPackageName")
 
 
 @action("sagemaker", "ListModelPackages")
@@ -99,15 +86,13 @@ def list_packages(params, ctx):
         packages = [p for p in packages if p.approval_status == params["ModelApprovalStatus"]]
     with ctx.state(ModelPackageStore).lock:
         summaries = [p.summary() for p in packages]
-    return _paged("ModelPackageSummaryList", summaries, params, "ModelPackageArn")
+    return listed("ModelPackageSummaryList", summaries, params, name_key="ModelPackageArn",
+                  sort_keys={"Name": "ModelPackageArn", "CreationTime": "CreationTime"})
 
 
 @action("sagemaker", "UpdateModelPackage")
 def update_package(params, ctx):
-    packages = ctx.state(ModelPackageStore)
-    with packages.lock:
-        package = packages.get(params["ModelPackageArn"])
-        package.update(params)
+    package, _ = ctx.state(ModelPackageStore).change(params["ModelPackageArn"], lambda package: package.update(params))
     return {"ModelPackageArn": package.arn}
 
 

@@ -3,9 +3,9 @@
 from local_aws.containers import s3_files
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
-from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.models import Model, ModelStore
 from local_aws.sagemaker.pytorch_images import require_pytorch_image
+from local_aws.sagemaker.resource_actions import delete_action, describe_action, list_action
 
 
 @action("sagemaker", "CreateModel")
@@ -50,19 +50,7 @@ def _refuse_unsupported(params: dict, container: dict) -> None:
             raise NotSupportedLocally(f"container {unsupported}", "Give Image and ModelDataUrl.")
 
 
-@action("sagemaker", "DescribeModel")
-def describe_model(params, ctx):
-    return ctx.state(ModelStore).get(params["ModelName"]).describe()
-
-
-@action("sagemaker", "DeleteModel")
-def delete_model(params, ctx):
-    store = ctx.state(ModelStore)
-    store.remove(store.get(params["ModelName"]))
-    return {}
-
-
-@action("sagemaker", "ListModels")
-def list_models(params, ctx):
-    return listed("Models", ctx.state(ModelStore).summaries(), params, name_key="ModelName",
-                  sort_keys={"Name": "ModelName", "CreationTime": "CreationTime"}, default_order="Descending")
+describe_action("DescribeModel", ModelStore, "ModelName")
+delete_action("DeleteModel", ModelStore, "ModelName")
+list_action("ListModels", ModelStore, "Models", name_key="ModelName",
+            sort_keys={"Name": "ModelName", "CreationTime": "CreationTime"}, default_order="Descending")

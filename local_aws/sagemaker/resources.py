@@ -1,5 +1,6 @@
 """What every SageMaker resource type's store shares: the ARN format, the List* summaries."""
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from local_aws.store import R, Store
@@ -16,3 +17,8 @@ class SageMakerStore(Store[R]):
         """Every resource's List* summary, taken under the store's lock."""
         with self.lock:
             return [resource.summary() for resource in self.all()]
+
+
+def summary_of(described: dict, members: Iterable[str]) -> dict:
+    """The `members` of a Describe* answer that its List* summary repeats, those it has."""
+    return {member: described[member] for member in members if member in described}

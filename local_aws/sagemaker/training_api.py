@@ -6,9 +6,9 @@ what it accepts really runs (local_aws.training.training_runner).
 
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
-from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.metric_parser import MetricParser
 from local_aws.sagemaker.pytorch_images import require_pytorch_image
+from local_aws.sagemaker.resource_actions import describe_action, list_action
 from local_aws.sagemaker.training_jobs import TrainingJob, TrainingJobStore
 from local_aws.training.training_runner import start_training_job
 
@@ -119,9 +119,10 @@ def _check_channels(channels: list[dict], default_mode: str) -> None:
                 raise NotSupportedLocally(f"channel {member}", "They apply to Pipe mode only.")
 
 
-@action("sagemaker", "DescribeTrainingJob")
-def describe_training_job(params, ctx):
-    return ctx.state(TrainingJobStore).get(params["TrainingJobName"]).describe()
+describe_action("DescribeTrainingJob", TrainingJobStore, "TrainingJobName")
+list_action("ListTrainingJobs", TrainingJobStore, "TrainingJobSummaries", name_key="TrainingJobName",
+            status_key="TrainingJobStatus",
+            sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"})
 
 
 @action("sagemaker", "StopTrainingJob")
@@ -129,11 +130,3 @@ def stop_training_job(params, ctx):
     ctx.state(TrainingJobStore).get(params["TrainingJobName"]).stop()
     return {}
 
-
-@action("sagemaker", "ListTrainingJobs")
-def list_training_jobs(params, ctx):
-    return listed(
-        "TrainingJobSummaries", ctx.state(TrainingJobStore).summaries(), params, name_key="TrainingJobName",
-        status_key="TrainingJobStatus",
-        sort_keys={"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"},
-    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from local_aws.clock import now
 from local_aws.exceptions import ResourceInUse, ValidationException
-from local_aws.sagemaker.resources import SageMakerStore
+from local_aws.sagemaker.resources import SageMakerStore, summary_of
 
 TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
@@ -164,18 +164,8 @@ class TrainingJob:
             return described
 
     def summary(self) -> dict:
-        with self.lock:
-            summary = {
-                "TrainingJobName": self.name,
-                "TrainingJobArn": self.arn,
-                "CreationTime": self.creation_time,
-                "LastModifiedTime": self.last_modified_time,
-                "TrainingJobStatus": self.status,
-                "SecondaryStatus": self.secondary_status,
-            }
-            if self.training_end_time:
-                summary["TrainingEndTime"] = self.training_end_time
-            return summary
+        return summary_of(self.describe(), ("TrainingJobName", "TrainingJobArn", "CreationTime", "LastModifiedTime",
+                                            "TrainingJobStatus", "SecondaryStatus", "TrainingEndTime"))
 
 
 class TrainingJobStore(SageMakerStore[TrainingJob]):

@@ -4,6 +4,7 @@ ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob."""
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
 from local_aws.sagemaker.listing import listed
+from local_aws.sagemaker.resource_actions import describe_action, list_action
 from local_aws.sagemaker.search_space import search_space
 from local_aws.sagemaker.training_api import create_training_job, refuse_unsupported
 from local_aws.sagemaker.tuning_jobs import TuningJob, TuningJobStore
@@ -67,26 +68,18 @@ def _check_objective(config: dict, definition: dict) -> None:
         )
 
 
-@action("sagemaker", "DescribeHyperParameterTuningJob")
-def describe_tuning_job(params, ctx):
-    return ctx.state(TuningJobStore).get(params["HyperParameterTuningJobName"]).describe()
+describe_action("DescribeHyperParameterTuningJob", TuningJobStore, "HyperParameterTuningJobName")
+list_action("ListHyperParameterTuningJobs", TuningJobStore, "HyperParameterTuningJobSummaries",
+            name_key="HyperParameterTuningJobName", status_key="HyperParameterTuningJobStatus",
+            sort_keys={"Name": "HyperParameterTuningJobName", "CreationTime": "CreationTime",
+                       "Status": "HyperParameterTuningJobStatus"},
+            default_sort="Name")
 
 
 @action("sagemaker", "StopHyperParameterTuningJob")
 def stop_tuning_job(params, ctx):
     ctx.state(TuningJobStore).get(params["HyperParameterTuningJobName"]).stop()
     return {}
-
-
-@action("sagemaker", "ListHyperParameterTuningJobs")
-def list_tuning_jobs(params, ctx):
-    return listed(
-        "HyperParameterTuningJobSummaries", ctx.state(TuningJobStore).summaries(), params,
-        name_key="HyperParameterTuningJobName", status_key="HyperParameterTuningJobStatus",
-        sort_keys={"Name": "HyperParameterTuningJobName", "CreationTime": "CreationTime",
-                   "Status": "HyperParameterTuningJobStatus"},
-        default_sort="Name",
-    )
 
 
 @action("sagemaker", "ListTrainingJobsForHyperParameterTuningJob")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from local_aws.clock import now
 from local_aws.exceptions import ResourceInUse, ResourceNotFound, ValidationException
-from local_aws.sagemaker.resources import SageMakerStore
+from local_aws.sagemaker.resources import SageMakerStore, summary_of
 from local_aws.sagemaker.training_jobs import TERMINAL_STATUSES, TrainingJob
 
 TUNING_TERMINAL_STATUSES = {"Completed", "Failed", "Stopped"}
@@ -151,17 +151,10 @@ class TuningJob:
         return described
 
     def summary(self) -> dict:
-        described = self.describe()
-        summary = {
-            key: described[key]
-            for key in ("HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus",
-                        "CreationTime", "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")
-        }
-        summary["Strategy"] = self.config["Strategy"]
-        summary["ResourceLimits"] = self.config["ResourceLimits"]
-        if "HyperParameterTuningEndTime" in described:
-            summary["HyperParameterTuningEndTime"] = described["HyperParameterTuningEndTime"]
-        return summary
+        summary = summary_of(self.describe(), (
+            "HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "CreationTime",
+            "LastModifiedTime", "HyperParameterTuningEndTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters"))
+        return {**summary, "Strategy": self.config["Strategy"], "ResourceLimits": self.config["ResourceLimits"]}
 
 
 class TuningJobStore(SageMakerStore[TuningJob]):

@@ -34,34 +34,27 @@ def delete_endpoint(sagemaker: Any, endpoint_name: str) -> bool:
     return True
 
 
-def _project_names(pages: Any, list_key: str, name_key: str, project: str) -> list[str]:
-    prefix = f"{project}-"
-    return sorted(item[name_key] for page in pages for item in page[list_key] if item[name_key].startswith(prefix))
-
-
 def delete_endpoint_configs(sagemaker: Any, project: str) -> list[str]:
-    pages = sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=f"{project}-")
-    names = _project_names(pages, "EndpointConfigs", "EndpointConfigName", project)
-    for name in names:
-        try:
-            sagemaker.delete_endpoint_config(EndpointConfigName=name)
-        except ClientError as error:
-            if not is_missing(error):
-                raise
-        log.info("deleted endpoint config %s", name)
-    return names
+    return _delete_project_resources(sagemaker, project, "endpoint_config", "EndpointConfigs", "EndpointConfigName")
 
 
 def delete_models(sagemaker: Any, project: str) -> list[str]:
-    pages = sagemaker.get_paginator("list_models").paginate(NameContains=f"{project}-")
-    names = _project_names(pages, "Models", "ModelName", project)
+    return _delete_project_resources(sagemaker, project, "model", "Models", "ModelName")
+
+
+def _delete_project_resources(sagemaker: Any, project: str, kind: str, list_key: str, name_key: str) -> list[str]:
+    """Delete every resource of `kind` (`model`: ListModels, DeleteModel) whose name starts with the
+    project's prefix; returns their names. One deleted meanwhile by someone else is no error."""
+    prefix = f"{project}-"
+    pages = sagemaker.get_paginator(f"list_{kind}s").paginate(NameContains=prefix)
+    names = sorted(item[name_key] for page in pages for item in page[list_key] if item[name_key].startswith(prefix))
     for name in names:
         try:
-            sagemaker.delete_model(ModelName=name)
+            getattr(sagemaker, f"delete_{kind}")(**{name_key: name})
         except ClientError as error:
             if not is_missing(error):
                 raise
-        log.info("deleted model %s", name)
+        log.info("deleted %s %s", kind.replace("_", " "), name)
     return names
 
 

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import uuid
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from botocore.response import StreamingBody
@@ -62,15 +63,21 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def http_api_event(
-    method: str = "POST",
-    path: str = "/predict",
-    body: str | None = None,
-    headers: dict | None = None,
-    is_base64_encoded: bool = False,
-    query: dict | None = None,
-) -> dict:
-    """API Gateway HTTP API, payload format 2.0."""
+@dataclass(frozen=True)
+class Call:
+    """What a client sends, whichever API Gateway or Lambda shape carries it to the function."""
+
+    method: str = "POST"
+    path: str = "/predict"
+    body: str | None = None
+    headers: dict | None = None
+    is_base64_encoded: bool = False
+    query: dict | None = None
+
+
+def http_api_event(**call) -> dict:
+    """API Gateway HTTP API, payload format 2.0; `call` as `Call` takes it."""
+    method, path, body, headers, is_base64_encoded, query = astuple(Call(**call))
     return {
         "version": "2.0",
         "routeKey": "$default",
@@ -101,15 +108,9 @@ def function_url_event(**kwargs) -> dict:
     return event
 
 
-def rest_event(
-    method: str = "POST",
-    path: str = "/predict",
-    body: str | None = None,
-    headers: dict | None = None,
-    is_base64_encoded: bool = False,
-    query: dict | None = None,
-) -> dict:
-    """API Gateway REST API, payload format 1.0 (proxy integration on stage prod)."""
+def rest_event(**call) -> dict:
+    """API Gateway REST API, payload format 1.0 (proxy integration on stage prod); `call` as `Call` takes it."""
+    method, path, body, headers, is_base64_encoded, query = astuple(Call(**call))
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     return {
         "resource": "/{proxy+}",
