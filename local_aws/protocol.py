@@ -13,6 +13,7 @@ import re
 
 import botocore.session
 from botocore.model import OperationNotFoundError
+from botocore.parsers import ResponseParserError, RpcV2CBORParser
 from botocore.utils import parse_to_aware_datetime
 from botocore.validate import ParamValidator
 
@@ -50,6 +51,25 @@ def json_object(body: bytes) -> dict:
         raise SerializationException(f"The request body is not valid JSON: {str(error)[:MAX_QUOTED_VALUE]}")
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object.")
+    return params
+
+
+def cbor_object(body: bytes) -> dict:
+    """An RPC v2 CBOR request's body as a dict (botocore's CBOR decoder, timestamps as datetimes);
+    SerializationException when it is not one CBOR map."""
+    if not body:
+        return {}
+    decoder = RpcV2CBORParser()
+    stream = decoder.get_peekable_stream_from_bytes(body)
+    try:
+        params = decoder.parse_data_item(stream)
+        rest = stream.read(1)
+    except RecursionError:
+        raise SerializationException("The request body nests deeper than local_aws parses.")
+    except (ResponseParserError, ValueError, TypeError, IndexError, KeyError, OverflowError) as error:
+        raise SerializationException(f"The request body is not valid CBOR: {str(error)[:MAX_QUOTED_VALUE]}")
+    if rest or not isinstance(params, dict):
+        raise SerializationException("The request body must be one CBOR map.")
     return params
 
 

@@ -3,10 +3,11 @@ sees them, and refused in the service's own error shape (`refusal(environ, signi
 
 moto answers many client mistakes with an HTML 500 (which botocore retries) and acts on requests that
 miss a required member (IAM `CreateUser` without a `UserName` made a user named None). Checked here, for
-the JSON protocol (`X-Amz-Target`), the query and EC2 protocols (`Action`), and the REST protocols (S3's;
-the operation matched on method, path and query as moto's router matches it): the operation exists, the
-request parses, every required member is present, and types, ranges, lengths, enums and patterns hold.
-An upload's bytes (a REST operation's blob payload) are not read here. CBOR requests are left to moto.
+the JSON protocol (`X-Amz-Target`), RPC v2 CBOR (`/service/<service>/operation/<operation>`, what boto3
+speaks to CloudWatch), the query and EC2 protocols (`Action`), and the REST protocols (S3's; the operation
+matched on method, path and query as moto's router matches it): the operation exists, the request
+parses, every required member is present, and types, ranges, lengths, enums and patterns hold. An
+upload's bytes (a REST operation's blob payload) are not read here.
 """
 
 import functools
@@ -49,6 +50,8 @@ def refusal(environ, signing_name: str) -> Refusal | None:
     wire = refusals.family(environ, signing_name)
     if wire == refusals.JSON and environ.get("HTTP_X_AMZ_TARGET"):
         problem = _json_problem(environ, signing_name)
+    elif wire == refusals.CBOR:
+        problem = _cbor_problem(environ, signing_name)
     elif wire in (refusals.QUERY, refusals.EC2):
         problem = _query_problem(environ, signing_name, wire)
     elif wire in (refusals.JSON, refusals.S3):
@@ -71,6 +74,26 @@ def _json_problem(environ, signing_name: str) -> _Problem | None:
         return _Problem("UnknownOperationException", f"Unknown operation {action[:128]} for {model.service_name}.")
     try:
         protocol.validated(operation.input_shape, protocol.json_object(_body(environ)))
+    except ValidationException as problem:
+        return _Problem(problem.code, problem.message)
+    return None
+
+
+def _cbor_problem(environ, signing_name: str) -> _Problem | None:
+    model = next((model for model in _models(signing_name)
+                  if "smithy-rpc-v2-cbor" in model.metadata.get("protocols", ())), None)
+    if model is None:
+        return None  # a service botocore does not speak CBOR to: moto's to answer
+    path = environ.get("PATH_INFO", "").split("/")
+    if len(path) != 5 or path[1] != "service" or path[3] != "operation":
+        return _Problem("UnknownOperationException", "An RPC v2 CBOR request goes to "
+                        f"/service/<service>/operation/<operation>, not {environ.get('PATH_INFO', '')[:128]}.")
+    try:
+        operation = model.operation_model(path[4])
+    except OperationNotFoundError:
+        return _Problem("UnknownOperationException", f"Unknown operation {path[4][:128]} for {model.service_name}.")
+    try:
+        protocol.validated(operation.input_shape, protocol.cbor_object(_body(environ)))
     except ValidationException as problem:
         return _Problem(problem.code, problem.message)
     return None

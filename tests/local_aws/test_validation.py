@@ -4,8 +4,10 @@ signed as an SDK would send it. A 5xx is left for local AWS's own faults, in AWS
 
 import json
 import logging
+import struct
 
 import pytest
+from botocore.parsers import RpcV2CBORParser
 
 from signed_requests import signed_request
 
@@ -14,6 +16,27 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
 def _json(target: str, version: str = "1.1") -> dict[str, str]:
     return {"Content-Type": f"application/x-amz-json-{version}", "X-Amz-Target": target}
+
+
+CBOR = {"Content-Type": "application/cbor", "Accept": "application/cbor", "Smithy-Protocol": "rpc-v2-cbor"}
+CLOUDWATCH_CBOR = "/service/GraniteServiceVersion20100801/operation/"
+
+
+def _cbor(value) -> bytes:
+    """RFC 8949 for what these cases send (maps, arrays, text, small integers, doubles): written here
+    rather than with botocore's serializer, which refuses values of the wrong type."""
+    def head(major: int, length: int) -> bytes:
+        return bytes([major << 5 | length]) if length < 24 else bytes([major << 5 | 25]) + length.to_bytes(2, "big")
+
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(_cbor(k) + _cbor(v) for k, v in value.items())
+    if isinstance(value, list):
+        return head(4, len(value)) + b"".join(map(_cbor, value))
+    if isinstance(value, str):
+        return head(3, len(value.encode())) + value.encode()
+    if isinstance(value, float):
+        return b"\xfb" + struct.pack(">d", value)
+    return head(0, value)
 
 
 # (service, method, path, body, headers, status, code, shape)
@@ -42,6 +65,21 @@ CASES = {
     "cloudwatch PutMetricData Value=x": (
         "monitoring", "POST", "/", b"Action=PutMetricData&Version=2010-08-01&Namespace=n"
         b"&MetricData.member.1.MetricName=m&MetricData.member.1.Value=x", FORM, 400, "ValidationError", "query"),
+    "cloudwatch CBOR PutMetricData without Namespace": (
+        "monitoring", "POST", CLOUDWATCH_CBOR + "PutMetricData", _cbor({"MetricData": [{"MetricName": "m"}]}), CBOR,
+        400, "ValidationException", "cbor"),
+    "cloudwatch CBOR PutMetricData Value a string": (
+        "monitoring", "POST", CLOUDWATCH_CBOR + "PutMetricData",
+        _cbor({"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": "x"}]}), CBOR, 400,
+        "ValidationException", "cbor"),
+    "cloudwatch CBOR not CBOR": (
+        "monitoring", "POST", CLOUDWATCH_CBOR + "ListMetrics", b"\xff\xfe{", CBOR, 400, "SerializationException",
+        "cbor"),
+    "cloudwatch CBOR nested 100k deep": (
+        "monitoring", "POST", CLOUDWATCH_CBOR + "ListMetrics", b"\x81" * 100_000 + b"\x00", CBOR, 400,
+        "SerializationException", "cbor"),
+    "cloudwatch CBOR unknown operation": (
+        "monitoring", "POST", CLOUDWATCH_CBOR + "MakeCoffee", _cbor({}), CBOR, 400, "UnknownOperationException", "cbor"),
     "sns CreateTopic without Name": (
         "sns", "POST", "/", b"Action=CreateTopic&Version=2010-03-31", FORM, 400, "ValidationError", "query"),
     "logs invalid JSON": ("logs", "POST", "/", b"{nope", _json("Logs_20140328.DescribeLogGroups"), 400,
@@ -77,6 +115,10 @@ CASES = {
 def _error(response, shape: str) -> str:
     if shape == "json":
         return json.loads(response.text)["__type"]
+    if shape == "cbor":
+        assert response.headers["Content-Type"] == "application/cbor"
+        decoder = RpcV2CBORParser()
+        return decoder.parse_data_item(decoder.get_peekable_stream_from_bytes(response.content))["__type"]
     assert response.text.startswith("<?xml")
     return response.text.split("<Code>", 1)[1].split("</Code>", 1)[0]
 
