@@ -1,0 +1,216 @@
+"""Sandboxes for the code local AWS runs in AWS's stead (an EC2 instance's user data and commands, a
+Lambda function's runtime): Linux namespaces made with util-linux's `unshare`, no container engine.
+
+A sandbox has its own user namespace (its root is the user who runs local AWS, nothing more), mount
+namespace, PID namespace (its processes see only each other; its first process ending ends them all)
+and hostname. Its file system is a fresh tmpfs: the host's system directories (and the Python local AWS
+runs on, which stands in for what an AMI or a Lambda runtime provides) read-only, a private `/tmp`, and
+the directories its owner mounts; nothing else of the host, the user's home and the project checkout
+included, is visible or writable. It shares the host's network, so it reaches local AWS at
+`AWS_ENDPOINT_URL` on the loopback interface.
+
+    sandbox = Sandbox.start(SandboxSpec(name="i-0abc", root=state / "root", tmp_bytes=512 << 20),
+                            ["/bin/sh", "-c", "echo hi > /tmp/x"], env={"PATH": "/usr/bin:/bin"})
+    sandbox.wait()
+    sandbox.close()
+
+Where namespaces cannot be made, `Sandbox.start` raises `SandboxUnavailable` naming what is missing.
+`LOCAL_AWS_SANDBOX=none` runs the same programs as plain processes of the user instead, with a warning
+at every start: for a machine without user namespaces, at the user's own risk.
+
+This module imports nothing but the standard library, so that any Python can use it.
+"""
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+MODE_VARIABLE = "LOCAL_AWS_SANDBOX"
+NAMESPACES, NONE = "namespaces", "none"
+SYSTEM_DIRECTORIES = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+INIT = Path(__file__).with_name("init.py")
+READY_SECONDS = 30
+DEFAULT_TMP_BYTES = 512 * 1024 * 1024
+
+
+class SandboxUnavailable(Exception):
+    """A sandbox cannot be made on this machine: the message says what is missing and how to enable it."""
+
+
+class SandboxError(Exception):
+    """A sandbox could be made here but this one could not be built (a mount refused, a path missing)."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path  # a directory or file of the host
+    target: str  # where the sandbox sees it
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    name: str  # the sandbox's hostname, and its name in logs
+    root: Path  # an empty directory of local AWS's state for the sandbox's root file system
+    mounts: tuple[Mount, ...] = ()
+    tmp_bytes: int = DEFAULT_TMP_BYTES  # a private tmpfs /tmp of this size, unless `tmp_dir` is given
+    tmp_dir: Path | None = None  # a host directory as /tmp (it outlives the sandbox: an instance's /tmp)
+    cpus: int | None = None  # cores the sandbox may use (the first of those local AWS may use); None: all
+    host_python: bool = True  # the interpreter local AWS runs on, with its packages, read-only
+    extra: dict = field(default_factory=dict, compare=False)  # what the owner keeps with it
+
+
+def mode() -> str:
+    """How local AWS runs sandboxed code, from `LOCAL_AWS_SANDBOX`: namespaces (default) or none."""
+    value = os.environ.get(MODE_VARIABLE, NAMESPACES)
+    if value not in (NAMESPACES, NONE):
+        raise ValueError(f"{MODE_VARIABLE} must be {NAMESPACES!r} or {NONE!r}, got {value!r}")
+    return value
+
+
+def unavailable_reason() -> str | None:
+    """Why this machine cannot make a sandbox, and how to enable it; None when it can."""
+    if sys.platform != "linux":
+        return (f"sandboxes need Linux namespaces, and this is {sys.platform}; set {MODE_VARIABLE}={NONE} to run "
+                "instances and functions as plain processes at your own risk")
+    if shutil.which("unshare") is None or shutil.which("nsenter") is None:
+        return "sandboxes need util-linux's unshare and nsenter on PATH (Debian: apt-get install util-linux)"
+    try:
+        limit = int(Path("/proc/sys/user/max_user_namespaces").read_text())
+    except (OSError, ValueError):
+        limit = 1
+    if limit == 0:
+        return ("user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0): enable them with "
+                "`sysctl -w user.max_user_namespaces=15000`")
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return (f"unshare cannot make a user, mount and PID namespace here: {probe.stderr.strip()[:300]} "
+                "(Debian/Ubuntu: `sysctl -w kernel.unprivileged_userns_clone=1`; Ubuntu 24.04+: "
+                "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`)")
+    return None
+
+
+class Sandbox:
+    """One sandbox and its first process; `run` starts more processes inside it."""
+
+    def __init__(self, spec: SandboxSpec, process: subprocess.Popen, lifeline: int | None, init_pid: int | None):
+        self.spec = spec
+        self.process = process  # unshare (or, with LOCAL_AWS_SANDBOX=none, the program itself)
+        self._lifeline = lifeline
+        self._init_pid = init_pid  # the host's PID of the sandbox's PID 1
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(cls, spec: SandboxSpec, argv: list[str], env: dict[str, str], cwd: str = "/",
+              **popen_kwargs) -> "Sandbox":
+        """Build the sandbox and start `argv` in it as its root user, in `cwd`, with exactly `env`.
+        `popen_kwargs` (stdout, stderr, stdin) go to the process that carries it."""
+        if mode() == NONE:
+            return cls._plain(spec, argv, env, cwd, popen_kwargs)
+        reason = unavailable_reason()
+        if reason is not None:
+            raise SandboxUnavailable(f"local AWS cannot make a sandbox for {spec.name}: {reason}")
+        spec.root.mkdir(parents=True, exist_ok=True)
+        status_read, status_write = os.pipe()
+        lifeline_read, lifeline_write = os.pipe()
+        init_spec = {
+            "root": str(spec.root), "hostname": spec.name[:64], "argv": argv, "env": env, "cwd": cwd,
+            "read_only": _read_only_mounts(spec), "writable": [[str(m.source), m.target] for m in spec.mounts
+                                                               if m.writable],
+            "tmp_dir": None if spec.tmp_dir is None else str(spec.tmp_dir), "tmp_bytes": spec.tmp_bytes,
+            "cpus": _cpus(spec.cpus), "status_fd": status_write, "lifeline_fd": lifeline_read,
+        }
+        try:
+            process = subprocess.Popen(
+                [shutil.which("unshare"), "--user", "--map-root-user", "--mount", "--pid", "--uts", "--fork", "--kill-child",
+                 sys.executable, "-I", "-S", str(INIT), json.dumps(init_spec)],
+                pass_fds=(status_write, lifeline_read), start_new_session=True, env={}, **popen_kwargs)
+        finally:
+            os.close(status_write)
+            os.close(lifeline_read)
+        sandbox = cls(spec, process, lifeline_write, None)
+        with os.fdopen(status_read) as status:
+            report = status.readline().strip()
+        if report != "ready":
+            sandbox.close()
+            raise SandboxError(f"the sandbox of {spec.name} could not be built: "
+                               f"{report.removeprefix('error ') or 'its first process ended before it was ready'}")
+        sandbox._init_pid = _child_of(process.pid)
+        return sandbox
+
+    @classmethod
+    def _plain(cls, spec, argv, env, cwd, popen_kwargs) -> "Sandbox":
+        logger.warning("%s=%s: running %s as a plain process of this machine's user, outside any sandbox: "
+                       "it can read and write everything that user can", MODE_VARIABLE, NONE, spec.name)
+        process = subprocess.Popen(argv, env=env, cwd=cwd if os.path.isdir(cwd) else None, start_new_session=True,
+                                   **popen_kwargs)
+        return cls(spec, process, None, None)
+
+    def run(self, argv: list[str], env: dict[str, str], cwd: str = "/", **popen_kwargs) -> subprocess.Popen:
+        """Start `argv` inside the running sandbox, as its root user, in `cwd`, with exactly `env`."""
+        if self._init_pid is None:
+            if mode() == NONE:
+                logger.warning("%s=%s: running a command of %s as a plain process", MODE_VARIABLE, NONE,
+                               self.spec.name)
+                return subprocess.Popen(argv, env=env, cwd=cwd if os.path.isdir(cwd) else None,
+                                        start_new_session=True, **popen_kwargs)
+            raise SandboxError(f"the sandbox of {self.spec.name} has ended")
+        cpus = _cpus(self.spec.cpus)
+        pinned = [shutil.which("taskset"), "--cpu-list", ",".join(map(str, cpus))] if cpus else []
+        return subprocess.Popen(
+            [*pinned, shutil.which("nsenter"), "--target", str(self._init_pid), "--user", "--mount", "--pid", "--uts", "--root",
+             "--wd", "--", "/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sandbox", cwd, *argv],
+            env=env, start_new_session=True, **popen_kwargs)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The first process's exit status (the sandbox has ended once it returns)."""
+        return self.process.wait(timeout)
+
+    def close(self) -> None:
+        """End the sandbox: every process in it is killed; its root's mounts vanish with its namespace."""
+        with self._lock:
+            lifeline, self._lifeline = self._lifeline, None
+            self._init_pid = None
+        if lifeline is not None:
+            os.close(lifeline)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.spec.root.exists():
+            shutil.rmtree(self.spec.root, ignore_errors=True)
+
+
+def _read_only_mounts(spec: SandboxSpec) -> list[list[str]]:
+    mounts = [[directory, directory] for directory in SYSTEM_DIRECTORIES]
+    if spec.host_python:
+        python_dirs = {sys.prefix, sys.base_prefix, sysconfig.get_paths()["stdlib"]}
+        mounts += [[directory, directory] for directory in sorted(python_dirs)
+                   if not any(directory.startswith(system + "/") for system in SYSTEM_DIRECTORIES)]
+    return mounts + [[str(m.source), m.target] for m in spec.mounts if not m.writable]
+
+
+def _cpus(count: int | None) -> list[int]:
+    if count is None:
+        return []
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed[:max(1, count)]
+
+
+def _child_of(pid: int) -> int:
+    """The PID (as the host sees it) of `unshare`'s one child: the sandbox's PID 1."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    if len(children) != 1:
+        raise SandboxError(f"expected one child of unshare {pid}, found {children}")
+    return int(children[0])

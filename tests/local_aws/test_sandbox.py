@@ -1,0 +1,221 @@
+"""Sandboxes (issue 19) through the module's own interface: what runs inside cannot touch the host's
+files or processes, sees its own /tmp only, and leaves nothing behind when it ends or when local AWS dies."""
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from local_aws.sandbox import MODE_VARIABLE, Mount, Sandbox, SandboxSpec, SandboxUnavailable, unavailable_reason
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="sandboxes are Linux namespaces")
+
+
+def shell(script: str) -> list[str]:
+    return ["/bin/sh", "-c", textwrap.dedent(script)]
+
+
+@pytest.fixture
+def start(tmp_path):
+    """Start a sandbox running `script` (output piped); every one started is closed after the test."""
+    made = []
+
+    def start(script: str, **spec) -> Sandbox:
+        name = f"sandbox-{len(made)}"
+        sandbox = Sandbox.start(SandboxSpec(name=name, root=tmp_path / name, **spec), shell(script), ENV,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        made.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in made:
+        sandbox.close()
+
+
+def output(sandbox: Sandbox) -> str:
+    out, _ = sandbox.process.communicate(timeout=30)
+    assert sandbox.process.returncode == 0, out.decode()
+    return out.decode()
+
+
+def running(marker: str) -> list[int]:
+    """PIDs of the host's processes whose command line holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def wait_for(condition, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_this_machine_can_make_sandboxes():
+    assert unavailable_reason() is None
+
+
+def test_a_file_written_to_tmp_inside_is_seen_by_no_one_else(start, tmp_path):
+    marker = f"secret-{uuid.uuid4().hex}"
+    first = start(f"echo {marker} > /tmp/{marker}; exec sleep 60")
+    inside = first.run(["/bin/sh", "-c", f"while ! test -e /tmp/{marker}; do sleep 0.05; done; cat /tmp/{marker}"],
+                       ENV, stdout=subprocess.PIPE)
+    assert inside.communicate(timeout=20)[0].decode() == f"{marker}\n"  # a later command shares the sandbox's /tmp
+    assert output(start(f"test -e /tmp/{marker} && echo visible || echo invisible")) == "invisible\n"
+    assert not Path(f"/tmp/{marker}").exists()
+    assert not list(tmp_path.rglob(marker))
+
+
+def test_the_home_and_the_checkout_are_neither_writable_nor_there(start):
+    home = Path.home()
+    found = output(start(f"""
+        touch {home}/x 2>/dev/null && echo home-written
+        touch {REPO}/x 2>/dev/null && echo checkout-written
+        test -e {REPO}/README.md && echo checkout-visible
+        test -e {home}/.bashrc && echo home-visible
+        touch /etc/x 2>/dev/null && echo etc-written
+        touch /usr/x 2>/dev/null && echo usr-written
+        mkdir /new 2>/dev/null && echo root-written
+        echo checked
+    """))
+    assert found == "checked\n"
+    assert not (REPO / "x").exists() and not (home / "x").exists()
+
+
+def test_the_process_table_holds_only_the_sandbox_and_the_host_cannot_be_signalled(start):
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        found = output(start(f"""
+            ps -e -o pid=,comm= | awk '{{print $2}}' | sort | tr '\\n' ' '; echo
+            kill -9 {os.getpid()} {sleeper.pid} 2>/dev/null && echo signalled || echo refused
+        """))
+        listed, verdict = found.splitlines()
+        assert set(listed.split()) <= {"python", "python3", "python3.11", "sh", "ps", "awk", "sort", "tr"}
+        assert verdict == "refused" and sleeper.poll() is None
+    finally:
+        sleeper.kill()
+
+
+def test_a_write_past_the_tmp_size_fails_with_enospc(start):
+    found = output(start("dd if=/dev/zero of=/tmp/fill bs=1M count=4 2>&1 | grep -o 'No space left on device'; "
+                         "rm /tmp/fill; dd if=/dev/zero of=/tmp/small bs=1k count=100 2>/dev/null && echo small-written",
+                         tmp_bytes=2 * 1024 * 1024))
+    assert found == "No space left on device\nsmall-written\n"
+
+
+def test_mounts_are_where_the_spec_says_and_only_writable_ones_take_writes(start, tmp_path):
+    code, volume = tmp_path / "code", tmp_path / "volume"
+    code.mkdir()
+    volume.mkdir()
+    (code / "handler.py").write_text("print('hi')\n")
+    found = output(start("""
+        cat /var/task/handler.py
+        touch /var/task/x 2>/dev/null && echo code-written
+        echo data > /mnt/volume/file && echo volume-written
+    """, mounts=(Mount(code, "/var/task"), Mount(volume, "/mnt/volume", writable=True))))
+    assert found == "print('hi')\nvolume-written\n"
+    assert (volume / "file").read_text() == "data\n" and not (code / "x").exists()
+
+
+def test_a_host_directory_as_tmp_outlives_the_sandbox(start, tmp_path):
+    tmp = tmp_path / "instance-tmp"
+    tmp.mkdir()
+    output(start("echo kept > /tmp/file", tmp_dir=tmp))
+    assert (tmp / "file").read_text() == "kept\n"
+
+
+def test_the_sandbox_is_held_to_its_cores(start):
+    allowed = sorted(os.sched_getaffinity(0))
+    found = output(start("grep Cpus_allowed_list /proc/self/status | awk '{print $2}'", cpus=1))
+    assert found == f"{allowed[0]}\n"
+
+
+def test_the_python_local_aws_runs_on_runs_inside_with_its_packages(start):
+    found = output(start(f"{sys.executable} -c 'import botocore, sys; print(sys.prefix)'"))
+    assert found == f"{sys.prefix}\n"
+
+
+def test_ending_a_sandbox_leaves_no_process(start):
+    marker = f"{uuid.uuid4().int % 10_000}.{os.getpid()}"
+    sandbox = start(f"sleep {marker} & sleep {marker} & (sleep {marker} &) ; exec sleep {marker}")
+    assert wait_for(lambda: len(running(f"sleep\0{marker}")) == 4)
+    sandbox.close()
+    assert wait_for(lambda: not running(f"sleep\0{marker}"))
+
+
+def test_local_aws_dying_by_sigkill_ends_its_sandboxes(tmp_path):
+    marker = f"{uuid.uuid4().int % 10_000}.{os.getpid() + 1}"
+    owner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from pathlib import Path
+        from local_aws.sandbox import Sandbox, SandboxSpec
+        Sandbox.start(SandboxSpec(name="orphan", root=Path({str(tmp_path / "orphan")!r})),
+                      ["/bin/sh", "-c", "sleep {marker} & exec sleep {marker}"], {{"PATH": "/usr/bin:/bin"}})
+        print("started", flush=True)
+        time.sleep(120)
+    """)], stdout=subprocess.PIPE)
+    assert owner.stdout.readline() == b"started\n"
+    assert wait_for(lambda: len(running(f"sleep\0{marker}")) == 2)
+    owner.kill()
+    owner.wait()
+    assert wait_for(lambda: not running(f"sleep\0{marker}"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/python3").exists(),
+                    reason="as an unprivileged user every test here already is the proof")
+def test_an_unprivileged_user_gets_a_sandbox_too():
+    tmp_path = Path(tempfile.mkdtemp(prefix="sandbox-nobody-"))  # pytest's own tmp_path is private to root
+    tmp_path.chmod(0o777)
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from pathlib import Path
+        from local_aws.sandbox import Sandbox, SandboxSpec
+        sandbox = Sandbox.start(SandboxSpec(name="unprivileged", root=Path({str(tmp_path / "root")!r})),
+                                ["/bin/sh", "-c", "id -u; touch /tmp/x && echo tmp-written"], {{"PATH": "/usr/bin:/bin"}})
+        sys.exit(sandbox.wait())
+    """)
+    try:
+        nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+                                 "-c", script], capture_output=True, text=True, timeout=60, cwd="/")
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+    assert (nobody.returncode, nobody.stdout) == (0, "0\ntmp-written\n"), nobody.stderr
+
+
+def test_where_no_sandbox_can_be_made_the_refusal_names_the_cause(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxUnavailable) as refused:
+        Sandbox.start(SandboxSpec(name="i-refused", root=tmp_path / "root"), ["true"], ENV)
+    assert "i-refused" in str(refused.value) and "unshare" in str(refused.value)
+    assert not (tmp_path / "root").exists()
+
+
+def test_without_sandboxes_by_choice_programs_run_plainly_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(MODE_VARIABLE, "none")
+    with caplog.at_level(logging.WARNING, logger="local_aws.sandbox"):
+        sandbox = Sandbox.start(SandboxSpec(name="i-plain", root=tmp_path / "root"), ["true"], ENV)
+        assert sandbox.wait() == 0
+        sandbox.close()
+    assert any("i-plain" in record.getMessage() and "outside any sandbox" in record.getMessage()
+               for record in caplog.records)
