@@ -29,6 +29,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,8 @@ class SandboxSpec:
     tmp_dir: Path | None = None  # a host directory as /tmp (it outlives the sandbox: an instance's /tmp)
     cpus: int | None = None  # cores the sandbox may use (the first of those local AWS may use); None: all
     host_python: bool = True  # the interpreter local AWS runs on, with its packages, read-only
+    power: bool = False  # shutdown, poweroff, halt, reboot and systemctl act on the sandbox (an instance)
+    minute_seconds: float = 60.0  # what `shutdown +N` counts as a minute (LOCAL_AWS_TIME_SCALE compresses it)
     extra: dict = field(default_factory=dict, compare=False)  # what the owner keeps with it
 
 
@@ -112,9 +115,12 @@ class Sandbox:
 
     @classmethod
     def start(cls, spec: SandboxSpec, argv: list[str], env: dict[str, str], cwd: str = "/",
-              **popen_kwargs) -> "Sandbox":
+              on_power: Callable[[str], None] = lambda event: None, **popen_kwargs) -> "Sandbox":
         """Build the sandbox and start `argv` in it as its root user, in `cwd`, with exactly `env`.
-        `popen_kwargs` (stdout, stderr, stdin) go to the process that carries it."""
+        `popen_kwargs` (stdout, stderr, stdin) go to the process that carries it. With `spec.power`,
+        `on_power` hears what the power commands did, from another thread: `poweroff` (the sandbox has
+        ended), `reboot` (its processes were killed and the program started again), `scheduled <action>
+        <when>`, `cancelled`."""
         if mode() == NONE:
             return cls._plain(spec, argv, env, cwd, popen_kwargs)
         reason = unavailable_reason()
@@ -129,6 +135,7 @@ class Sandbox:
                                                                if m.writable],
             "tmp_dir": None if spec.tmp_dir is None else str(spec.tmp_dir), "tmp_bytes": spec.tmp_bytes,
             "cpus": _cpus(spec.cpus), "status_fd": status_write, "lifeline_fd": lifeline_read,
+            "power": spec.power, "minute_seconds": spec.minute_seconds,
         }
         try:
             process = subprocess.Popen(
@@ -139,13 +146,16 @@ class Sandbox:
             os.close(status_write)
             os.close(lifeline_read)
         sandbox = cls(spec, process, lifeline_write, None)
-        with os.fdopen(status_read) as status:
-            report = status.readline().strip()
+        status = os.fdopen(status_read)
+        report = status.readline().strip()
         if report != "ready":
+            status.close()
             sandbox.close()
             raise SandboxError(f"the sandbox of {spec.name} could not be built: "
                                f"{report.removeprefix('error ') or 'its first process ended before it was ready'}")
         sandbox._init_pid = _child_of(process.pid)
+        threading.Thread(target=_relay_power_events, args=(status, spec.name, on_power), daemon=True,
+                         name=f"sandbox-{spec.name}").start()
         return sandbox
 
     @classmethod
@@ -190,6 +200,15 @@ class Sandbox:
             self.process.wait()
         if self.spec.root.exists():
             shutil.rmtree(self.spec.root, ignore_errors=True)
+
+
+def _relay_power_events(status, name: str, on_power: Callable[[str], None]) -> None:
+    with status:
+        for line in status:
+            if line.startswith("power "):
+                event = line.removeprefix("power ").strip()
+                logger.info("sandbox %s: %s", name, event)
+                on_power(event)
 
 
 def _read_only_mounts(spec: SandboxSpec) -> list[list[str]]:

@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
@@ -60,7 +61,7 @@ def read_only(target: str, recursive: bool = True) -> None:
 def bind(source: str, target: str, writable: bool) -> None:
     if os.path.isdir(source):
         os.makedirs(target, exist_ok=True)
-    else:
+    elif not os.path.exists(target):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, "a").close()
     mount(source, target, None, MS_BIND | MS_REC)
@@ -73,7 +74,9 @@ def build_root(spec: dict) -> str:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("sandbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
     for source, target in spec["read_only"]:
-        if os.path.exists(source):
+        if os.path.islink(source) and source == target:
+            os.symlink(os.readlink(source), root + target)  # a merged /usr's /bin -> usr/bin stays a link
+        elif os.path.exists(source):
             bind(source, root + target, writable=False)
     os.makedirs(root + "/proc")
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -95,6 +98,8 @@ def build_root(spec: dict) -> str:
         mount("run", root + small, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m")
     for source, target in spec["writable"]:
         bind(source, root + target, writable=True)
+    if spec["power"]:
+        install_power_commands(root)
     os.makedirs(root + "/.host", exist_ok=True)
     _check(_libc.syscall(SYS_PIVOT_ROOT, root.encode(), (root + "/.host").encode()), "pivot_root")
     os.chdir("/")
@@ -104,25 +109,167 @@ def build_root(spec: dict) -> str:
     return root
 
 
+SHIM = """#!/bin/sh
+# local AWS: power commands act on this sandbox (an instance), never on the machine it runs on.
+request() { printf '%s\\n' "$*" > /run/local-aws/power; }
+case "$(basename "$0")" in
+    systemctl)
+        case "$1" in
+            poweroff|halt) request poweroff now ;;
+            reboot) request reboot now ;;
+            *) echo "System has not been booted with systemd as init system (PID 1). Can't operate." >&2; exit 1 ;;
+        esac ;;
+    poweroff|halt) request poweroff now ;;
+    reboot) request reboot now ;;
+    shutdown)
+        action=poweroff; when=+1
+        for argument in "$@"; do
+            case "$argument" in
+                -r|--reboot) action=reboot ;;
+                -c) request cancel; exit 0 ;;
+                -k) exit 0 ;;
+                now|+*|[0-9]*:[0-9]*) when=$argument ;;
+                -*) ;;
+                *) break ;;
+            esac
+        done
+        request "$action" "$when" ;;
+esac
+"""
+POWER_COMMANDS = ("shutdown", "poweroff", "halt", "reboot", "systemctl")
+
+
+def install_power_commands(root: str) -> None:
+    """The power commands, wherever the host keeps them and in /usr/local/sbin, replaced by the shim
+    (read-only): they ask PID 1 through the FIFO /run/local-aws/power."""
+    os.makedirs(root + "/usr/local/sbin", exist_ok=True)
+    mount("power", root + "/usr/local/sbin", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+    for name in POWER_COMMANDS:
+        with open(f"{root}/usr/local/sbin/{name}", "w") as shim:
+            shim.write(SHIM)
+        os.chmod(f"{root}/usr/local/sbin/{name}", 0o755)
+    read_only(root + "/usr/local/sbin")
+    replaced = set()
+    for name in POWER_COMMANDS:
+        for directory in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+            real = os.path.realpath(f"{directory}/{name}")
+            if os.path.isfile(real) and real not in replaced and os.path.exists(root + real):
+                replaced.add(real)
+                bind(f"{root}/usr/local/sbin/{name}", root + real, writable=False)
+
+
+class Init:
+    """PID 1 once the sandbox is built: runs the program, reaps, and acts on power requests."""
+
+    def __init__(self, spec: dict, status):
+        self.spec = spec
+        self.status = status
+        self.lock = threading.Lock()
+        self.program = 0
+        self.rebooting = False
+        self.scheduled: threading.Timer | None = None
+
+    def report(self, line: str) -> None:
+        with self.lock:
+            try:
+                self.status.write(line + "\n")
+            except (OSError, ValueError):
+                pass  # local AWS stopped listening; the lifeline ends the sandbox
+
+    def start_program(self) -> None:
+        self.program = _start(self.spec)
+
+    def reap(self) -> int:
+        """Reap every child (orphans of the namespace come to PID 1) until the program ends for good."""
+        while True:
+            pid, wait_status = os.wait()
+            if pid != self.program:
+                continue
+            with self.lock:
+                rebooting, self.rebooting = self.rebooting, False
+            if rebooting:
+                self.start_program()
+                continue
+            return os.waitstatus_to_exitcode(wait_status) if os.WIFEXITED(wait_status) else 128 + os.WTERMSIG(
+                wait_status)
+
+    def serve_power_requests(self) -> None:
+        # Opened for reading and writing, the FIFO never reports end-of-file between two writers.
+        with os.fdopen(os.open("/run/local-aws/power", os.O_RDWR), "rb", buffering=0) as requests:
+            for line in requests:
+                self.on_request(line.decode(errors="replace").split())
+
+    def on_request(self, words: list[str]) -> None:
+        if words == ["cancel"]:
+            self._cancel_scheduled()
+            self.report("power cancelled")
+            return
+        if len(words) != 2 or words[0] not in ("poweroff", "reboot"):
+            return
+        action, when = words
+        delay = _minutes_until(when) * self.spec["minute_seconds"]
+        self._cancel_scheduled()
+        if delay <= 0:
+            self.act(action)
+            return
+        self.report(f"power scheduled {action} {when}")
+        self.scheduled = threading.Timer(delay, self.act, args=(action,))
+        self.scheduled.daemon = True
+        self.scheduled.start()
+
+    def act(self, action: str) -> None:
+        self.report(f"power {action}")
+        if action == "reboot":
+            with self.lock:
+                self.rebooting = True
+            _signal(-1, signal.SIGKILL)  # from PID 1: every other process of the namespace
+        else:
+            _signal(-1, signal.SIGKILL)
+            os._exit(0)
+
+    def _cancel_scheduled(self) -> None:
+        if self.scheduled is not None:
+            self.scheduled.cancel()
+            self.scheduled = None
+
+
+def _minutes_until(when: str) -> float:
+    """`shutdown`'s time argument in minutes from now: `now`, `+N`, or `HH:MM` (the next such time)."""
+    if when == "now":
+        return 0
+    if when.startswith("+"):
+        return float(when[1:]) if when[1:].isdigit() else 1
+    hours, _, minutes = when.partition(":")
+    if not (hours.isdigit() and minutes.isdigit()):
+        return 1
+    now = time.localtime()
+    wanted = (int(hours) * 60 + int(minutes)) - (now.tm_hour * 60 + now.tm_min)
+    return wanted if wanted >= 0 else wanted + 24 * 60
+
+
 def main() -> int:
     spec = json.loads(sys.argv[1])
     status = os.fdopen(spec["status_fd"], "w", buffering=1)
+    init = Init(spec, status)
     try:
         build_root(spec)
         if spec["hostname"]:
             _check(_libc.sethostname(spec["hostname"].encode(), len(spec["hostname"])), "sethostname")
+        if spec["power"]:
+            os.makedirs("/run/local-aws")
+            os.mkfifo("/run/local-aws/power", 0o622)
         if spec["cpus"]:
             os.sched_setaffinity(0, spec["cpus"])
-        program = _start(spec)
+        init.start_program()
     except OSError as error:
         status.write(f"error {error}\n")
         return 125
-    status.write("ready\n")
-    status.close()
-    lifeline = spec["lifeline_fd"]
-    threading.Thread(target=_end_with_lifeline, args=(lifeline, program), daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda signum, frame: _signal(program, signal.SIGTERM))
-    return _reap_until(program)
+    init.report("ready")
+    threading.Thread(target=_end_with_lifeline, args=(spec["lifeline_fd"], init), daemon=True).start()
+    if spec["power"]:
+        threading.Thread(target=init.serve_power_requests, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda signum, frame: _signal(init.program, signal.SIGTERM))
+    return init.reap()
 
 
 def _start(spec: dict) -> int:
@@ -140,10 +287,10 @@ def _start(spec: dict) -> int:
     return pid
 
 
-def _end_with_lifeline(fd: int, program: int) -> None:
+def _end_with_lifeline(fd: int, init: Init) -> None:
     while os.read(fd, 1):
         pass
-    _signal(program, signal.SIGKILL)
+    _signal(-1, signal.SIGKILL)
     os._exit(137)  # PID 1 ending ends every process of the namespace
 
 
@@ -152,15 +299,6 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
-
-
-def _reap_until(program: int) -> int:
-    """Reap every child (orphans of the namespace come to PID 1) until the program ends; its status."""
-    while True:
-        pid, wait_status = os.wait()
-        if pid == program:
-            return os.waitstatus_to_exitcode(wait_status) if os.WIFEXITED(wait_status) else 128 + os.WTERMSIG(
-                wait_status)
 
 
 if __name__ == "__main__":

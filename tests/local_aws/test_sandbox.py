@@ -219,3 +219,59 @@ def test_without_sandboxes_by_choice_programs_run_plainly_with_a_warning(tmp_pat
         sandbox.close()
     assert any("i-plain" in record.getMessage() and "outside any sandbox" in record.getMessage()
                for record in caplog.records)
+
+
+@pytest.fixture
+def power_sandbox(tmp_path):
+    """Start a sandbox with power commands; its power events are collected in `events`."""
+    made = []
+
+    def start(script: str, **spec):
+        events = []
+        name = f"instance-{len(made)}"
+        sandbox = Sandbox.start(SandboxSpec(name=name, root=tmp_path / name, power=True, **spec), shell(script), ENV,
+                                on_power=events.append, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        made.append(sandbox)
+        return sandbox, events
+
+    yield start
+    for sandbox in made:
+        sandbox.close()
+
+
+@pytest.mark.parametrize("command", ["shutdown -h now", "poweroff", "/usr/sbin/halt", "systemctl poweroff",
+                                     "/sbin/shutdown -P now 'going down'"])
+def test_powering_off_inside_ends_the_sandbox_and_reports_it(power_sandbox, command):
+    sandbox, events = power_sandbox(f"sleep 60 & {command}; exec sleep 60")
+    assert sandbox.wait(timeout=20) == 0
+    assert wait_for(lambda: events == ["poweroff"]), events
+
+
+def test_a_reboot_kills_the_sandboxs_processes_and_starts_its_program_again(power_sandbox, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    sandbox, events = power_sandbox("""
+        boots=$(( $(cat /state/boots 2>/dev/null || echo 0) + 1 )); echo $boots > /state/boots
+        sleep 60 &
+        if [ $boots -eq 1 ]; then reboot; exec sleep 60; fi
+        echo "booted $boots times"
+    """, mounts=(Mount(state, "/state", writable=True),))
+    out, _ = sandbox.process.communicate(timeout=30)
+    assert out.decode().endswith("booted 2 times\n") and events == ["reboot"]
+
+
+def test_a_scheduled_shutdown_happens_on_time_unless_cancelled(power_sandbox):
+    cancelled, cancelled_events = power_sandbox("shutdown -h +1; shutdown -c; sleep 1; echo still-running",
+                                                minute_seconds=0.3)
+    assert cancelled.process.communicate(timeout=20)[0].decode().endswith("still-running\n")
+    assert cancelled_events == ["scheduled poweroff +1", "cancelled"]
+    started = time.monotonic()
+    scheduled, events = power_sandbox("shutdown -h +2 'maintenance'; exec sleep 60", minute_seconds=0.3)
+    assert scheduled.wait(timeout=20) == 0
+    assert time.monotonic() - started >= 0.6 and events == ["scheduled poweroff +2", "poweroff"]
+
+
+def test_other_systemctl_verbs_fail_as_without_systemd_and_the_host_is_untouched(power_sandbox):
+    sandbox, events = power_sandbox("systemctl start amazon-ssm-agent; echo status $?")
+    out, _ = sandbox.process.communicate(timeout=20)
+    assert out.decode().endswith("status 1\n") and events == []
