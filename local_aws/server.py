@@ -5,7 +5,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from local_aws import http_server, routing
+from local_aws import http_server, routing, sandbox
 from local_aws.access import callers, credentials
 from local_aws.access.gate import Gate
 from local_aws.edge import DEFAULT_REGION, Edge
@@ -94,6 +94,7 @@ class LocalAWS:
         self._server.body_limit_floor = routing.smallest_body_limit()
         self._thread = http_server.serve_in_thread(self._server)
         logger.info("local_aws serving on %s (state in %s)", self.url, state_dir)
+        logger.log(*sandbox.machine_report())
         return self
 
     def stop(self) -> None:

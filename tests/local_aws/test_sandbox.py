@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.sandbox import MODE_VARIABLE, Mount, Sandbox, SandboxSpec, SandboxUnavailable, unavailable_reason
+from local_aws.sandbox import (MODE_VARIABLE, Mount, Sandbox, SandboxSpec, SandboxUnavailable, machine_report,
+                               unavailable_reason)
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
@@ -275,3 +276,14 @@ def test_other_systemctl_verbs_fail_as_without_systemd_and_the_host_is_untouched
     sandbox, events = power_sandbox("systemctl start amazon-ssm-agent; echo status $?")
     out, _ = sandbox.process.communicate(timeout=20)
     assert out.decode().endswith("status 1\n") and events == []
+
+
+def test_local_aws_says_at_start_what_its_sandboxes_enforce_and_what_they_cannot(monkeypatch):
+    level, line = machine_report()
+    assert level == logging.INFO and "namespaces" in line and "memory not limited" in line
+    monkeypatch.setenv(MODE_VARIABLE, "none")
+    assert machine_report()[0] == logging.WARNING and "plain processes" in machine_report()[1]
+    monkeypatch.setenv(MODE_VARIABLE, "namespaces")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    level, line = machine_report()
+    assert level == logging.WARNING and "refused" in line and "unshare" in line
