@@ -69,11 +69,18 @@ def bind(source: str, target: str, writable: bool) -> None:
         read_only(target)
 
 
+def _is_under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory + "/")
+
+
 def build_root(spec: dict) -> str:
     root = spec["root"]  # an empty directory of local AWS's state, private to this sandbox
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("sandbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    under_tmp = [(source, target) for source, target in spec["read_only"] if _is_under(target, "/tmp")]
     for source, target in spec["read_only"]:
+        if (source, target) in under_tmp:
+            continue  # mounted once /tmp is (local AWS's own Python may live under the host's /tmp)
         if os.path.islink(source) and source == target:
             os.symlink(os.readlink(source), root + target)  # a merged /usr's /bin -> usr/bin stays a link
         elif os.path.exists(source):
@@ -93,6 +100,8 @@ def build_root(spec: dict) -> str:
         bind(spec["tmp_dir"], root + "/tmp", writable=True)
     else:
         mount("tmp", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={spec['tmp_bytes']}")
+    for source, target in under_tmp:
+        bind(source, root + target, writable=False)
     for small in ("/run", "/var/tmp"):
         os.makedirs(root + small, exist_ok=True)
         mount("run", root + small, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m")
