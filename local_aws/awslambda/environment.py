@@ -1,0 +1,147 @@
+"""A Lambda execution environment: one sandbox (local_aws.sandbox) running AWS's runtime interface client
+(`python -m awslambdaric <handler>`) against the environment's own Runtime API, as AWS's Python runtimes
+run a function.
+
+Inside: the function's code read-only at `/var/task` (also the working directory and `LAMBDA_TASK_ROOT`),
+its layers at `/opt`, a private `/tmp` of its `EphemeralStorage` size, the documented environment
+variables plus the function's own, and the Python local AWS runs on, whose boto3 every function can
+import without having it in its zip (as on AWS). An environment serves one invocation at a time and is
+reused while warm; a timed-out invocation ends it, as Lambda recycles such an environment.
+"""
+
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local_aws.awslambda.runtime_api import Invocation, Outcome, RuntimeAPI
+from local_aws.sandbox import Mount, Sandbox, SandboxSpec
+
+TASK_ROOT = "/var/task"
+INIT_TIMEOUT_SECONDS = 10.0  # AWS's limit on a function's init phase
+DEFAULT_EPHEMERAL_MB = 512
+
+
+@dataclass(frozen=True)
+class FunctionSetup:
+    """What an environment needs of a function's configuration."""
+
+    name: str
+    arn: str
+    handler: str
+    code_dir: Path  # the unpacked deployment package
+    region: str
+    memory_mb: int = 128
+    timeout_seconds: float = 3.0
+    ephemeral_mb: int = DEFAULT_EPHEMERAL_MB
+    version: str = "$LATEST"
+    environment: dict[str, str] = field(default_factory=dict)
+    layer_dirs: tuple[Path, ...] = ()
+    endpoint_url: str | None = None  # local AWS, for the function's own AWS calls
+    credentials: dict[str, str] = field(default_factory=dict)  # the execution role's, as AWS_* variables
+
+
+@dataclass(frozen=True)
+class Result:
+    payload: bytes
+    function_error: str | None  # "Unhandled" when the function failed, as Invoke's X-Amz-Function-Error says
+    duration_ms: float
+    init_duration_ms: float | None  # set on the invocation that started the environment (a cold start)
+
+
+class InitFailed(Exception):
+    """The function could not initialise: the payload is AWS's error object (errorMessage, errorType...)."""
+
+    def __init__(self, payload: bytes):
+        super().__init__(payload.decode(errors="replace"))
+        self.payload = payload
+
+
+class ExecutionEnvironment:
+    def __init__(self, setup: FunctionSetup, state_dir: Path, log_path: Path):
+        self.setup = setup
+        self._state_dir = state_dir
+        self._log_path = log_path
+        self._api: RuntimeAPI | None = None
+        self._sandbox: Sandbox | None = None
+        self._init_duration_ms: float | None = None
+        self._lock = threading.Lock()  # one invocation at a time, as Lambda gives an environment
+        self.closed = False
+
+    def start(self) -> None:
+        """Start the runtime and wait for the function's init phase to end; InitFailed if it fails."""
+        setup = self.setup
+        self._api = RuntimeAPI()
+        mounts = (Mount(setup.code_dir, TASK_ROOT),) + tuple(
+            Mount(layer, f"/opt/layer-{index}") for index, layer in enumerate(setup.layer_dirs))
+        spec = SandboxSpec(name=f"lambda-{setup.name}"[:64], root=self._state_dir / "root", mounts=mounts,
+                           tmp_bytes=setup.ephemeral_mb * 1024 * 1024)
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with open(self._log_path, "ab") as log:
+            self._sandbox = Sandbox.start(spec, [sys.executable, "-m", "awslambdaric", setup.handler],
+                                          self._environment(), cwd=TASK_ROOT, stdout=log, stderr=log)
+        if not self._api.polled.wait(INIT_TIMEOUT_SECONDS) or self._sandbox.process.poll() is not None:
+            self.close()
+            raise InitFailed(_error_object("Runtime.InitError", f"The function did not initialise within "
+                                           f"{INIT_TIMEOUT_SECONDS:.0f} seconds or its runtime exited."))
+        if self._api.init_error is not None:
+            payload = self._api.init_error.payload
+            self.close()
+            raise InitFailed(payload)
+        self._init_duration_ms = (self._api.first_poll_at - started) * 1000
+
+    def invoke(self, payload: bytes) -> Result:
+        """Run one invocation; a timeout ends the environment (`closed`) and answers as Lambda does."""
+        with self._lock:
+            setup = self.setup
+            deadline = time.time() + setup.timeout_seconds
+            invocation = self._api.submit(Invocation(payload, int(deadline * 1000), setup.arn))
+            started = time.monotonic()
+            try:
+                outcome = invocation.outcome.result(timeout=setup.timeout_seconds)
+            except TimeoutError:
+                self.close()
+                outcome = Outcome(_error_object(
+                    "Sandbox.Timedout", f"Task timed out after {setup.timeout_seconds:.2f} seconds"), "Sandbox.Timedout")
+            duration_ms = (time.monotonic() - started) * 1000
+            init_ms, self._init_duration_ms = self._init_duration_ms, None
+            return Result(outcome.payload, None if outcome.error_type is None else "Unhandled", duration_ms, init_ms)
+
+    def close(self) -> None:
+        self.closed = True
+        if self._sandbox is not None:
+            self._sandbox.close()
+        if self._api is not None:
+            self._api.close()
+
+    def _environment(self) -> dict[str, str]:
+        setup = self.setup
+        variables = {
+            **setup.environment,
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/bin",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "_HANDLER": setup.handler,
+            "LAMBDA_TASK_ROOT": TASK_ROOT,
+            "LAMBDA_RUNTIME_DIR": str(Path(sys.prefix)),
+            "AWS_LAMBDA_RUNTIME_API": self._api.address,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_LAMBDA_FUNCTION_NAME": setup.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(setup.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": setup.version,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{setup.name}",
+            "AWS_REGION": setup.region,
+            "AWS_DEFAULT_REGION": setup.region,
+            **setup.credentials,
+        }
+        if setup.endpoint_url:
+            variables["AWS_ENDPOINT_URL"] = setup.endpoint_url
+        return variables
+
+
+def _error_object(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()

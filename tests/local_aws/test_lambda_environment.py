@@ -1,0 +1,102 @@
+"""A Lambda execution environment (issue 14, execution): a sandbox running awslambdaric against local AWS's
+Runtime API, through the environment's own interface (the Invoke action comes with the control plane)."""
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup, InitFailed
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="environments run in Linux namespace sandboxes")
+
+HANDLER = '''
+import json, os, time
+
+import boto3  # from the runtime, as on AWS: not in the zip
+
+COLD_STARTS = 0
+COLD_STARTS += 1
+
+
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("the event asked to fail")
+    time.sleep(event.get("sleep", 0))
+    writable = {}
+    for path in ("/var/task/x", "/tmp/x"):
+        try:
+            open(path, "w").write("x")
+            writable[path] = True
+        except OSError:
+            writable[path] = False
+    return {"echo": event, "cold_starts": COLD_STARTS, "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"],
+            "request_id": context.aws_request_id, "remaining_ms": context.get_remaining_time_in_millis(),
+            "writable": writable, "cwd": os.getcwd(), "boto3": boto3.__version__, "variable": os.environ["GREETING"]}
+'''
+
+
+@pytest.fixture
+def environment(tmp_path):
+    made = []
+
+    def make(source: str = HANDLER, **setup) -> ExecutionEnvironment:
+        code = tmp_path / f"code-{len(made)}"
+        code.mkdir()
+        (code / "app.py").write_text(textwrap.dedent(source))
+        defaults = dict(name="echo", arn="arn:aws:lambda:us-east-1:123456789012:function:echo", handler="app.handler",
+                        code_dir=code, region="us-east-1", environment={"GREETING": "hello"})
+        env = ExecutionEnvironment(FunctionSetup(**{**defaults, **setup}), tmp_path / f"env-{len(made)}",
+                                   tmp_path / f"env-{len(made)}.log")
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.close()
+
+
+def test_an_invocation_runs_the_handler_and_the_environment_stays_warm(environment):
+    env = environment()
+    env.start()
+    first = env.invoke(json.dumps({"n": 1}).encode())
+    second = env.invoke(json.dumps({"n": 2}).encode())
+    answer = json.loads(first.payload)
+    assert first.function_error is None and answer["echo"] == {"n": 1}
+    assert answer["function"] == "echo" and answer["variable"] == "hello" and answer["cwd"] == "/var/task"
+    assert answer["writable"] == {"/var/task/x": False, "/tmp/x": True}
+    assert 0 < answer["remaining_ms"] <= 3000 and answer["boto3"]
+    assert first.init_duration_ms is not None and second.init_duration_ms is None
+    assert json.loads(second.payload)["cold_starts"] == 1  # the same process, warm
+    assert json.loads(second.payload)["request_id"] != answer["request_id"]
+
+
+def test_an_unhandled_exception_answers_aws_error_object(environment):
+    env = environment()
+    env.start()
+    result = env.invoke(b'{"fail": true}')
+    error = json.loads(result.payload)
+    assert result.function_error == "Unhandled"
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "the event asked to fail")
+    assert any("raise ValueError" in line for line in error["stackTrace"])
+    assert json.loads(env.invoke(b"{}").payload)["cold_starts"] == 1  # the environment survives an error
+
+
+def test_a_timed_out_invocation_ends_the_environment(environment):
+    env = environment(timeout_seconds=0.5)
+    env.start()
+    result = env.invoke(b'{"sleep": 5}')
+    assert result.function_error == "Unhandled" and env.closed
+    assert json.loads(result.payload) == {"errorType": "Sandbox.Timedout",
+                                          "errorMessage": "Task timed out after 0.50 seconds"}
+
+
+def test_an_init_error_is_reported_as_the_runtime_reports_it(environment):
+    env = environment("import not_a_module\n\ndef handler(event, context):\n    return 1\n")
+    with pytest.raises(InitFailed) as failed:
+        env.start()
+    error = json.loads(failed.value.payload)
+    assert error["errorType"] == "Runtime.ImportModuleError" and "not_a_module" in error["errorMessage"]
+    assert env.closed
