@@ -26,14 +26,16 @@ from werkzeug.wrappers import Request, Response
 from local_aws import protocol, routing, s3_integrity, validation
 from local_aws.access import refusals, sigv4
 from local_aws.access.refusals import Refusal
-from local_aws.exceptions import AWSError, UnknownOperationException
+from local_aws.exceptions import AWSError, UnknownOperationException, aws_error
 from local_aws.platform import Platform, RequestContext
 
 logger = logging.getLogger("local_aws.edge")
 
-IMPLEMENTED_SERVICES = {"sagemaker": "SageMaker"}  # signing name -> X-Amz-Target prefix
+# signing name -> X-Amz-Target prefix (None: a REST service whose every operation is a route)
+IMPLEMENTED_SERVICES = {"sagemaker": "SageMaker", "lambda": None}
 
 DEFAULT_REGION = "us-east-1"
+NotImplementedYet = aws_error("NotImplemented", 501)
 _LARGEST_ACTION_FORM = 64 * 1024
 
 
@@ -88,6 +90,10 @@ class Edge:
             if found is not None:
                 handler, args = found
                 return handler(request, ctx, **args)
+            if IMPLEMENTED_SERVICES[service] is None:
+                operation = validation.rest_operation(request.environ, service)
+                raise NotImplementedYet(f"local_aws does not implement {service} "
+                                        f"{operation or request.method + ' ' + request.path} yet.")
             prefix = IMPLEMENTED_SERVICES[service] + "."
             if not target.startswith(prefix):
                 raise UnknownOperationException(

@@ -28,6 +28,7 @@ SERVICE_MODULES = (
     "local_aws.sagemaker.tags_api",
     "local_aws.hosting.endpoints_api",
     "local_aws.hosting.runtime",
+    "local_aws.awslambda.functions_api",
 )
 
 ActionHandler = Callable[..., dict]

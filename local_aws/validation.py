@@ -136,7 +136,9 @@ def _query_problem(environ, signing_name: str, wire: str) -> _Problem | None:
     return None
 
 
-def _rest_problem(environ, signing_name: str, wire: str) -> _Problem | None:
+def _rest_match(environ, signing_name: str):
+    """The REST model of the service, the operation a request is and its URI parameters; None when no
+    operation of the model answers it (moto's to answer as it does)."""
     model = next((model for model in _models(signing_name) if model.protocol in ("rest-xml", "rest-json")), None)
     if model is None:
         return None
@@ -145,7 +147,21 @@ def _rest_problem(environ, signing_name: str, wire: str) -> _Problem | None:
     try:
         operation, uri_params = get_service_router(model.service_name).match(Request(headers_only))
     except HTTPException:
-        return None  # no operation of the model answers it: moto's to answer as it does
+        return None
+    return model, operation, uri_params
+
+
+def rest_operation(environ, signing_name: str) -> str | None:
+    """The name botocore's model gives the REST operation a request is; None when none answers it."""
+    matched = _rest_match(environ, signing_name)
+    return None if matched is None else matched[1].name
+
+
+def _rest_problem(environ, signing_name: str, wire: str) -> _Problem | None:
+    matched = _rest_match(environ, signing_name)
+    if matched is None:
+        return None
+    model, operation, uri_params = matched
     shape = operation.input_shape
     payload = shape.serialization.get("payload") if shape is not None else None
     reads_body = payload is None or shape.members[payload].type_name == "structure"

@@ -1,0 +1,110 @@
+"""Lambda functions as state: configuration, code, the states AWS reports (`State`, `LastUpdateStatus`),
+and the wire shape of `FunctionConfiguration`.
+
+A function is created `Pending`; local AWS unpacks its code in the background and moves it to `Active`
+(or `Failed` with AWS's reason), so waiters (`function_active_v2`) see a real transition. Updates move
+`LastUpdateStatus` `InProgress` -> `Successful` the same way.
+"""
+
+import base64
+import datetime
+import hashlib
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local_aws.clock import now
+from local_aws.exceptions import aws_error
+from local_aws.store import Store
+
+ResourceNotFoundException = aws_error("ResourceNotFoundException", 404)
+ResourceConflictException = aws_error("ResourceConflictException", 409)
+InvalidParameterValueException = aws_error("InvalidParameterValueException")
+
+PENDING, ACTIVE, FAILED = "Pending", "Active", "Failed"
+IN_PROGRESS, SUCCESSFUL = "InProgress", "Successful"
+
+# FunctionConfiguration members echoed from the request as given (or AWS's defaults).
+_ECHOED = ("Runtime", "Role", "Handler", "Description", "Timeout", "MemorySize", "PackageType", "Architectures",
+           "EphemeralStorage", "LoggingConfig")
+DEFAULTS = {"Description": "", "Timeout": 3, "MemorySize": 128, "PackageType": "Zip", "Architectures": ["x86_64"],
+            "EphemeralStorage": {"Size": 512}, "TracingConfig": {"Mode": "PassThrough"}}
+
+
+def last_modified(moment: datetime.datetime) -> str:
+    """Lambda's timestamp format: 2024-05-01T12:00:00.000+0000."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+@dataclass
+class Code:
+    zip_bytes: bytes
+    sha256: str = ""  # base64 of the SHA-256 of the zip, as CodeSha256
+    directory: Path | None = None  # unpacked, once the function is Active
+
+    def __post_init__(self):
+        self.sha256 = base64.b64encode(hashlib.sha256(self.zip_bytes).digest()).decode()
+
+
+@dataclass
+class LambdaFunction:
+    name: str
+    arn: str
+    settings: dict  # the configuration members above, defaults filled in
+    environment: dict[str, str]
+    code: Code
+    tags: dict[str, str] = field(default_factory=dict)
+    state: str = PENDING
+    state_reason: tuple[str, str] | None = ("Creating", "The function is being created.")
+    last_update_status: str = SUCCESSFUL
+    last_update_reason: tuple[str, str] | None = None
+    last_modified: datetime.datetime = field(default_factory=now)
+    revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def activate(self, directory: Path) -> None:
+        with self.lock:
+            self.code.directory = directory
+            self.state, self.state_reason = ACTIVE, None
+            self.last_update_status, self.last_update_reason = SUCCESSFUL, None
+
+    def fail(self, code: str, reason: str) -> None:
+        with self.lock:
+            if self.state == PENDING:
+                self.state, self.state_reason = FAILED, (code, reason)
+            self.last_update_status, self.last_update_reason = FAILED, (code, reason)
+
+    def configuration(self) -> dict:
+        with self.lock:
+            described = {
+                "FunctionName": self.name,
+                "FunctionArn": self.arn,
+                **{member: self.settings[member] for member in _ECHOED if member in self.settings},
+                "CodeSize": len(self.code.zip_bytes),
+                "CodeSha256": self.code.sha256,
+                "LastModified": last_modified(self.last_modified),
+                "Version": "$LATEST",
+                "TracingConfig": self.settings["TracingConfig"],
+                "RevisionId": self.revision_id,
+                "State": self.state,
+                "LastUpdateStatus": self.last_update_status,
+            }
+            if self.environment:
+                described["Environment"] = {"Variables": dict(self.environment)}
+            if self.state_reason is not None:
+                described["StateReasonCode"], described["StateReason"] = self.state_reason
+            if self.last_update_reason is not None:
+                described["LastUpdateStatusReasonCode"], described["LastUpdateStatusReason"] = self.last_update_reason
+            return described
+
+    def summary(self) -> dict:
+        return self.configuration()
+
+
+class FunctionStore(Store[LambdaFunction]):
+    missing_error = ResourceNotFoundException, "Function not found: {arn}"
+    taken_error = ResourceConflictException, "Function already exist: {name}"
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"

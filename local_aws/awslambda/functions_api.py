@@ -1,0 +1,268 @@
+"""Lambda's API for functions: CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
+DeleteFunction, Invoke. Requests are validated against botocore's model; options local AWS cannot honour
+are refused by name. Lambda's other operations are refused as not implemented yet: moto's Lambda cannot
+run a function, so it is not consulted for any of them.
+"""
+
+import io
+import json
+import threading
+import uuid
+import zipfile
+
+from botocore.exceptions import ClientError
+from moto.core.parse import PROTOCOL_PARSERS
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request, Response
+
+from local_aws import protocol
+from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup
+from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Code, FunctionStore, InvalidParameterValueException,
+                                           LambdaFunction, ResourceConflictException)
+from local_aws.awslambda.pool import EnvironmentPool
+from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
+from local_aws.routing import route
+
+API = "/2015-03-31/functions"
+RUNTIMES = ("python3.11", "python3.12")
+MAX_ZIP_BYTES = 50 * 1024 * 1024  # a direct upload's limit
+MAX_UNZIPPED_BYTES = 262_144_000
+MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024
+DEFAULT_MAX_ITEMS = 50
+InvalidRequestContentException = aws_error("InvalidRequestContentException")
+RequestTooLargeException = aws_error("RequestTooLargeException", 413)
+
+# CreateFunction members whose work local AWS does not do; accepting them would pretend it happened.
+_REFUSED_MEMBERS = {
+    "VpcConfig": "Functions run on this machine's loopback network; there is no VPC.",
+    "FileSystemConfigs": "EFS is not available.",
+    "CodeSigningConfigArn": "Code signing is not checked.",
+    "DeadLetterConfig": "Asynchronous invocations are not retried or sent to a dead-letter queue.",
+    "Layers": "Layers are not available yet (PublishLayerVersion comes with a later step).",
+    "ImageConfig": "Only Zip packages run.",
+    "KMSKeyArn": "Environment variables are not encrypted.",
+    "CapacityProviderConfig": "Functions run on this machine.",
+    "DurableConfig": "Durable functions are not available.",
+    "TenancyConfig": "Tenant isolation is not available.",
+}
+
+
+def _params(request: Request, operation: str, uri_params: dict[str, str]) -> dict:
+    """The request's members as botocore's model reads them, validated; ValidationException otherwise."""
+    model = protocol.service_model("lambda").operation_model(operation)
+    try:
+        params = PROTOCOL_PARSERS["rest-json"](model).parse({
+            "method": request.method, "headers": request.headers, "body": request.get_data(),
+            "values": MultiDict(request.args), "url_path": request.path, "url_params": uri_params})
+    except Exception as error:  # the parser raises whatever int() or json.loads() raise
+        raise ValidationException(f"A parameter's value is not of its type: {str(error)[:protocol.MAX_QUOTED_VALUE]}")
+    return protocol.validated(model.input_shape, params)
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _function(ctx, name_or_arn: str, qualifier: str | None = None) -> LambdaFunction:
+    """The function a request names (its name, ARN or partial ARN); only `$LATEST` exists so far."""
+    name, _, arn_qualifier = name_or_arn.rsplit(":function:", 1)[-1].partition(":")
+    qualifier = qualifier or arn_qualifier or "$LATEST"
+    if qualifier != "$LATEST":
+        raise NotSupportedLocally(f"the qualifier {qualifier}", "Versions and aliases come with a later step; "
+                                  "use $LATEST.")
+    return ctx.state(FunctionStore).get(name)
+
+
+@route("lambda", API, methods=["POST"], max_body_bytes=MAX_ZIP_BYTES * 4 // 3 + 1024 * 1024)
+def create_function(request: Request, ctx) -> Response:
+    params = _params(request, "CreateFunction", {})
+    _refuse_unsupported(params)
+    _check_role(ctx, params["Role"])
+    store = ctx.state(FunctionStore)
+    name = params["FunctionName"]
+    settings = {**DEFAULTS, **{k: v for k, v in params.items() if k in DEFAULTS or k in ("Runtime", "Role", "Handler")}}
+    function = LambdaFunction(name, store.arn(name), settings, dict(params.get("Environment", {}).get("Variables", {})),
+                              _code(ctx, params["Code"]))
+    store.add(function, [{"Key": k, "Value": v} for k, v in params.get("Tags", {}).items()])
+    created = function.configuration()  # Pending: the code is unpacked in the background, as AWS provisions
+    threading.Thread(target=_unpack, args=(ctx, function), name=f"lambda-create-{name}", daemon=True).start()
+    return _json(created, status=201)
+
+
+def _refuse_unsupported(params: dict) -> None:
+    for member, why in _REFUSED_MEMBERS.items():
+        if params.get(member):
+            raise NotSupportedLocally(member, why)
+    if params.get("PackageType", "Zip") != "Zip":
+        raise NotSupportedLocally("PackageType Image", "Give a Zip package.")
+    if params.get("Runtime") not in RUNTIMES:
+        raise NotSupportedLocally(f"the runtime {params.get('Runtime')}", f"Functions run on {' or '.join(RUNTIMES)}.")
+    if params.get("Architectures", ["x86_64"]) != ["x86_64"]:
+        raise NotSupportedLocally(f"the architectures {params['Architectures']}", "Functions run on x86_64.")
+    if params.get("TracingConfig", {}).get("Mode", "PassThrough") != "PassThrough":
+        raise NotSupportedLocally("TracingConfig Mode Active", "X-Ray traces are not recorded.")
+    if params.get("SnapStart", {}).get("ApplyOn", "None") != "None":
+        raise NotSupportedLocally("SnapStart", "Every environment initialises on its own.")
+    if params.get("Publish"):
+        raise NotSupportedLocally("Publish", "Versions come with a later step; the function is $LATEST only.")
+    if "Handler" not in params:
+        raise InvalidParameterValueException("The Handler is required for a Zip package.")
+
+
+def _check_role(ctx, role_arn: str) -> None:
+    """As AWS checks: the role exists and trusts lambda.amazonaws.com."""
+    refused = InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")
+    try:
+        role = ctx.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+    except ClientError:
+        raise refused
+    if role["Arn"] != role_arn or not _trusts_lambda(role.get("AssumeRolePolicyDocument", {})):
+        raise refused
+
+
+def _trusts_lambda(document) -> bool:
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        services = statement.get("Principal", {}).get("Service", []) if isinstance(statement.get("Principal"), dict) else []
+        actions = [actions] if isinstance(actions, str) else actions
+        services = [services] if isinstance(services, str) else services
+        if (statement.get("Effect") == "Allow" and {"sts:AssumeRole", "sts:*", "*"} & set(actions)
+                and "lambda.amazonaws.com" in services):
+            return True
+    return False
+
+
+def _code(ctx, code: dict) -> Code:
+    if "ImageUri" in code:
+        raise NotSupportedLocally("Code.ImageUri", "Give a Zip package.")
+    if "ZipFile" in code:
+        zip_bytes = code["ZipFile"]
+    elif "S3Bucket" in code and "S3Key" in code:
+        location = {"Bucket": code["S3Bucket"], "Key": code["S3Key"]}
+        if "S3ObjectVersion" in code:
+            location["VersionId"] = code["S3ObjectVersion"]
+        try:
+            zip_bytes = ctx.client("s3").get_object(**location)["Body"].read()
+        except ClientError as error:
+            raise InvalidParameterValueException(
+                f"Error occurred while GetObject. S3 Error Code: {error.response['Error']['Code']}. "
+                f"S3 Error Message: {error.response['Error'].get('Message', '')}")
+    else:
+        raise InvalidParameterValueException("Please provide a source for function code (ZipFile or S3Bucket and S3Key).")
+    if len(zip_bytes) > MAX_ZIP_BYTES:
+        raise RequestTooLargeException("Request must be smaller than 52428800 bytes for the CreateFunction operation")
+    try:
+        with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, then try to "
+                                             "upload again.")
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise InvalidParameterValueException(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
+    return Code(zip_bytes)
+
+
+def _unpack(ctx, function: LambdaFunction) -> None:
+    directory = ctx.files() / "lambda" / function.name / function.code.sha256.replace("/", "_")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(io.BytesIO(function.code.zip_bytes)) as archive:
+            archive.extractall(directory)
+    except (OSError, zipfile.BadZipFile) as error:
+        function.fail("InvalidZipFileException", f"local AWS could not unpack the code: {error}")
+        return
+    function.activate(directory)
+
+
+@route("lambda", API + "/<name>", methods=["GET"])
+def get_function(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "GetFunction", {"FunctionName": name})
+    function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    answer = {"Configuration": function.configuration()}
+    if function.tags:
+        answer["Tags"] = dict(function.tags)
+    return _json(answer)
+
+
+@route("lambda", API + "/<name>/configuration", methods=["GET"])
+def get_function_configuration(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "GetFunctionConfiguration", {"FunctionName": name})
+    return _json(_function(ctx, params["FunctionName"], params.get("Qualifier")).configuration())
+
+
+@route("lambda", API, methods=["GET"])
+@route("lambda", API + "/", methods=["GET"])
+def list_functions(request: Request, ctx) -> Response:
+    params = _params(request, "ListFunctions", {})
+    if params.get("FunctionVersion", "ALL") != "ALL" or "MasterRegion" in params:
+        raise NotSupportedLocally("MasterRegion", "Lambda@Edge replicas are not kept.")
+    functions = sorted(ctx.state(FunctionStore).all(), key=lambda function: function.name)
+    start = int(params["Marker"]) if params.get("Marker", "").isdigit() else 0
+    end = start + params.get("MaxItems", DEFAULT_MAX_ITEMS)
+    answer = {"Functions": [function.configuration() for function in functions[start:end]]}
+    if end < len(functions):
+        answer["NextMarker"] = str(end)
+    return _json(answer)
+
+
+@route("lambda", API + "/<name>", methods=["DELETE"])
+def delete_function(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "DeleteFunction", {"FunctionName": name})
+    store = ctx.state(FunctionStore)
+    function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    store.remove(function)
+    ctx.state(EnvironmentPool).forget(function.name)
+    return Response(status=204)
+
+
+@route("lambda", API + "/<name>/invocations", methods=["POST"], max_body_bytes=MAX_SYNC_PAYLOAD_BYTES)
+def invoke(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "Invoke", {"FunctionName": name})
+    function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    for member in ("LogType", "ClientContext", "TenantId"):
+        if member in params and params.get(member) != "None":
+            raise NotSupportedLocally(f"Invoke's {member}", "It comes with a later step.")
+    if function.state != ACTIVE:
+        raise ResourceConflictException("The operation cannot be performed at this time. The function is currently "
+                                        f"in the following state: {function.state}")
+    payload = params.get("Payload") or b"{}"
+    try:
+        json.loads(payload)
+    except ValueError:
+        raise InvalidRequestContentException("Could not parse request body into json: the payload is not JSON.")
+    invocation_type = params.get("InvocationType", "RequestResponse")
+    if invocation_type == "DryRun":
+        return Response(status=204)
+    pool = ctx.state(EnvironmentPool)
+    pool.close_with(ctx.platform.supervisor)
+    arguments = (function.name, function.revision_id, lambda: _environment(ctx, function), payload)
+    if invocation_type == "Event":
+        if len(payload) > MAX_EVENT_PAYLOAD_BYTES:
+            raise RequestTooLargeException(f"Request must be smaller than {MAX_EVENT_PAYLOAD_BYTES} bytes for the "
+                                           "Invoke operation")
+        threading.Thread(target=pool.invoke, args=arguments, name=f"lambda-event-{function.name}", daemon=True).start()
+        return Response(status=202)
+    result = pool.invoke(*arguments)
+    headers = {"X-Amz-Executed-Version": "$LATEST"}
+    if result.function_error:
+        headers["X-Amz-Function-Error"] = result.function_error
+    return Response(result.payload, status=200, content_type="application/json", headers=headers)
+
+
+def _environment(ctx, function: LambdaFunction) -> ExecutionEnvironment:
+    settings = function.settings
+    credentials = ctx.client("sts").assume_role(RoleArn=settings["Role"],
+                                                RoleSessionName=function.name[:64])["Credentials"]
+    setup = FunctionSetup(
+        name=function.name, arn=function.arn, handler=settings["Handler"], code_dir=function.code.directory,
+        region=ctx.region, memory_mb=settings["MemorySize"], timeout_seconds=float(settings["Timeout"]),
+        ephemeral_mb=settings["EphemeralStorage"]["Size"], environment=dict(function.environment),
+        endpoint_url=ctx.platform.url,
+        credentials={"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+                     "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+                     "AWS_SESSION_TOKEN": credentials["SessionToken"]})
+    environment = ctx.files() / "lambda" / function.name / "environments" / uuid.uuid4().hex[:12]
+    return ExecutionEnvironment(setup, environment / "state", environment / "runtime.log")
+

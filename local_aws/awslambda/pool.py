@@ -1,0 +1,73 @@
+"""The execution environments of one account and region's functions: reused while warm, made when none
+is free (a cold start), recycled when the function's code or configuration changes, and all closed when
+local AWS stops."""
+
+import threading
+from collections.abc import Callable
+
+from local_aws.awslambda.environment import ExecutionEnvironment, InitFailed, Result
+
+
+class EnvironmentPool:
+    def __init__(self, account_id: str, region: str):
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[tuple[str, ExecutionEnvironment]]] = {}  # function -> (revision, environment)
+        self._busy: set[ExecutionEnvironment] = set()
+        self._closes_with_local_aws = False
+
+    def close_with(self, supervisor) -> None:
+        """Close every environment when local AWS stops (the sandboxes would end with its process anyway)."""
+        with self._lock:
+            if self._closes_with_local_aws:
+                return
+            self._closes_with_local_aws = True
+        supervisor.on_shutdown(self.close_all)
+
+    def invoke(self, function_name: str, revision: str, make: Callable[[], ExecutionEnvironment],
+               payload: bytes) -> Result:
+        """Run `payload` in a warm environment of `function_name` at `revision`, or in a new one from `make`."""
+        environment = self._take(function_name, revision)
+        if environment is None:
+            environment = make()
+            try:
+                environment.start()
+            except InitFailed as failure:
+                return Result(failure.payload, "Unhandled", 0.0, None)
+        with self._lock:
+            self._busy.add(environment)
+        try:
+            return environment.invoke(payload)
+        finally:
+            with self._lock:
+                self._busy.discard(environment)
+                if not environment.closed:
+                    self._idle.setdefault(function_name, []).append((revision, environment))
+
+    def forget(self, function_name: str) -> None:
+        """Close the function's idle environments (it was deleted); busy ones close after their invocation."""
+        with self._lock:
+            idle = self._idle.pop(function_name, [])
+        for _, environment in idle:
+            environment.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            environments = [env for idle in self._idle.values() for _, env in idle] + list(self._busy)
+            self._idle.clear()
+        for environment in environments:
+            environment.close()
+
+    def _take(self, function_name: str, revision: str) -> ExecutionEnvironment | None:
+        stale = []
+        with self._lock:
+            idle = self._idle.get(function_name, [])
+            found = None
+            while idle:
+                env_revision, environment = idle.pop()
+                if env_revision == revision and not environment.closed:
+                    found = environment
+                    break
+                stale.append(environment)
+        for environment in stale:
+            environment.close()
+        return found

@@ -1,0 +1,156 @@
+"""Lambda functions through boto3 against local AWS (issue 14, functions and Invoke): created Pending,
+really Active once their code is unpacked, invoked in sandboxed execution environments with the execution
+role's credentials and local AWS as their endpoint; what local AWS cannot honour refused by name."""
+
+import io
+import json
+import sys
+import textwrap
+import time
+import uuid
+import zipfile
+
+import pytest
+from botocore.exceptions import ClientError
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="functions run in Linux namespace sandboxes")
+
+TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+HANDLER = '''
+import json, os
+
+import boto3
+
+
+def handler(event, context):
+    if event.get("fail"):
+        raise KeyError("missing")
+    if "bucket" in event:
+        boto3.client("s3").put_object(Bucket=event["bucket"], Key=event["key"], Body=json.dumps(event).encode())
+    return {"echo": event, "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"], "stage": os.environ["STAGE"]}
+'''
+
+
+def zipped(source: str = HANDLER) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", textwrap.dedent(source))
+    return buffer.getvalue()
+
+
+def error_of(call, **params) -> dict:
+    with pytest.raises(ClientError) as raised:
+        call(**params)
+    return {"Code": raised.value.response["Error"]["Code"],
+            "Status": raised.value.response["ResponseMetadata"]["HTTPStatusCode"],
+            "Message": raised.value.response["Error"]["Message"]}
+
+
+@pytest.fixture(scope="module")
+def role(local_aws):
+    import boto3
+
+    iam = boto3.client("iam", **local_aws.client_kwargs)
+    name = f"lambda-role-{uuid.uuid4().hex[:6]}"
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))["Role"]["Arn"]
+
+
+@pytest.fixture
+def lam(aws_client):
+    return aws_client("lambda")
+
+
+@pytest.fixture
+def function(lam, role):
+    name = f"echo-{uuid.uuid4().hex[:6]}"
+    created = lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                                  Code={"ZipFile": zipped()}, Environment={"Variables": {"STAGE": "test"}},
+                                  Timeout=30, Tags={"team": "ml"})
+    assert created["State"] == "Pending"
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    yield name
+    try:
+        lam.delete_function(FunctionName=name)
+    except ClientError:
+        pass
+
+
+def test_a_function_becomes_active_and_answers_an_invocation(lam, function):
+    configuration = lam.get_function_configuration(FunctionName=function)
+    assert (configuration["State"], configuration["LastUpdateStatus"]) == ("Active", "Successful")
+    assert configuration["Runtime"] == "python3.11" and configuration["Environment"] == {"Variables": {"STAGE": "test"}}
+    assert lam.get_function(FunctionName=function)["Tags"] == {"team": "ml"}
+    answer = lam.invoke(FunctionName=function, Payload=json.dumps({"n": 1}).encode())
+    assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read()) == {"echo": {"n": 1}, "function": function, "stage": "test"}
+    again = lam.invoke(FunctionName=configuration["FunctionArn"], Payload=b'{"n": 2}')
+    assert json.loads(again["Payload"].read())["echo"] == {"n": 2}
+
+
+def test_an_unhandled_error_answers_function_error(lam, function):
+    answer = lam.invoke(FunctionName=function, Payload=b'{"fail": true}')
+    error = json.loads(answer["Payload"].read())
+    assert answer["FunctionError"] == "Unhandled" and error["errorType"] == "KeyError"
+
+
+def test_a_function_calls_local_aws_with_its_roles_credentials_and_events_run_later(lam, function, aws_client, bucket):
+    s3 = aws_client("s3")
+    key = f"from-lambda/{uuid.uuid4().hex}"
+    answer = lam.invoke(FunctionName=function, InvocationType="Event",
+                        Payload=json.dumps({"bucket": bucket, "key": key}).encode())
+    assert answer["StatusCode"] == 202
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            stored = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            break
+        except ClientError:
+            assert time.monotonic() < deadline, "the Event invocation did not run"
+            time.sleep(0.2)
+    assert stored == {"bucket": bucket, "key": key}
+    assert lam.invoke(FunctionName=function, InvocationType="DryRun")["StatusCode"] == 204
+
+
+def test_listing_deleting_and_aws_errors(lam, function, role):
+    assert error_of(lam.create_function, FunctionName=function, Runtime="python3.11", Role=role, Handler="app.handler",
+                    Code={"ZipFile": zipped()})["Code"] == "ResourceConflictException"
+    first = lam.list_functions(MaxItems=1)
+    assert len(first["Functions"]) == 1 and ("NextMarker" in first) == (len(lam.list_functions()["Functions"]) > 1)
+    assert function in [f["FunctionName"] for f in lam.list_functions(MaxItems=50)["Functions"]]
+    assert error_of(lam.invoke, FunctionName=function, Payload=b"not json")["Code"] == "InvalidRequestContentException"
+    lam.delete_function(FunctionName=function)
+    missing = error_of(lam.get_function, FunctionName=function)
+    assert (missing["Code"], missing["Status"]) == ("ResourceNotFoundException", 404)
+    assert missing["Message"].startswith("Function not found: arn:aws:lambda:us-east-1:")
+
+
+def test_a_role_lambda_cannot_assume_is_refused(lam, aws_client):
+    iam = aws_client("iam")
+    ec2_only = iam.create_role(RoleName=f"ec2-role-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                  "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    for role_arn in (ec2_only, "arn:aws:iam::123456789012:role/no-such-role"):
+        refused = error_of(lam.create_function, FunctionName=f"f-{uuid.uuid4().hex[:6]}", Runtime="python3.11",
+                           Role=role_arn, Handler="app.handler", Code={"ZipFile": zipped()})
+        assert refused == {"Code": "InvalidParameterValueException", "Status": 400,
+                           "Message": "The role defined for the function cannot be assumed by Lambda."}
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"Runtime": "nodejs20.x"}, "nodejs20.x"),
+    ({"VpcConfig": {"SubnetIds": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}}, "VpcConfig"),
+    ({"Publish": True}, "Publish"),
+    ({"Architectures": ["arm64"]}, "arm64"),
+])
+def test_what_local_aws_cannot_run_is_refused_by_name(lam, role, options, named):
+    request = {"FunctionName": f"f-{uuid.uuid4().hex[:6]}", "Runtime": "python3.11", "Role": role,
+               "Handler": "app.handler", "Code": {"ZipFile": zipped()}, **options}
+    refused = error_of(lam.create_function, **request)
+    assert refused["Code"] == "ValidationException" and named in refused["Message"]
+    assert error_of(lam.get_function, FunctionName=request["FunctionName"])["Code"] == "ResourceNotFoundException"
+
+
+def test_a_lambda_operation_not_implemented_yet_is_refused_by_name(lam, function):
+    refused = error_of(lam.publish_version, FunctionName=function)
+    assert (refused["Code"], refused["Status"]) == ("NotImplemented", 501) and "PublishVersion" in refused["Message"]
