@@ -19,6 +19,7 @@ from local_aws.exceptions import aws_error
 from local_aws.store import Store
 
 ResourceNotFoundException = aws_error("ResourceNotFoundException", 404)
+PreconditionFailedException = aws_error("PreconditionFailedException", 412)
 ResourceConflictException = aws_error("ResourceConflictException", 409)
 InvalidParameterValueException = aws_error("InvalidParameterValueException")
 
@@ -53,8 +54,9 @@ class LambdaFunction:
     arn: str
     settings: dict  # the configuration members above, defaults filled in
     environment: dict[str, str]
-    code: Code
+    code: Code  # what invocations run
     tags: dict[str, str] = field(default_factory=dict)
+    pending_code: Code | None = None  # UpdateFunctionCode's, until it is unpacked
     state: str = PENDING
     state_reason: tuple[str, str] | None = ("Creating", "The function is being created.")
     last_update_status: str = SUCCESSFUL
@@ -64,13 +66,46 @@ class LambdaFunction:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def activate(self, directory: Path) -> None:
+        """The code is unpacked: a new function is Active, an update Successful."""
         with self.lock:
+            if self.pending_code is not None:
+                self.code, self.pending_code = self.pending_code, None
+                self.revision_id = str(uuid.uuid4())  # warm environments of the old code are not reused
             self.code.directory = directory
             self.state, self.state_reason = ACTIVE, None
             self.last_update_status, self.last_update_reason = SUCCESSFUL, None
 
+    def begin_update(self, revision_id: str | None, settings: dict | None = None,
+                     environment: dict[str, str] | None = None, code: Code | None = None) -> None:
+        """UpdateFunctionConfiguration or UpdateFunctionCode: checked and applied under the function's lock;
+        `LastUpdateStatus` is InProgress until `activate` (new code) or `finish_update`."""
+        with self.lock:
+            if revision_id is not None and revision_id != self.revision_id:
+                raise PreconditionFailedException(
+                    "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias "
+                    "API to retrieve the latest Revision Id")
+            if self.state != ACTIVE or self.last_update_status == IN_PROGRESS:
+                raise ResourceConflictException(
+                    f"The operation cannot be performed at this time. An update is in progress for resource: {self.arn}"
+                    if self.last_update_status == IN_PROGRESS else "The operation cannot be performed at this time. "
+                    f"The function is currently in the following state: {self.state}")
+            self.settings.update(settings or {})
+            if environment is not None:
+                self.environment = environment
+            if code is not None:
+                self.pending_code = code
+            self.last_update_status, self.last_update_reason = IN_PROGRESS, (
+                "Creating", "The function is being updated.")
+            self.last_modified = now()
+            self.revision_id = str(uuid.uuid4())
+
+    def finish_update(self) -> None:
+        with self.lock:
+            self.last_update_status, self.last_update_reason = SUCCESSFUL, None
+
     def fail(self, code: str, reason: str) -> None:
         with self.lock:
+            self.pending_code = None
             if self.state == PENDING:
                 self.state, self.state_reason = FAILED, (code, reason)
             self.last_update_status, self.last_update_reason = FAILED, (code, reason)
@@ -81,8 +116,8 @@ class LambdaFunction:
                 "FunctionName": self.name,
                 "FunctionArn": self.arn,
                 **{member: self.settings[member] for member in _ECHOED if member in self.settings},
-                "CodeSize": len(self.code.zip_bytes),
-                "CodeSha256": self.code.sha256,
+                "CodeSize": len((self.pending_code or self.code).zip_bytes),
+                "CodeSha256": (self.pending_code or self.code).sha256,
                 "LastModified": last_modified(self.last_modified),
                 "Version": "$LATEST",
                 "TracingConfig": self.settings["TracingConfig"],

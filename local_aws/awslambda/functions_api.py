@@ -1,5 +1,5 @@
 """Lambda's API for functions: CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
-DeleteFunction, Invoke. Requests are validated against botocore's model; options local AWS cannot honour
+UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, Invoke. Requests are validated against botocore's model; options local AWS cannot honour
 are refused by name. Lambda's other operations are refused as not implemented yet: moto's Lambda cannot
 run a function, so it is not consulted for any of them.
 """
@@ -19,6 +19,9 @@ from local_aws import protocol
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup
 from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Code, FunctionStore, InvalidParameterValueException,
                                            LambdaFunction, ResourceConflictException)
+
+# UpdateFunctionConfiguration members that change the function's settings as given.
+_SETTINGS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage")
 from local_aws.awslambda.pool import EnvironmentPool
 from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
 from local_aws.routing import route
@@ -165,15 +168,49 @@ def _code(ctx, code: dict) -> Code:
 
 
 def _unpack(ctx, function: LambdaFunction) -> None:
-    directory = ctx.files() / "lambda" / function.name / function.code.sha256.replace("/", "_")
+    code = function.pending_code or function.code
+    directory = ctx.files() / "lambda" / function.name / "code" / code.sha256.replace("/", "_")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(io.BytesIO(function.code.zip_bytes)) as archive:
+        with zipfile.ZipFile(io.BytesIO(code.zip_bytes)) as archive:
             archive.extractall(directory)
     except (OSError, zipfile.BadZipFile) as error:
         function.fail("InvalidZipFileException", f"local AWS could not unpack the code: {error}")
         return
     function.activate(directory)
+
+
+@route("lambda", API + "/<name>/code", methods=["PUT"], max_body_bytes=MAX_ZIP_BYTES * 4 // 3 + 1024 * 1024)
+def update_function_code(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "UpdateFunctionCode", {"FunctionName": name})
+    if params.get("Publish"):
+        raise NotSupportedLocally("Publish", "Versions come with a later step; the function is $LATEST only.")
+    if params.get("Architectures", ["x86_64"]) != ["x86_64"]:
+        raise NotSupportedLocally(f"the architectures {params['Architectures']}", "Functions run on x86_64.")
+    function = _function(ctx, params["FunctionName"])
+    code = _code(ctx, {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
+                       if k in params})
+    if params.get("DryRun"):
+        return _json({**function.configuration(), "CodeSha256": code.sha256, "CodeSize": len(code.zip_bytes)})
+    function.begin_update(params.get("RevisionId"), code=code)
+    updated = function.configuration()
+    threading.Thread(target=_unpack, args=(ctx, function), name=f"lambda-code-{name}", daemon=True).start()
+    return _json(updated)
+
+
+@route("lambda", API + "/<name>/configuration", methods=["PUT"])
+def update_function_configuration(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "UpdateFunctionConfiguration", {"FunctionName": name})
+    _refuse_unsupported({"Runtime": RUNTIMES[0], "Handler": "-", **params})
+    if "Role" in params:
+        _check_role(ctx, params["Role"])
+    function = _function(ctx, params["FunctionName"])
+    environment = params["Environment"].get("Variables", {}) if "Environment" in params else None
+    function.begin_update(params.get("RevisionId"), {k: params[k] for k in _SETTINGS if k in params}, environment)
+    updated = function.configuration()
+    # Nothing to unpack: the next invocation gets an environment with the new configuration.
+    threading.Thread(target=function.finish_update, name=f"lambda-configuration-{name}", daemon=True).start()
+    return _json(updated)
 
 
 @route("lambda", API + "/<name>", methods=["GET"])

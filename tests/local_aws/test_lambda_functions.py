@@ -154,3 +154,19 @@ def test_what_local_aws_cannot_run_is_refused_by_name(lam, role, options, named)
 def test_a_lambda_operation_not_implemented_yet_is_refused_by_name(lam, function):
     refused = error_of(lam.publish_version, FunctionName=function)
     assert (refused["Code"], refused["Status"]) == ("NotImplemented", 501) and "PublishVersion" in refused["Message"]
+
+
+def test_updates_move_through_in_progress_and_the_next_invocation_runs_them(lam, function):
+    waiter = {"WaiterConfig": {"Delay": 0.2, "MaxAttempts": 100}}
+    lam.invoke(FunctionName=function, Payload=b"{}")  # a warm environment of the old code and configuration
+    configured = lam.update_function_configuration(FunctionName=function, Environment={"Variables": {"STAGE": "prod"}})
+    assert configured["LastUpdateStatus"] == "InProgress"
+    lam.get_waiter("function_updated_v2").wait(FunctionName=function, **waiter)
+    assert json.loads(lam.invoke(FunctionName=function, Payload=b"{}")["Payload"].read())["stage"] == "prod"
+    stale = lam.get_function_configuration(FunctionName=function)["RevisionId"]
+    updated = lam.update_function_code(FunctionName=function, ZipFile=zipped(HANDLER.replace('"echo": event', '"v": 2')))
+    assert updated["LastUpdateStatus"] == "InProgress" and updated["CodeSha256"] != configured["CodeSha256"]
+    lam.get_waiter("function_updated_v2").wait(FunctionName=function, **waiter)
+    assert json.loads(lam.invoke(FunctionName=function, Payload=b"{}")["Payload"].read())["v"] == 2
+    refused = error_of(lam.update_function_configuration, FunctionName=function, Timeout=10, RevisionId=stale)
+    assert (refused["Code"], refused["Status"]) == ("PreconditionFailedException", 412)
