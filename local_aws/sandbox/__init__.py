@@ -178,7 +178,7 @@ class Sandbox:
     def _plain(cls, spec, argv, env, cwd, popen_kwargs) -> "Sandbox":
         logger.warning("%s=%s: running %s as a plain process of this machine's user, outside any sandbox: "
                        "it can read and write everything that user can", MODE_VARIABLE, NONE, spec.name)
-        process = subprocess.Popen(argv, env=env, cwd=cwd if os.path.isdir(cwd) else None, start_new_session=True,
+        process = subprocess.Popen(argv, env=env, cwd=_host_directory(spec, cwd), start_new_session=True,
                                    **popen_kwargs)
         return cls(spec, process, None, None)
 
@@ -188,8 +188,8 @@ class Sandbox:
             if mode() == NONE:
                 logger.warning("%s=%s: running a command of %s as a plain process", MODE_VARIABLE, NONE,
                                self.spec.name)
-                return subprocess.Popen(argv, env=env, cwd=cwd if os.path.isdir(cwd) else None,
-                                        start_new_session=True, **popen_kwargs)
+                return subprocess.Popen(argv, env=env, cwd=_host_directory(self.spec, cwd), start_new_session=True,
+                                        **popen_kwargs)
             raise SandboxError(f"the sandbox of {self.spec.name} has ended")
         cpus = _cpus(self.spec.cpus)
         pinned = [shutil.which("taskset"), "--cpu-list", ",".join(map(str, cpus))] if cpus else []
@@ -225,6 +225,15 @@ def _relay_power_events(status, name: str, on_power: Callable[[str], None]) -> N
                 event = line.removeprefix("power ").strip()
                 logger.info("sandbox %s: %s", name, event)
                 on_power(event)
+
+
+def _host_directory(spec: SandboxSpec, path: str) -> str | None:
+    """Without a sandbox, the host directory a sandbox path names: a mount's source for its target (a
+    function's /var/task is its unpacked code), the path itself if the host has it, else None."""
+    for mount in spec.mounts:
+        if path == mount.target or path.startswith(mount.target + "/"):
+            return str(mount.source) + path[len(mount.target):]
+    return path if os.path.isdir(path) else None
 
 
 def _read_only_mounts(spec: SandboxSpec) -> list[list[str]]:

@@ -215,9 +215,12 @@ def test_where_no_sandbox_can_be_made_the_refusal_names_the_cause(tmp_path, monk
 
 def test_without_sandboxes_by_choice_programs_run_plainly_with_a_warning(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv(MODE_VARIABLE, "none")
+    code = tmp_path / "code"
+    code.mkdir()
     with caplog.at_level(logging.WARNING, logger="local_aws.sandbox"):
-        sandbox = Sandbox.start(SandboxSpec(name="i-plain", root=tmp_path / "root"), ["true"], ENV)
-        assert sandbox.wait() == 0
+        sandbox = Sandbox.start(SandboxSpec(name="i-plain", root=tmp_path / "root", mounts=(Mount(code, "/var/task"),)),
+                                ["pwd"], ENV, cwd="/var/task", stdout=subprocess.PIPE)
+        assert sandbox.process.communicate(timeout=10)[0].decode() == f"{code}\n"  # a mount's target is its source
         sandbox.close()
     assert any("i-plain" in record.getMessage() and "outside any sandbox" in record.getMessage()
                for record in caplog.records)
