@@ -4,8 +4,8 @@ run a function.
 
 Inside: the function's code read-only at `/var/task` (also the working directory and `LAMBDA_TASK_ROOT`),
 its layers at `/opt`, a private `/tmp` of its `EphemeralStorage` size, the documented environment
-variables plus the function's own, and the Python local AWS runs on, whose boto3 every function can
-import without having it in its zip (as on AWS). An environment serves one invocation at a time and is
+variables plus the function's own, and the Python local AWS runs on without its site-packages: a function
+imports what it packaged and what AWS's runtimes provide (boto3), nothing else (runtime_packages). An environment serves one invocation at a time and is
 reused while warm; a timed-out invocation ends it, as Lambda recycles such an environment.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_aws.awslambda.runtime_api import Invocation, Outcome, RuntimeAPI
+from local_aws.awslambda.runtime_packages import PYTHONPATH, RUNTIME_DIR
 from local_aws.sandbox import Mount, Sandbox, SandboxSpec
 
 TASK_ROOT = "/var/task"
@@ -32,6 +33,7 @@ class FunctionSetup:
     arn: str
     handler: str
     code_dir: Path  # the unpacked deployment package
+    runtime_dir: Path  # what the runtime provides (runtime_packages.runtime_directory)
     region: str
     memory_mb: int = 128
     timeout_seconds: float = 3.0
@@ -74,14 +76,14 @@ class ExecutionEnvironment:
         """Start the runtime and wait for the function's init phase to end; InitFailed if it fails."""
         setup = self.setup
         self._api = RuntimeAPI()
-        mounts = (Mount(setup.code_dir, TASK_ROOT),) + tuple(
+        mounts = (Mount(setup.code_dir, TASK_ROOT), Mount(setup.runtime_dir, RUNTIME_DIR)) + tuple(
             Mount(layer, f"/opt/layer-{index}") for index, layer in enumerate(setup.layer_dirs))
         spec = SandboxSpec(name=f"lambda-{setup.name}"[:64], root=self._state_dir / "root", mounts=mounts,
                            tmp_bytes=setup.ephemeral_mb * 1024 * 1024)
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         with open(self._log_path, "ab") as log:
-            self._sandbox = Sandbox.start(spec, [sys.executable, "-m", "awslambdaric", setup.handler],
+            self._sandbox = Sandbox.start(spec, [sys.executable, "-S", "-m", "awslambdaric", setup.handler],
                                           self._environment(), cwd=TASK_ROOT, stdout=log, stderr=log)
         if not self._api.polled.wait(INIT_TIMEOUT_SECONDS) or self._sandbox.process.poll() is not None:
             self.close()
@@ -126,7 +128,8 @@ class ExecutionEnvironment:
             "TZ": ":UTC",
             "_HANDLER": setup.handler,
             "LAMBDA_TASK_ROOT": TASK_ROOT,
-            "LAMBDA_RUNTIME_DIR": str(Path(sys.prefix)),
+            "LAMBDA_RUNTIME_DIR": RUNTIME_DIR,
+            "PYTHONPATH": PYTHONPATH,
             "AWS_LAMBDA_RUNTIME_API": self._api.address,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
             "AWS_LAMBDA_FUNCTION_NAME": setup.name,

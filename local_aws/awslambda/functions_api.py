@@ -23,6 +23,7 @@ from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Code, FunctionStore
 # UpdateFunctionConfiguration members that change the function's settings as given.
 _SETTINGS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage")
 from local_aws.awslambda.pool import EnvironmentPool
+from local_aws.awslambda.runtime_packages import runtime_directory
 from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
 from local_aws.routing import route
 
@@ -294,6 +295,7 @@ def _environment(ctx, function: LambdaFunction) -> ExecutionEnvironment:
                                                 RoleSessionName=function.name[:64])["Credentials"]
     setup = FunctionSetup(
         name=function.name, arn=function.arn, handler=settings["Handler"], code_dir=function.code.directory,
+        runtime_dir=runtime_directory(ctx.files() / "lambda"),
         region=ctx.region, memory_mb=settings["MemorySize"], timeout_seconds=float(settings["Timeout"]),
         ephemeral_mb=settings["EphemeralStorage"]["Size"], environment=dict(function.environment),
         endpoint_url=ctx.platform.url,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup, InitFailed
+from local_aws.awslambda.runtime_packages import runtime_directory
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="environments run in Linux namespace sandboxes")
 
@@ -47,7 +48,8 @@ def environment(tmp_path):
         code.mkdir()
         (code / "app.py").write_text(textwrap.dedent(source))
         defaults = dict(name="echo", arn="arn:aws:lambda:us-east-1:123456789012:function:echo", handler="app.handler",
-                        code_dir=code, region="us-east-1", environment={"GREETING": "hello"})
+                        code_dir=code, runtime_dir=runtime_directory(tmp_path), region="us-east-1",
+                        environment={"GREETING": "hello"})
         env = ExecutionEnvironment(FunctionSetup(**{**defaults, **setup}), tmp_path / f"env-{len(made)}",
                                    tmp_path / f"env-{len(made)}.log")
         made.append(env)
@@ -100,3 +102,20 @@ def test_an_init_error_is_reported_as_the_runtime_reports_it(environment):
     error = json.loads(failed.value.payload)
     assert error["errorType"] == "Runtime.ImportModuleError" and "not_a_module" in error["errorMessage"]
     assert env.closed
+
+
+@pytest.mark.parametrize("package", ["aws_lambda_powertools", "moto", "torch"])
+def test_a_function_imports_only_what_it_packaged_and_the_runtime_provides(environment, package):
+    """local AWS's own packages are not a function's: one it did not package fails as on AWS."""
+    env = environment(f"import {package}\n\ndef handler(event, context):\n    return 1\n")
+    with pytest.raises(InitFailed) as failed:
+        env.start()
+    error = json.loads(failed.value.payload)
+    assert error["errorType"] == "Runtime.ImportModuleError" and package in error["errorMessage"]
+
+
+def test_a_packaged_module_imports_from_the_zip(environment, tmp_path):
+    env = environment("import helper\n\ndef handler(event, context):\n    return helper.VALUE\n")
+    (env.setup.code_dir / "helper.py").write_text("VALUE = 42\n")
+    env.start()
+    assert json.loads(env.invoke(b"{}").payload) == 42
