@@ -10,9 +10,11 @@ reused while warm; a timed-out invocation ends it, as Lambda recycles such an en
 """
 
 import json
+import math
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,8 @@ class Result:
     function_error: str | None  # "Unhandled" when the function failed, as Invoke's X-Amz-Function-Error says
     duration_ms: float
     init_duration_ms: float | None  # set on the invocation that started the environment (a cold start)
+    log: str = ""  # this invocation's log, START to REPORT, as Lambda writes it
+    request_id: str | None = None
 
 
 class InitFailed(Exception):
@@ -62,10 +66,15 @@ class InitFailed(Exception):
 
 
 class ExecutionEnvironment:
-    def __init__(self, setup: FunctionSetup, state_dir: Path, log_path: Path):
+    def __init__(self, setup: FunctionSetup, state_dir: Path, log_path: Path,
+                 ship: Callable[[list[str]], None] = lambda lines: None):
+        """`log_path` keeps the environment's whole log; `ship(lines)` gets each part of it once written
+        (local AWS sends them to CloudWatch Logs)."""
         self.setup = setup
         self._state_dir = state_dir
         self._log_path = log_path
+        self._ship = ship
+        self._shipped = 0  # bytes of the log already shipped
         self._api: RuntimeAPI | None = None
         self._sandbox: Sandbox | None = None
         self._init_duration_ms: float | None = None
@@ -100,17 +109,58 @@ class ExecutionEnvironment:
         with self._lock:
             setup = self.setup
             deadline = time.time() + setup.timeout_seconds
-            invocation = self._api.submit(Invocation(payload, int(deadline * 1000), setup.arn))
+            invocation = Invocation(payload, int(deadline * 1000), setup.arn)
+            begins = self._append(f"START RequestId: {invocation.request_id} Version: {setup.version}")
+            self._api.submit(invocation)
             started = time.monotonic()
+            timed_out = False
             try:
                 outcome = invocation.outcome.result(timeout=setup.timeout_seconds)
             except TimeoutError:
-                self.close()
+                timed_out = True
                 outcome = Outcome(_error_object(
                     "Sandbox.Timedout", f"Task timed out after {setup.timeout_seconds:.2f} seconds"), "Sandbox.Timedout")
             duration_ms = (time.monotonic() - started) * 1000
+            memory_mb = self._max_memory_used_mb()
+            if timed_out:
+                self.close()
             init_ms, self._init_duration_ms = self._init_duration_ms, None
-            return Result(outcome.payload, None if outcome.error_type is None else "Unhandled", duration_ms, init_ms)
+            self._append(f"END RequestId: {invocation.request_id}")
+            self._append(_report(invocation.request_id, duration_ms, setup.memory_mb, memory_mb, init_ms, timed_out))
+            return Result(outcome.payload, None if outcome.error_type is None else "Unhandled", duration_ms, init_ms,
+                          self._since(begins), invocation.request_id)
+
+    def _append(self, line: str) -> int:
+        """Write a line of Lambda's own to the log (the runtime appends to the same file); the log's size
+        before it."""
+        with open(self._log_path, "ab") as log:
+            at = log.tell()
+            log.write(line.encode() + b"\n")
+        return at
+
+    def _since(self, offset: int) -> str:
+        """The log from `offset` on; what was not shipped yet (the init's output too) goes to `ship` now."""
+        start = min(offset, self._shipped)
+        with open(self._log_path, "rb") as log:
+            log.seek(start)
+            data = log.read()
+        unshipped = data[self._shipped - start:]
+        self._shipped = start + len(data)
+        if unshipped:
+            self._ship(unshipped.decode(errors="replace").splitlines())
+        return data[offset - start:].decode(errors="replace")
+
+    def _max_memory_used_mb(self) -> int | None:
+        """The runtime process's peak resident memory (VmHWM), as REPORT's Max Memory Used."""
+        pid = self._sandbox.program_pid() if self._sandbox is not None else None
+        try:
+            status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return max(1, round(int(line.split()[1]) / 1024))
+        return None
 
     def close(self) -> None:
         self.closed = True
@@ -130,6 +180,7 @@ class ExecutionEnvironment:
             "LAMBDA_TASK_ROOT": TASK_ROOT,
             "LAMBDA_RUNTIME_DIR": RUNTIME_DIR,
             "PYTHONPATH": PYTHONPATH,
+            "PYTHONUNBUFFERED": "1",  # the function's output lands in its log before the invocation's END
             "AWS_LAMBDA_RUNTIME_API": self._api.address,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
             "AWS_LAMBDA_FUNCTION_NAME": setup.name,
@@ -144,6 +195,20 @@ class ExecutionEnvironment:
         if setup.endpoint_url:
             variables["AWS_ENDPOINT_URL"] = setup.endpoint_url
         return variables
+
+
+def _report(request_id: str, duration_ms: float, memory_mb: int, used_mb: int | None, init_ms: float | None,
+            timed_out: bool) -> str:
+    """Lambda's REPORT line (billed in whole milliseconds, the init phase not billed on-demand)."""
+    fields = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms",
+              f"Billed Duration: {math.ceil(duration_ms)} ms", f"Memory Size: {memory_mb} MB"]
+    if used_mb is not None:
+        fields.append(f"Max Memory Used: {used_mb} MB")
+    if init_ms is not None:
+        fields.append(f"Init Duration: {init_ms:.2f} ms")
+    if timed_out:
+        fields.append("Status: timeout")
+    return "\t".join(fields)
 
 
 def _error_object(error_type: str, message: str) -> bytes:

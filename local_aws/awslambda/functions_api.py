@@ -4,6 +4,8 @@ are refused by name. Lambda's other operations are refused as not implemented ye
 run a function, so it is not consulted for any of them.
 """
 
+import base64
+import datetime
 import io
 import json
 import threading
@@ -24,6 +26,7 @@ from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Code, FunctionStore
 _SETTINGS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage")
 from local_aws.awslambda.pool import EnvironmentPool
 from local_aws.awslambda.runtime_packages import runtime_directory
+from local_aws.containers.log_streams import LogStream, ensure_log_group
 from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
 from local_aws.routing import route
 
@@ -33,6 +36,7 @@ MAX_ZIP_BYTES = 50 * 1024 * 1024  # a direct upload's limit
 MAX_UNZIPPED_BYTES = 262_144_000
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024
+LOG_TAIL_BYTES = 4096  # what LogType=Tail returns of the invocation's log
 DEFAULT_MAX_ITEMS = 50
 InvalidRequestContentException = aws_error("InvalidRequestContentException")
 RequestTooLargeException = aws_error("RequestTooLargeException", 413)
@@ -259,8 +263,8 @@ def delete_function(request: Request, ctx, name: str) -> Response:
 def invoke(request: Request, ctx, name: str) -> Response:
     params = _params(request, "Invoke", {"FunctionName": name})
     function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
-    for member in ("LogType", "ClientContext", "TenantId"):
-        if member in params and params.get(member) != "None":
+    for member in ("ClientContext", "TenantId"):
+        if member in params:
             raise NotSupportedLocally(f"Invoke's {member}", "It comes with a later step.")
     if function.state != ACTIVE:
         raise ResourceConflictException("The operation cannot be performed at this time. The function is currently "
@@ -284,8 +288,12 @@ def invoke(request: Request, ctx, name: str) -> Response:
         return Response(status=202)
     result = pool.invoke(*arguments)
     headers = {"X-Amz-Executed-Version": "$LATEST"}
+    if result.request_id:
+        headers["x-amzn-RequestId"] = result.request_id
     if result.function_error:
         headers["X-Amz-Function-Error"] = result.function_error
+    if params.get("LogType") == "Tail":
+        headers["X-Amz-Log-Result"] = base64.b64encode(result.log.encode()[-LOG_TAIL_BYTES:]).decode()
     return Response(result.payload, status=200, content_type="application/json", headers=headers)
 
 
@@ -302,6 +310,23 @@ def _environment(ctx, function: LambdaFunction) -> ExecutionEnvironment:
         credentials={"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
                      "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
                      "AWS_SESSION_TOKEN": credentials["SessionToken"]})
-    environment = ctx.files() / "lambda" / function.name / "environments" / uuid.uuid4().hex[:12]
-    return ExecutionEnvironment(setup, environment / "state", environment / "runtime.log")
+    instance = uuid.uuid4().hex
+    environment = ctx.files() / "lambda" / function.name / "environments" / instance[:12]
+    return ExecutionEnvironment(setup, environment / "state", environment / "runtime.log",
+                                ship=_log_stream(ctx, function.name, instance))
+
+
+def _log_stream(ctx, function_name: str, instance: str):
+    """`ship(lines)` to the function's CloudWatch Logs group, a stream per environment as Lambda names them."""
+    logs = ctx.client("logs")
+    group = f"/aws/lambda/{function_name}"
+    ensure_log_group(logs, group)
+    stream = LogStream(logs, group, f"{datetime.datetime.now(datetime.timezone.utc):%Y/%m/%d}/[$LATEST]{instance}")
+
+    def ship(lines: list[str]) -> None:
+        for line in lines:
+            stream.write(line)
+        stream.flush()
+
+    return ship
 

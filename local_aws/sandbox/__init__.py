@@ -127,6 +127,7 @@ class Sandbox:
         self.process = process  # unshare (or, with LOCAL_AWS_SANDBOX=none, the program itself)
         self._lifeline = lifeline
         self._init_pid = init_pid  # the host's PID of the sandbox's PID 1
+        self.plain = lifeline is None and init_pid is None  # LOCAL_AWS_SANDBOX=none: no sandbox at all
         self._lock = threading.Lock()
 
     @classmethod
@@ -197,6 +198,15 @@ class Sandbox:
             [*pinned, shutil.which("nsenter"), "--target", str(self._init_pid), "--user", "--mount", "--pid", "--uts", "--root",
              "--wd", "--", "/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sandbox", cwd, *argv],
             env=env, start_new_session=True, **popen_kwargs)
+
+    def program_pid(self) -> int | None:
+        """The host's PID of the sandbox's program (its init's child); None once the sandbox has ended."""
+        if self._init_pid is None:
+            return self.process.pid if self.plain and self.process.poll() is None else None
+        try:
+            return _child_of(self._init_pid)
+        except (OSError, SandboxError, ValueError):
+            return None
 
     def wait(self, timeout: float | None = None) -> int:
         """The first process's exit status (the sandbox has ended once it returns)."""

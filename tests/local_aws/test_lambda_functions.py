@@ -2,6 +2,7 @@
 really Active once their code is unpacked, invoked in sandboxed execution environments with the execution
 role's credentials and local AWS as their endpoint; what local AWS cannot honour refused by name."""
 
+import base64
 import io
 import json
 import sys
@@ -170,3 +171,30 @@ def test_updates_move_through_in_progress_and_the_next_invocation_runs_them(lam,
     assert json.loads(lam.invoke(FunctionName=function, Payload=b"{}")["Payload"].read())["v"] == 2
     refused = error_of(lam.update_function_configuration, FunctionName=function, Timeout=10, RevisionId=stale)
     assert (refused["Code"], refused["Status"]) == ("PreconditionFailedException", 412)
+
+
+def test_an_invocation_is_logged_as_lambda_logs_it(lam, role, aws_client):
+    name = f"talker-{uuid.uuid4().hex[:6]}"
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler", Code={
+        "ZipFile": zipped("print('initialising')\n\ndef handler(event, context):\n    print('handling', event)\n"
+                          "    return 1\n")})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    first = lam.invoke(FunctionName=name, Payload=b'{"n": 1}', LogType="Tail")
+    tail = base64.b64decode(first["LogResult"]).decode()
+    request_id = first["ResponseMetadata"]["RequestId"]
+    lines = tail.splitlines()
+    assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert "handling {'n': 1}" in lines and lines[-2].startswith("END RequestId: ")
+    report = dict(field.split(": ", 1) for field in lines[-1].split("\t"))
+    assert report["Memory Size"] == "128 MB" and float(report["Duration"].split()[0]) > 0
+    assert "Init Duration" in report and int(report["Max Memory Used"].split()[0]) > 0
+    second = base64.b64decode(lam.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")["LogResult"]).decode()
+    assert "Init Duration" not in second and "initialising" not in second
+    logs = aws_client("logs")
+    streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
+    assert len(streams) == 1 and "/[$LATEST]" in streams[0]["logStreamName"]
+    messages = [event["message"] for event in
+                logs.get_log_events(logGroupName=f"/aws/lambda/{name}", logStreamName=streams[0]["logStreamName"],
+                                    startFromHead=True)["events"]]
+    assert messages[0] == "initialising" and sum(message.startswith("REPORT") for message in messages) == 2
+    assert f"END RequestId: {request_id}" in messages
