@@ -1,5 +1,5 @@
 """Lambda's API for functions: CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
-UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, Invoke. Requests are validated against botocore's model; options local AWS cannot honour
+UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, Invoke, Put/Get/DeleteFunctionConcurrency. Requests are validated against botocore's model; options local AWS cannot honour
 are refused by name. Lambda's other operations are refused as not implemented yet: moto's Lambda cannot
 run a function, so it is not consulted for any of them.
 """
@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from local_aws import protocol
+from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup
 from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Code, FunctionStore, InvalidParameterValueException,
                                            LambdaFunction, ResourceConflictException)
@@ -96,6 +97,12 @@ def create_function(request: Request, ctx) -> Response:
     created = function.configuration()  # Pending: the code is unpacked in the background, as AWS provisions
     threading.Thread(target=_unpack, args=(ctx, function), name=f"lambda-create-{name}", daemon=True).start()
     return _json(created, status=201)
+
+
+def _throttled(reason: str) -> Response:
+    """AWS's 429 for a throttled invocation: TooManyRequestsException with its Reason."""
+    return Response(json.dumps({"Type": "User", "message": "Rate Exceeded.", "Reason": reason}), status=429,
+                    content_type="application/json", headers={"x-amzn-ErrorType": "TooManyRequestsException"})
 
 
 def _refuse_unsupported(params: dict) -> None:
@@ -225,6 +232,9 @@ def get_function(request: Request, ctx, name: str) -> Response:
     answer = {"Configuration": function.configuration()}
     if function.tags:
         answer["Tags"] = dict(function.tags)
+    reserved = ctx.state(Concurrency).reservation(function.name)
+    if reserved is not None:
+        answer["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
     return _json(answer)
 
 
@@ -256,6 +266,32 @@ def delete_function(request: Request, ctx, name: str) -> Response:
     function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
     store.remove(function)
     ctx.state(EnvironmentPool).forget(function.name)
+    ctx.state(Concurrency).unreserve(function.name)
+    return Response(status=204)
+
+
+@route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["PUT"])
+def put_function_concurrency(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "PutFunctionConcurrency", {"FunctionName": name})
+    function = _function(ctx, params["FunctionName"])
+    try:
+        ctx.state(Concurrency).reserve(function.name, params["ReservedConcurrentExecutions"])
+    except ValueError as error:
+        raise InvalidParameterValueException(str(error))
+    return _json({"ReservedConcurrentExecutions": params["ReservedConcurrentExecutions"]})
+
+
+@route("lambda", "/2019-09-30/functions/<name>/concurrency", methods=["GET"])
+def get_function_concurrency(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "GetFunctionConcurrency", {"FunctionName": name})
+    reserved = ctx.state(Concurrency).reservation(_function(ctx, params["FunctionName"]).name)
+    return _json({} if reserved is None else {"ReservedConcurrentExecutions": reserved})
+
+
+@route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["DELETE"])
+def delete_function_concurrency(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "DeleteFunctionConcurrency", {"FunctionName": name})
+    ctx.state(Concurrency).unreserve(_function(ctx, params["FunctionName"]).name)
     return Response(status=204)
 
 
@@ -279,14 +315,27 @@ def invoke(request: Request, ctx, name: str) -> Response:
         return Response(status=204)
     pool = ctx.state(EnvironmentPool)
     pool.close_with(ctx.platform.supervisor)
+    concurrency = ctx.state(Concurrency)
     arguments = (function.name, function.revision_id, lambda: _environment(ctx, function), payload)
+
+    def run(wait: bool):
+        concurrency.acquire(function.name, wait=wait)
+        try:
+            return pool.invoke(*arguments)
+        finally:
+            concurrency.release(function.name)
+
     if invocation_type == "Event":
         if len(payload) > MAX_EVENT_PAYLOAD_BYTES:
             raise RequestTooLargeException(f"Request must be smaller than {MAX_EVENT_PAYLOAD_BYTES} bytes for the "
                                            "Invoke operation")
-        threading.Thread(target=pool.invoke, args=arguments, name=f"lambda-event-{function.name}", daemon=True).start()
+        # Queued as Lambda queues it: a throttled event waits for a free unit instead of failing.
+        threading.Thread(target=run, args=(True,), name=f"lambda-event-{function.name}", daemon=True).start()
         return Response(status=202)
-    result = pool.invoke(*arguments)
+    try:
+        result = run(wait=False)
+    except Throttled as throttled:
+        return _throttled(throttled.reason)
     headers = {"X-Amz-Executed-Version": "$LATEST"}
     if result.request_id:
         headers["x-amzn-RequestId"] = result.request_id

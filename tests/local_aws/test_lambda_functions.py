@@ -198,3 +198,44 @@ def test_an_invocation_is_logged_as_lambda_logs_it(lam, role, aws_client):
                                     startFromHead=True)["events"]]
     assert messages[0] == "initialising" and sum(message.startswith("REPORT") for message in messages) == 2
     assert f"END RequestId: {request_id}" in messages
+
+
+SLOW = "import time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 'done'\n"
+
+
+def test_reserved_concurrency_throttles_exactly_the_excess(lam, role, local_aws):
+    import boto3
+    from botocore.config import Config
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = f"slow-{uuid.uuid4().hex[:6]}"
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                        Code={"ZipFile": zipped(SLOW)}, Timeout=30)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    assert lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)[
+        "ReservedConcurrentExecutions"] == 1
+    assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 1}
+    no_retries = boto3.client("lambda", config=Config(retries={"total_max_attempts": 1}), **local_aws.client_kwargs)
+
+    def call(_):
+        try:
+            return no_retries.invoke(FunctionName=name, Payload=b'{"sleep": 1.5}')["StatusCode"]
+        except ClientError as error:
+            return error.response["Error"]["Code"], error.response.get("Reason")
+
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = list(pool.map(call, range(3)))
+    assert sorted(map(str, outcomes)) == sorted(map(str, [200] + [
+        ("TooManyRequestsException", "ReservedFunctionConcurrentInvocationLimitExceeded")] * 2))
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    assert call(0) == ("TooManyRequestsException", "ReservedFunctionConcurrentInvocationLimitExceeded")
+    lam.delete_function_concurrency(FunctionName=name)
+    assert lam.get_function_concurrency(FunctionName=name) == {k: v for k, v in lam.get_function_concurrency(
+        FunctionName=name).items() if k == "ResponseMetadata"}
+    assert call(0) == 200
+
+
+def test_a_reservation_may_not_leave_too_little_unreserved(lam, function):
+    refused = error_of(lam.put_function_concurrency, FunctionName=function, ReservedConcurrentExecutions=100000)
+    assert refused["Code"] == "InvalidParameterValueException"
+    assert "UnreservedConcurrentExecution below its minimum value" in refused["Message"]
