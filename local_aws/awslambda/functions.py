@@ -48,6 +48,27 @@ class Code:
         self.sha256 = base64.b64encode(hashlib.sha256(self.zip_bytes).digest()).decode()
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What one version of a function runs: `$LATEST` as it is now, or a published version as it was."""
+
+    version: str  # "$LATEST" or "1", "2", ...
+    settings: dict
+    environment: dict[str, str]
+    code: Code
+    description: str
+    revision_id: str
+    last_modified: datetime.datetime
+
+
+@dataclass
+class Alias:
+    name: str
+    function_version: str
+    description: str = ""
+    revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
 @dataclass
 class LambdaFunction:
     name: str
@@ -57,6 +78,9 @@ class LambdaFunction:
     code: Code  # what invocations run
     tags: dict[str, str] = field(default_factory=dict)
     pending_code: Code | None = None  # UpdateFunctionCode's, until it is unpacked
+    versions: dict[str, Snapshot] = field(default_factory=dict)  # published, by number
+    last_version: int = 0  # version numbers are never reused
+    aliases: dict[str, Alias] = field(default_factory=dict)
     state: str = PENDING
     state_reason: tuple[str, str] | None = ("Creating", "The function is being created.")
     last_update_status: str = SUCCESSFUL
@@ -110,28 +134,83 @@ class LambdaFunction:
                 self.state, self.state_reason = FAILED, (code, reason)
             self.last_update_status, self.last_update_reason = FAILED, (code, reason)
 
-    def configuration(self) -> dict:
+    def latest(self) -> Snapshot:
         with self.lock:
+            return Snapshot("$LATEST", dict(self.settings), dict(self.environment), self.code,
+                            self.settings.get("Description", ""), self.revision_id, self.last_modified)
+
+    def resolve(self, qualifier: str | None) -> Snapshot:
+        """The snapshot a qualifier names: `$LATEST` (or none), a version number, or an alias."""
+        with self.lock:
+            if qualifier in (None, "$LATEST"):
+                pass
+            elif qualifier in self.versions:
+                return self.versions[qualifier]
+            elif qualifier in self.aliases:
+                return self.versions[self.aliases[qualifier].function_version]
+            else:
+                raise ResourceNotFoundException(f"Function not found: {self.arn}:{qualifier}")
+        return self.latest()
+
+    def publish(self, code_sha256: str | None, description: str | None, revision_id: str | None) -> Snapshot:
+        """PublishVersion: a new version only when the code or configuration changed since the last one."""
+        with self.lock:
+            if self.state != ACTIVE or self.last_update_status == IN_PROGRESS:
+                raise ResourceConflictException("The operation cannot be performed at this time. The function is "
+                                                f"currently in the following state: {self.state if self.state != ACTIVE else 'Updating'}")
+            if revision_id is not None and revision_id != self.revision_id:
+                raise PreconditionFailedException(
+                    "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias "
+                    "API to retrieve the latest Revision Id")
+            if code_sha256 is not None and code_sha256 != self.code.sha256:
+                raise PreconditionFailedException(
+                    f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST ({self.code.sha256}). "
+                    "Please try again with the CodeSHA256 in $LATEST.")
+            last = self.versions.get(str(self.last_version))
+            if (last is not None and last.code.sha256 == self.code.sha256 and last.settings == self.settings
+                    and last.environment == self.environment):
+                return last
+            self.last_version += 1
+            number = str(self.last_version)
+            snapshot = Snapshot(number, dict(self.settings), dict(self.environment), self.code,
+                                self.settings.get("Description", "") if description is None else description,
+                                str(uuid.uuid4()), now())
+            self.versions[number] = snapshot
+            return snapshot
+
+    def configuration(self, snapshot: Snapshot | None = None) -> dict:
+        """FunctionConfiguration of `$LATEST` (as it is, pending code included) or of a published version."""
+        with self.lock:
+            latest = snapshot is None or snapshot.version == "$LATEST"
+            view = snapshot
+            if latest:
+                view = Snapshot("$LATEST", self.settings, self.environment, self.pending_code or self.code,
+                                self.settings.get("Description", ""), self.revision_id, self.last_modified)
             described = {
                 "FunctionName": self.name,
-                "FunctionArn": self.arn,
-                **{member: self.settings[member] for member in _ECHOED if member in self.settings},
-                "CodeSize": len((self.pending_code or self.code).zip_bytes),
-                "CodeSha256": (self.pending_code or self.code).sha256,
-                "LastModified": last_modified(self.last_modified),
-                "Version": "$LATEST",
-                "TracingConfig": self.settings["TracingConfig"],
-                "RevisionId": self.revision_id,
-                "State": self.state,
-                "LastUpdateStatus": self.last_update_status,
+                "FunctionArn": self.arn if latest else f"{self.arn}:{view.version}",
+                **{member: view.settings[member] for member in _ECHOED if member in view.settings},
+                "Description": view.description,
+                "CodeSize": len(view.code.zip_bytes),
+                "CodeSha256": view.code.sha256,
+                "LastModified": last_modified(view.last_modified),
+                "Version": view.version,
+                "TracingConfig": view.settings["TracingConfig"],
+                "RevisionId": view.revision_id,
+                "State": self.state if latest else ACTIVE,
+                "LastUpdateStatus": self.last_update_status if latest else SUCCESSFUL,
             }
-            if self.environment:
-                described["Environment"] = {"Variables": dict(self.environment)}
-            if self.state_reason is not None:
+            if view.environment:
+                described["Environment"] = {"Variables": dict(view.environment)}
+            if latest and self.state_reason is not None:
                 described["StateReasonCode"], described["StateReason"] = self.state_reason
-            if self.last_update_reason is not None:
+            if latest and self.last_update_reason is not None:
                 described["LastUpdateStatusReasonCode"], described["LastUpdateStatusReason"] = self.last_update_reason
             return described
+
+    def alias_shape(self, alias: Alias) -> dict:
+        return {"AliasArn": f"{self.arn}:{alias.name}", "Name": alias.name, "FunctionVersion": alias.function_version,
+                "Description": alias.description, "RevisionId": alias.revision_id}
 
     def summary(self) -> dict:
         return self.configuration()

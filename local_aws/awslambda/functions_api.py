@@ -1,5 +1,6 @@
 """Lambda's API for functions: CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
-UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, Invoke, Put/Get/DeleteFunctionConcurrency. Requests are validated against botocore's model; options local AWS cannot honour
+UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, Invoke, Put/Get/DeleteFunctionConcurrency,
+PublishVersion, ListVersionsByFunction, Create/Get/Update/Delete/ListAliases. Requests are validated against botocore's model; options local AWS cannot honour
 are refused by name. Lambda's other operations are refused as not implemented yet: moto's Lambda cannot
 run a function, so it is not consulted for any of them.
 """
@@ -20,8 +21,9 @@ from werkzeug.wrappers import Request, Response
 from local_aws import protocol
 from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup
-from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Code, FunctionStore, InvalidParameterValueException,
-                                           LambdaFunction, ResourceConflictException)
+from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Alias, Code, FunctionStore,
+                                           InvalidParameterValueException, LambdaFunction, PreconditionFailedException,
+                                           ResourceConflictException, ResourceNotFoundException, Snapshot)
 
 # UpdateFunctionConfiguration members that change the function's settings as given.
 _SETTINGS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage")
@@ -73,14 +75,16 @@ def _json(body: dict, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-def _function(ctx, name_or_arn: str, qualifier: str | None = None) -> LambdaFunction:
-    """The function a request names (its name, ARN or partial ARN); only `$LATEST` exists so far."""
-    name, _, arn_qualifier = name_or_arn.rsplit(":function:", 1)[-1].partition(":")
-    qualifier = qualifier or arn_qualifier or "$LATEST"
-    if qualifier != "$LATEST":
-        raise NotSupportedLocally(f"the qualifier {qualifier}", "Versions and aliases come with a later step; "
-                                  "use $LATEST.")
-    return ctx.state(FunctionStore).get(name)
+def _target(ctx, name_or_arn: str, qualifier: str | None = None) -> tuple[LambdaFunction, Snapshot]:
+    """The function a request names (its name, ARN or partial ARN) and the version its qualifier (in the
+    ARN or the Qualifier member) names: `$LATEST`, a number or an alias."""
+    function = _function(ctx, name_or_arn)
+    _, _, arn_qualifier = name_or_arn.rsplit(":function:", 1)[-1].partition(":")
+    return function, function.resolve(qualifier or arn_qualifier or None)
+
+
+def _function(ctx, name_or_arn: str) -> LambdaFunction:
+    return ctx.state(FunctionStore).get(name_or_arn.rsplit(":function:", 1)[-1].partition(":")[0])
 
 
 @route("lambda", API, methods=["POST"], max_body_bytes=MAX_ZIP_BYTES * 4 // 3 + 1024 * 1024)
@@ -228,8 +232,8 @@ def update_function_configuration(request: Request, ctx, name: str) -> Response:
 @route("lambda", API + "/<name>", methods=["GET"])
 def get_function(request: Request, ctx, name: str) -> Response:
     params = _params(request, "GetFunction", {"FunctionName": name})
-    function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
-    answer = {"Configuration": function.configuration()}
+    function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
+    answer = {"Configuration": function.configuration(snapshot)}
     if function.tags:
         answer["Tags"] = dict(function.tags)
     reserved = ctx.state(Concurrency).reservation(function.name)
@@ -241,7 +245,8 @@ def get_function(request: Request, ctx, name: str) -> Response:
 @route("lambda", API + "/<name>/configuration", methods=["GET"])
 def get_function_configuration(request: Request, ctx, name: str) -> Response:
     params = _params(request, "GetFunctionConfiguration", {"FunctionName": name})
-    return _json(_function(ctx, params["FunctionName"], params.get("Qualifier")).configuration())
+    function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
+    return _json(function.configuration(snapshot))
 
 
 @route("lambda", API, methods=["GET"])
@@ -251,23 +256,133 @@ def list_functions(request: Request, ctx) -> Response:
     if params.get("FunctionVersion", "ALL") != "ALL" or "MasterRegion" in params:
         raise NotSupportedLocally("MasterRegion", "Lambda@Edge replicas are not kept.")
     functions = sorted(ctx.state(FunctionStore).all(), key=lambda function: function.name)
-    start = int(params["Marker"]) if params.get("Marker", "").isdigit() else 0
-    end = start + params.get("MaxItems", DEFAULT_MAX_ITEMS)
-    answer = {"Functions": [function.configuration() for function in functions[start:end]]}
-    if end < len(functions):
-        answer["NextMarker"] = str(end)
-    return _json(answer)
+    return _json(_paged("Functions", [function.configuration() for function in functions], params))
 
 
 @route("lambda", API + "/<name>", methods=["DELETE"])
 def delete_function(request: Request, ctx, name: str) -> Response:
     params = _params(request, "DeleteFunction", {"FunctionName": name})
     store = ctx.state(FunctionStore)
-    function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
+    if snapshot.version != "$LATEST" or params.get("Qualifier") not in (None, "$LATEST"):
+        _delete_version(function, params.get("Qualifier") or snapshot.version)
+        return Response(status=204)
     store.remove(function)
     ctx.state(EnvironmentPool).forget(function.name)
     ctx.state(Concurrency).unreserve(function.name)
     return Response(status=204)
+
+
+def _delete_version(function: LambdaFunction, qualifier: str) -> None:
+    """DeleteFunction of a version: refused while an alias points at it, as AWS refuses it."""
+    if not qualifier.isdigit():
+        raise InvalidParameterValueException(f"Deletion of aliases or $LATEST is not supported: {qualifier}")
+    with function.lock:
+        if qualifier not in function.versions:
+            raise ResourceNotFoundException(f"Function not found: {function.arn}:{qualifier}")
+        aliases = sorted(alias.name for alias in function.aliases.values() if alias.function_version == qualifier)
+        if aliases:
+            raise ResourceConflictException(
+                f"Unable to delete version because the following aliases reference it: {aliases}")
+        del function.versions[qualifier]
+
+
+@route("lambda", API + "/<name>/versions", methods=["POST"])
+def publish_version(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "PublishVersion", {"FunctionName": name})
+    if "PublishTo" in params:
+        raise NotSupportedLocally("PublishTo", "Versions are published from $LATEST.")
+    function = _function(ctx, params["FunctionName"])
+    snapshot = function.publish(params.get("CodeSha256"), params.get("Description"), params.get("RevisionId"))
+    return _json(function.configuration(snapshot), status=201)
+
+
+@route("lambda", API + "/<name>/versions", methods=["GET"])
+def list_versions_by_function(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "ListVersionsByFunction", {"FunctionName": name})
+    function = _function(ctx, params["FunctionName"])
+    with function.lock:
+        published = sorted(function.versions.values(), key=lambda snapshot: int(snapshot.version))
+    versions = [function.configuration()] + [function.configuration(snapshot) for snapshot in published]
+    return _json(_paged("Versions", versions, params))
+
+
+def _paged(key: str, items: list[dict], params: dict) -> dict:
+    """Lambda's Marker/MaxItems paging (the marker is the next item's index)."""
+    start = int(params["Marker"]) if params.get("Marker", "").isdigit() else 0
+    end = start + params.get("MaxItems", DEFAULT_MAX_ITEMS)
+    return {key: items[start:end], **({"NextMarker": str(end)} if end < len(items) else {})}
+
+
+def _alias_target(function: LambdaFunction, params: dict) -> str:
+    if params.get("RoutingConfig", {}).get("AdditionalVersionWeights"):
+        raise NotSupportedLocally("RoutingConfig.AdditionalVersionWeights", "An alias points at one version.")
+    version = params["FunctionVersion"]
+    if version != "$LATEST" and version not in function.versions:
+        raise ResourceNotFoundException(f"Function not found: {function.arn}:{version}")
+    return version
+
+
+@route("lambda", API + "/<name>/aliases", methods=["POST"])
+def create_alias(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "CreateAlias", {"FunctionName": name})
+    function = _function(ctx, params["FunctionName"])
+    with function.lock:
+        if params["Name"] in function.aliases:
+            raise ResourceConflictException(f"Alias already exists: {function.arn}:{params['Name']}")
+        alias = Alias(params["Name"], _alias_target(function, params), params.get("Description", ""))
+        function.aliases[alias.name] = alias
+        return _json(function.alias_shape(alias), status=201)
+
+
+@route("lambda", API + "/<name>/aliases/<alias>", methods=["GET"])
+def get_alias(request: Request, ctx, name: str, alias: str) -> Response:
+    params = _params(request, "GetAlias", {"FunctionName": name, "Name": alias})
+    function = _function(ctx, params["FunctionName"])
+    with function.lock:
+        return _json(function.alias_shape(_alias(function, params["Name"])))
+
+
+@route("lambda", API + "/<name>/aliases/<alias>", methods=["PUT"])
+def update_alias(request: Request, ctx, name: str, alias: str) -> Response:
+    params = _params(request, "UpdateAlias", {"FunctionName": name, "Name": alias})
+    function = _function(ctx, params["FunctionName"])
+    with function.lock:
+        found = _alias(function, params["Name"])
+        if params.get("RevisionId") not in (None, found.revision_id):
+            raise PreconditionFailedException("The Revision Id provided does not match the latest Revision Id. "
+                                              "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+        if "FunctionVersion" in params:
+            found.function_version = _alias_target(function, params)
+        if "Description" in params:
+            found.description = params["Description"]
+        found.revision_id = str(uuid.uuid4())
+        return _json(function.alias_shape(found))
+
+
+@route("lambda", API + "/<name>/aliases/<alias>", methods=["DELETE"])
+def delete_alias(request: Request, ctx, name: str, alias: str) -> Response:
+    params = _params(request, "DeleteAlias", {"FunctionName": name, "Name": alias})
+    function = _function(ctx, params["FunctionName"])
+    with function.lock:
+        function.aliases.pop(params["Name"], None)  # AWS answers 204 for an alias that is not there
+    return Response(status=204)
+
+
+@route("lambda", API + "/<name>/aliases", methods=["GET"])
+def list_aliases(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "ListAliases", {"FunctionName": name})
+    function = _function(ctx, params["FunctionName"])
+    with function.lock:
+        aliases = [function.alias_shape(alias) for alias in sorted(function.aliases.values(), key=lambda a: a.name)
+                   if params.get("FunctionVersion") in (None, alias.function_version)]
+    return _json(_paged("Aliases", aliases, params))
+
+
+def _alias(function: LambdaFunction, name: str) -> Alias:
+    if name not in function.aliases:
+        raise ResourceNotFoundException(f"Alias not found: {function.arn}:{name}")
+    return function.aliases[name]
 
 
 @route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["PUT"])
@@ -298,11 +413,11 @@ def delete_function_concurrency(request: Request, ctx, name: str) -> Response:
 @route("lambda", API + "/<name>/invocations", methods=["POST"], max_body_bytes=MAX_SYNC_PAYLOAD_BYTES)
 def invoke(request: Request, ctx, name: str) -> Response:
     params = _params(request, "Invoke", {"FunctionName": name})
-    function = _function(ctx, params["FunctionName"], params.get("Qualifier"))
+    function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
     for member in ("ClientContext", "TenantId"):
         if member in params:
             raise NotSupportedLocally(f"Invoke's {member}", "It comes with a later step.")
-    if function.state != ACTIVE:
+    if snapshot.version == "$LATEST" and function.state != ACTIVE:
         raise ResourceConflictException("The operation cannot be performed at this time. The function is currently "
                                         f"in the following state: {function.state}")
     payload = params.get("Payload") or b"{}"
@@ -316,7 +431,8 @@ def invoke(request: Request, ctx, name: str) -> Response:
     pool = ctx.state(EnvironmentPool)
     pool.close_with(ctx.platform.supervisor)
     concurrency = ctx.state(Concurrency)
-    arguments = (function.name, function.revision_id, lambda: _environment(ctx, function), payload)
+    arguments = (function.name, f"{snapshot.version}:{snapshot.revision_id}",
+                 lambda: _environment(ctx, function, snapshot), payload)
 
     def run(wait: bool):
         concurrency.acquire(function.name, wait=wait)
@@ -336,7 +452,7 @@ def invoke(request: Request, ctx, name: str) -> Response:
         result = run(wait=False)
     except Throttled as throttled:
         return _throttled(throttled.reason)
-    headers = {"X-Amz-Executed-Version": "$LATEST"}
+    headers = {"X-Amz-Executed-Version": snapshot.version}
     if result.request_id:
         headers["x-amzn-RequestId"] = result.request_id
     if result.function_error:
@@ -346,15 +462,16 @@ def invoke(request: Request, ctx, name: str) -> Response:
     return Response(result.payload, status=200, content_type="application/json", headers=headers)
 
 
-def _environment(ctx, function: LambdaFunction) -> ExecutionEnvironment:
-    settings = function.settings
+def _environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> ExecutionEnvironment:
+    settings = snapshot.settings
     credentials = ctx.client("sts").assume_role(RoleArn=settings["Role"],
                                                 RoleSessionName=function.name[:64])["Credentials"]
     setup = FunctionSetup(
-        name=function.name, arn=function.arn, handler=settings["Handler"], code_dir=function.code.directory,
+        name=function.name, arn=function.arn if snapshot.version == "$LATEST" else f"{function.arn}:{snapshot.version}",
+        handler=settings["Handler"], code_dir=snapshot.code.directory, version=snapshot.version,
         runtime_dir=runtime_directory(ctx.files() / "lambda"),
         region=ctx.region, memory_mb=settings["MemorySize"], timeout_seconds=float(settings["Timeout"]),
-        ephemeral_mb=settings["EphemeralStorage"]["Size"], environment=dict(function.environment),
+        ephemeral_mb=settings["EphemeralStorage"]["Size"], environment=dict(snapshot.environment),
         endpoint_url=ctx.platform.url,
         credentials={"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
                      "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
@@ -362,15 +479,15 @@ def _environment(ctx, function: LambdaFunction) -> ExecutionEnvironment:
     instance = uuid.uuid4().hex
     environment = ctx.files() / "lambda" / function.name / "environments" / instance[:12]
     return ExecutionEnvironment(setup, environment / "state", environment / "runtime.log",
-                                ship=_log_stream(ctx, function.name, instance))
+                                ship=_log_stream(ctx, function.name, snapshot.version, instance))
 
 
-def _log_stream(ctx, function_name: str, instance: str):
+def _log_stream(ctx, function_name: str, version: str, instance: str):
     """`ship(lines)` to the function's CloudWatch Logs group, a stream per environment as Lambda names them."""
     logs = ctx.client("logs")
     group = f"/aws/lambda/{function_name}"
     ensure_log_group(logs, group)
-    stream = LogStream(logs, group, f"{datetime.datetime.now(datetime.timezone.utc):%Y/%m/%d}/[$LATEST]{instance}")
+    stream = LogStream(logs, group, f"{datetime.datetime.now(datetime.timezone.utc):%Y/%m/%d}/[{version}]{instance}")
 
     def ship(lines: list[str]) -> None:
         for line in lines:

@@ -153,8 +153,9 @@ def test_what_local_aws_cannot_run_is_refused_by_name(lam, role, options, named)
 
 
 def test_a_lambda_operation_not_implemented_yet_is_refused_by_name(lam, function):
-    refused = error_of(lam.publish_version, FunctionName=function)
-    assert (refused["Code"], refused["Status"]) == ("NotImplemented", 501) and "PublishVersion" in refused["Message"]
+    refused = error_of(lam.add_permission, FunctionName=function, StatementId="s", Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com")
+    assert (refused["Code"], refused["Status"]) == ("NotImplemented", 501) and "AddPermission" in refused["Message"]
 
 
 def test_updates_move_through_in_progress_and_the_next_invocation_runs_them(lam, function):
@@ -239,3 +240,35 @@ def test_a_reservation_may_not_leave_too_little_unreserved(lam, function):
     refused = error_of(lam.put_function_concurrency, FunctionName=function, ReservedConcurrentExecutions=100000)
     assert refused["Code"] == "InvalidParameterValueException"
     assert "UnreservedConcurrentExecution below its minimum value" in refused["Message"]
+
+
+def test_versions_are_snapshots_and_aliases_point_at_them(lam, function):
+    waiter = {"WaiterConfig": {"Delay": 0.2, "MaxAttempts": 100}}
+    first = lam.publish_version(FunctionName=function, Description="first")
+    assert (first["Version"], first["FunctionArn"].rsplit(":", 1)[-1]) == ("1", "1")
+    assert lam.publish_version(FunctionName=function)["Version"] == "1"  # nothing changed: the same version
+    lam.update_function_configuration(FunctionName=function, Environment={"Variables": {"STAGE": "prod"}})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=function, **waiter)
+    assert lam.publish_version(FunctionName=function)["Version"] == "2"
+    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName=function)["Versions"]] == ["$LATEST", "1", "2"]
+    assert error_of(lam.publish_version, FunctionName=function, CodeSha256="x")["Code"] == "PreconditionFailedException"
+
+    alias = lam.create_alias(FunctionName=function, Name="live", FunctionVersion="1")
+    assert alias["AliasArn"].endswith(f":{function}:live")
+
+    def stage(**target):
+        answer = lam.invoke(Payload=b"{}", **target)
+        return answer["ExecutedVersion"], json.loads(answer["Payload"].read())["stage"]
+
+    assert stage(FunctionName=function, Qualifier="live") == ("1", "test")
+    assert stage(FunctionName=f"{first['FunctionArn'].rsplit(':', 1)[0]}:2") == ("2", "prod")
+    assert stage(FunctionName=function) == ("$LATEST", "prod")
+    assert error_of(lam.delete_function, FunctionName=function, Qualifier="1")["Code"] == "ResourceConflictException"
+    lam.update_alias(FunctionName=function, Name="live", FunctionVersion="2")
+    assert stage(FunctionName=function, Qualifier="live") == ("2", "prod")
+    assert [a["Name"] for a in lam.list_aliases(FunctionName=function, FunctionVersion="2")["Aliases"]] == ["live"]
+    lam.delete_function(FunctionName=function, Qualifier="1")
+    assert error_of(lam.get_function, FunctionName=function, Qualifier="1")["Code"] == "ResourceNotFoundException"
+    assert lam.get_function(FunctionName=function, Qualifier="live")["Configuration"]["Version"] == "2"
+    lam.delete_alias(FunctionName=function, Name="live")
+    assert error_of(lam.get_alias, FunctionName=function, Name="live")["Code"] == "ResourceNotFoundException"
