@@ -104,6 +104,11 @@ class ExecutionEnvironment:
             raise InitFailed(payload)
         self._init_duration_ms = (self._api.first_poll_at - started) * 1000
 
+    def initialised_ahead(self) -> None:
+        """The environment was started before any invocation asked for it (provisioned concurrency): its
+        first invocation is not a cold start and reports no Init Duration."""
+        self._init_duration_ms = None
+
     def invoke(self, payload: bytes) -> Result:
         """Run one invocation; a timeout ends the environment (`closed`) and answers as Lambda does."""
         with self._lock:

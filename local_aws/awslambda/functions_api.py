@@ -1,6 +1,6 @@
 """Lambda's API for functions: CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
 UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, Invoke, Put/Get/DeleteFunctionConcurrency,
-PublishVersion, ListVersionsByFunction, Create/Get/Update/Delete/ListAliases. Requests are validated against botocore's model; options local AWS cannot honour
+PublishVersion, ListVersionsByFunction, Create/Get/Update/Delete/ListAliases, provisioned concurrency. Requests are validated against botocore's model; options local AWS cannot honour
 are refused by name. Lambda's other operations are refused as not implemented yet: moto's Lambda cannot
 run a function, so it is not consulted for any of them.
 """
@@ -28,6 +28,7 @@ from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Alias, Code, Functi
 # UpdateFunctionConfiguration members that change the function's settings as given.
 _SETTINGS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage")
 from local_aws.awslambda.pool import EnvironmentPool
+from local_aws.awslambda.provisioned import ProvisionedConfig, ProvisionedConfigs, provision
 from local_aws.awslambda.runtime_packages import runtime_directory
 from local_aws.containers.log_streams import LogStream, ensure_log_group
 from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
@@ -268,6 +269,8 @@ def delete_function(request: Request, ctx, name: str) -> Response:
         _delete_version(function, params.get("Qualifier") or snapshot.version)
         return Response(status=204)
     store.remove(function)
+    for qualifier in [q for (fn, q) in list(ctx.state(ProvisionedConfigs).configs) if fn == function.name]:
+        _drop_provisioned(ctx, function.name, qualifier)
     ctx.state(EnvironmentPool).forget(function.name)
     ctx.state(Concurrency).unreserve(function.name)
     return Response(status=204)
@@ -383,6 +386,80 @@ def _alias(function: LambdaFunction, name: str) -> Alias:
     if name not in function.aliases:
         raise ResourceNotFoundException(f"Alias not found: {function.arn}:{name}")
     return function.aliases[name]
+
+
+PROVISIONED = "/2019-09-30/functions/<name>/provisioned-concurrency"
+
+
+def _provisioned_target(ctx, params: dict) -> tuple[LambdaFunction, Snapshot, str]:
+    function = _function(ctx, params["FunctionName"])
+    qualifier = params["Qualifier"]
+    if qualifier == "$LATEST":
+        raise InvalidParameterValueException(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+    return function, function.resolve(qualifier), qualifier
+
+
+@route("lambda", PROVISIONED, methods=["PUT"])
+def put_provisioned_concurrency_config(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "PutProvisionedConcurrencyConfig", {"FunctionName": name})
+    function, snapshot, qualifier = _provisioned_target(ctx, params)
+    configs, requested = ctx.state(ProvisionedConfigs), params["ProvisionedConcurrentExecutions"]
+    reserved = ctx.state(Concurrency).reservation(function.name)
+    others = configs.total(function.name) - (configs.configs.get((function.name, qualifier)) or
+                                             ProvisionedConfig("", 0)).requested
+    if reserved is not None and others + requested > reserved:
+        raise InvalidParameterValueException(
+            f"Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution [{reserved}] "
+            f"for function {function.name}.")
+    _drop_provisioned(ctx, function.name, qualifier)
+    config = ProvisionedConfig(f"{function.arn}:{qualifier}", requested)
+    with configs.lock:
+        configs.configs[(function.name, qualifier)] = config
+    pool = ctx.state(EnvironmentPool)
+    pool.close_with(ctx.platform.supervisor)
+    key = f"{snapshot.version}:{snapshot.revision_id}"
+    accepted = config.shape()  # IN_PROGRESS, nothing allocated yet
+    threading.Thread(target=provision, args=(config, lambda: pool.prewarm(
+        function.name, key, lambda: _environment(ctx, function, snapshot))), daemon=True,
+        name=f"lambda-provision-{function.name}").start()
+    return _json(accepted, status=202)
+
+
+@route("lambda", PROVISIONED, methods=["GET"])
+def get_or_list_provisioned_concurrency(request: Request, ctx, name: str) -> Response:
+    configs = ctx.state(ProvisionedConfigs)
+    if request.args.get("List") == "ALL":
+        params = _params(request, "ListProvisionedConcurrencyConfigs", {"FunctionName": name})
+        function = _function(ctx, params["FunctionName"])
+        with configs.lock:
+            found = [{"FunctionArn": c.function_arn, **c.shape()} for (fn, _), c in sorted(configs.configs.items())
+                     if fn == function.name]
+        return _json(_paged("ProvisionedConcurrencyConfigs", found, params))
+    params = _params(request, "GetProvisionedConcurrencyConfig", {"FunctionName": name})
+    function, _, qualifier = _provisioned_target(ctx, params)
+    with configs.lock:
+        config = configs.configs.get((function.name, qualifier))
+    if config is None:
+        raise aws_error("ProvisionedConcurrencyConfigNotFoundException", 404)(
+            f"No Provisioned Concurrency Config found for this function: {function.arn}:{qualifier}")
+    return _json(config.shape())
+
+
+@route("lambda", PROVISIONED, methods=["DELETE"])
+def delete_provisioned_concurrency_config(request: Request, ctx, name: str) -> Response:
+    params = _params(request, "DeleteProvisionedConcurrencyConfig", {"FunctionName": name})
+    function, _, qualifier = _provisioned_target(ctx, params)
+    _drop_provisioned(ctx, function.name, qualifier)
+    return Response(status=204)
+
+
+def _drop_provisioned(ctx, function_name: str, qualifier: str) -> None:
+    configs = ctx.state(ProvisionedConfigs)
+    with configs.lock:
+        config = configs.configs.pop((function_name, qualifier), None)
+    if config is not None:
+        ctx.state(EnvironmentPool).retire(function_name, list(config.environments))
 
 
 @route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["PUT"])

@@ -13,6 +13,7 @@ class EnvironmentPool:
         self._lock = threading.Lock()
         self._idle: dict[str, list[tuple[str, ExecutionEnvironment]]] = {}  # function -> (revision, environment)
         self._busy: set[ExecutionEnvironment] = set()
+        self._retired: set[ExecutionEnvironment] = set()  # closed when their invocation ends
         self._closes_with_local_aws = False
 
     def close_with(self, supervisor) -> None:
@@ -40,8 +41,32 @@ class EnvironmentPool:
         finally:
             with self._lock:
                 self._busy.discard(environment)
-                if not environment.closed:
+                retired = environment in self._retired
+                self._retired.discard(environment)
+                if not environment.closed and not retired:
                     self._idle.setdefault(function_name, []).append((revision, environment))
+            if retired:
+                environment.close()
+
+    def prewarm(self, function_name: str, revision: str, make: Callable[[], ExecutionEnvironment]
+                ) -> ExecutionEnvironment:
+        """Start an environment ahead of any invocation (provisioned concurrency); InitFailed if it fails."""
+        environment = make()
+        environment.start()
+        environment.initialised_ahead()
+        with self._lock:
+            self._idle.setdefault(function_name, []).append((revision, environment))
+        return environment
+
+    def retire(self, function_name: str, environments: list[ExecutionEnvironment]) -> None:
+        """Close these environments: at once if idle, after their invocation if busy."""
+        with self._lock:
+            idle = self._idle.get(function_name, [])
+            closing = [env for _, env in idle if env in environments]
+            self._idle[function_name] = [(rev, env) for rev, env in idle if env not in environments]
+            self._retired |= {env for env in environments if env in self._busy}
+        for environment in closing:
+            environment.close()
 
     def forget(self, function_name: str) -> None:
         """Close the function's idle environments (it was deleted); busy ones close after their invocation."""

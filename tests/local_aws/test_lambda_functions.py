@@ -272,3 +272,28 @@ def test_versions_are_snapshots_and_aliases_point_at_them(lam, function):
     assert lam.get_function(FunctionName=function, Qualifier="live")["Configuration"]["Version"] == "2"
     lam.delete_alias(FunctionName=function, Name="live")
     assert error_of(lam.get_alias, FunctionName=function, Name="live")["Code"] == "ResourceNotFoundException"
+
+
+def test_provisioned_concurrency_becomes_ready_and_its_invocations_are_warm(lam, function):
+    lam.publish_version(FunctionName=function)
+    lam.create_alias(FunctionName=function, Name="live", FunctionVersion="1")
+    assert error_of(lam.put_provisioned_concurrency_config, FunctionName=function, Qualifier="$LATEST",
+                    ProvisionedConcurrentExecutions=1)["Code"] == "InvalidParameterValueException"
+    accepted = lam.put_provisioned_concurrency_config(FunctionName=function, Qualifier="live",
+                                                      ProvisionedConcurrentExecutions=2)
+    assert (accepted["Status"], accepted["AllocatedProvisionedConcurrentExecutions"]) == ("IN_PROGRESS", 0)
+    deadline = time.monotonic() + 60
+    while (config := lam.get_provisioned_concurrency_config(FunctionName=function, Qualifier="live"))["Status"] \
+            == "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert (config["Status"], config["AvailableProvisionedConcurrentExecutions"]) == ("READY", 2)
+    for _ in range(3):
+        tail = base64.b64decode(lam.invoke(FunctionName=function, Qualifier="live", Payload=b"{}",
+                                           LogType="Tail")["LogResult"]).decode()
+        assert "Init Duration" not in tail
+    listed = lam.list_provisioned_concurrency_configs(FunctionName=function)["ProvisionedConcurrencyConfigs"]
+    assert [c["FunctionArn"].rsplit(":", 1)[-1] for c in listed] == ["live"]
+    lam.delete_provisioned_concurrency_config(FunctionName=function, Qualifier="live")
+    assert error_of(lam.get_provisioned_concurrency_config, FunctionName=function, Qualifier="live")[
+        "Code"] == "ProvisionedConcurrencyConfigNotFoundException"

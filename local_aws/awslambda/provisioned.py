@@ -1,0 +1,58 @@
+"""Provisioned concurrency: environments of a version or alias started ahead of any invocation. A config is
+IN_PROGRESS until that many environments have run their init code, then READY (or FAILED with the init
+error); the invocations they serve are not cold starts, and traffic beyond them spills over to
+on-demand environments."""
+
+import datetime
+import threading
+from dataclasses import dataclass, field
+
+from local_aws.awslambda.environment import ExecutionEnvironment, InitFailed
+from local_aws.awslambda.functions import last_modified
+from local_aws.clock import now
+
+IN_PROGRESS, READY, FAILED = "IN_PROGRESS", "READY", "FAILED"
+
+
+@dataclass
+class ProvisionedConfig:
+    function_arn: str  # qualified with the version or alias
+    requested: int
+    status: str = IN_PROGRESS
+    reason: str | None = None
+    available: int = 0
+    environments: list[ExecutionEnvironment] = field(default_factory=list)
+    last_modified: datetime.datetime = field(default_factory=now)
+
+    def shape(self) -> dict:
+        shape = {"RequestedProvisionedConcurrentExecutions": self.requested,
+                 "AvailableProvisionedConcurrentExecutions": self.available,
+                 "AllocatedProvisionedConcurrentExecutions": self.available,
+                 "Status": self.status, "LastModified": last_modified(self.last_modified)}
+        if self.reason:
+            shape["StatusReason"] = self.reason
+        return shape
+
+
+class ProvisionedConfigs:
+    """The provisioned concurrency configs of one account and region, by function name and qualifier."""
+
+    def __init__(self, account_id: str, region: str):
+        self.lock = threading.Lock()
+        self.configs: dict[tuple[str, str], ProvisionedConfig] = {}
+
+    def total(self, function_name: str) -> int:
+        with self.lock:
+            return sum(c.requested for (name, _), c in self.configs.items() if name == function_name)
+
+
+def provision(config: ProvisionedConfig, prewarm) -> None:
+    """Start the config's environments one by one (`prewarm()` starts one and returns it)."""
+    for _ in range(config.requested):
+        try:
+            config.environments.append(prewarm())
+        except InitFailed as failure:
+            config.status, config.reason = FAILED, f"FUNCTION_ERROR_INIT_FAILURE: {failure}"[:1024]
+            return
+        config.available = len(config.environments)
+    config.status = READY
