@@ -100,3 +100,37 @@ def test_predictions_from_a_model_served_by_local_aws(local_aws, served_model, l
     probabilities = [p["probability"] for p in predictions]
     assert probabilities == sorted(probabilities, reverse=True)
     assert "arn:" not in json.dumps(body)
+
+
+@pytest.mark.slow
+def test_the_front_door_deployed_to_local_aws_lambda_answers_with_predictions(local_aws, served_model, jpeg):
+    """lambda/ zipped with its pinned requirements (dog_breed.lambda_package), created as a function on
+    local AWS, invoked with an API Gateway event: it calls the endpoint with its role's credentials."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "plugins"))
+    from dog_breed.lambda_package import build
+
+    iam = boto3.client("iam", **local_aws.client_kwargs)
+    lam = boto3.client("lambda", **local_aws.client_kwargs)
+    role = iam.create_role(RoleName=f"front-door-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    name = f"front-door-{uuid.uuid4().hex[:6]}"
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="handler.lambda_handler",
+                        Code={"ZipFile": build(REPO / "lambda", REPO / "lambda" / "requirements.txt")}, Timeout=30,
+                        MemorySize=512, Environment={"Variables": {
+                            "ENDPOINT_NAME": served_model, "POWERTOOLS_SERVICE_NAME": "dog-breed-front-door",
+                            "POWERTOOLS_METRICS_NAMESPACE": "DogBreedTests"}})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    event = {"version": "2.0", "rawPath": "/predict", "headers": {"content-type": "application/json"},
+             "requestContext": {"http": {"method": "POST", "path": "/predict"}, "requestId": "lambda-e2e",
+                                "stage": "$default"},
+             "body": json.dumps({"image": b64(jpeg), "top_k": 2}), "isBase64Encoded": False}
+    answer = lam.invoke(FunctionName=name, Payload=json.dumps(event).encode())
+    response = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, response
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 200 and body["endpoint"] == served_model, body
+    assert len(body["predictions"]) == 2
+    assert {p["label"] for p in body["predictions"]} <= {name.split(".", 1)[1] for name in CLASSES}
