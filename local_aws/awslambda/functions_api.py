@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from local_aws import protocol
 from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup
+from local_aws.awslambda.function_metrics import FunctionMetrics
 from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Alias, Code, FunctionStore,
                                            InvalidParameterValueException, LambdaFunction, PreconditionFailedException,
                                            ResourceConflictException, ResourceNotFoundException, Snapshot)
@@ -80,8 +81,12 @@ def _target(ctx, name_or_arn: str, qualifier: str | None = None) -> tuple[Lambda
     """The function a request names (its name, ARN or partial ARN) and the version its qualifier (in the
     ARN or the Qualifier member) names: `$LATEST`, a number or an alias."""
     function = _function(ctx, name_or_arn)
-    _, _, arn_qualifier = name_or_arn.rsplit(":function:", 1)[-1].partition(":")
-    return function, function.resolve(qualifier or arn_qualifier or None)
+    return function, function.resolve(_qualifier(name_or_arn, qualifier))
+
+
+def _qualifier(name_or_arn: str, qualifier: str | None) -> str | None:
+    """The qualifier a request names, in its Qualifier member or in a qualified ARN; None for none."""
+    return qualifier or name_or_arn.rsplit(":function:", 1)[-1].partition(":")[2] or None
 
 
 def _function(ctx, name_or_arn: str) -> LambdaFunction:
@@ -507,16 +512,28 @@ def invoke(request: Request, ctx, name: str) -> Response:
         return Response(status=204)
     pool = ctx.state(EnvironmentPool)
     pool.close_with(ctx.platform.supervisor)
-    concurrency = ctx.state(Concurrency)
+    concurrency, metrics = ctx.state(Concurrency), ctx.state(FunctionMetrics)
+    metrics.publish_with(ctx)
+    resource = _qualifier(params["FunctionName"], params.get("Qualifier"))
+    resource = None if resource == "$LATEST" else resource
     arguments = (function.name, f"{snapshot.version}:{snapshot.revision_id}",
                  lambda: _environment(ctx, function, snapshot), payload)
 
     def run(wait: bool):
-        concurrency.acquire(function.name, wait=wait)
         try:
-            return pool.invoke(*arguments)
+            concurrency.acquire(function.name, wait=wait)
+        except Throttled:
+            metrics.throttled(function.name, resource)
+            raise
+        metrics.started(function.name, resource)
+        result = None
+        try:
+            result = pool.invoke(*arguments)
+            return result
         finally:
             concurrency.release(function.name)
+            metrics.ended(function.name, resource, result.duration_ms if result else 0.0,
+                          result is None or result.function_error is not None)
 
     if invocation_type == "Event":
         if len(payload) > MAX_EVENT_PAYLOAD_BYTES:

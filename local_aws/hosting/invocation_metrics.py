@@ -9,25 +9,10 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 
+from local_aws.statistics import Statistic
+
 NAMESPACE = "AWS/SageMaker"
 MICROSECONDS = 1_000_000
-
-
-@dataclass
-class Statistic:
-    count: int = 0
-    total: float = 0.0
-    minimum: float = float("inf")
-    maximum: float = float("-inf")
-
-    def add(self, value: float) -> None:
-        self.count += 1
-        self.total += value
-        self.minimum = min(self.minimum, value)
-        self.maximum = max(self.maximum, value)
-
-    def statistic_values(self) -> dict:
-        return {"SampleCount": self.count, "Sum": self.total, "Minimum": self.minimum, "Maximum": self.maximum}
 
 
 @dataclass

@@ -3,6 +3,7 @@ really Active once their code is unpacked, invoked in sandboxed execution enviro
 role's credentials and local AWS as their endpoint; what local AWS cannot honour refused by name."""
 
 import base64
+import datetime
 import io
 import json
 import sys
@@ -297,3 +298,30 @@ def test_provisioned_concurrency_becomes_ready_and_its_invocations_are_warm(lam,
     lam.delete_provisioned_concurrency_config(FunctionName=function, Qualifier="live")
     assert error_of(lam.get_provisioned_concurrency_config, FunctionName=function, Qualifier="live")[
         "Code"] == "ProvisionedConcurrencyConfigNotFoundException"
+
+
+def test_invocations_are_counted_in_aws_lambda_metrics(lam, function, aws_client, monkeypatch, local_aws):
+    import boto3
+    from botocore.config import Config
+
+    monkeypatch.setenv("LOCAL_AWS_TIME_SCALE", "60")  # a metric minute lasts a second
+    lam.invoke(FunctionName=function, Payload=b"{}")
+    lam.invoke(FunctionName=function, Payload=b'{"fail": true}')
+    lam.put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=0)
+    no_retries = boto3.client("lambda", config=Config(retries={"total_max_attempts": 1}), **local_aws.client_kwargs)
+    assert error_of(no_retries.invoke, FunctionName=function, Payload=b"{}")["Code"] == "TooManyRequestsException"
+    cloudwatch = aws_client("cloudwatch")
+
+    def total(metric: str, statistic: str = "Sum") -> float:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": function}],
+            StartTime=now - datetime.timedelta(minutes=10), EndTime=now + datetime.timedelta(minutes=1), Period=1,
+            Statistics=[statistic])["Datapoints"]
+        return sum(point[statistic] for point in points)
+
+    deadline = time.monotonic() + 30
+    while (total("Invocations"), total("Errors"), total("Throttles")) != (2, 1, 1):
+        assert time.monotonic() < deadline, (total("Invocations"), total("Errors"), total("Throttles"))
+        time.sleep(0.5)
+    assert total("Duration", "SampleCount") == 2 and total("ConcurrentExecutions", "Maximum") >= 1
