@@ -68,12 +68,17 @@ def _json_problem(environ, signing_name: str) -> _Problem | None:
     model = next((model for model in _models(signing_name) if model.metadata.get("targetPrefix") == prefix), None)
     if model is None:
         return None  # a service or an API version botocore does not know: moto's to answer
+    return _operation_problem(model, action, lambda: protocol.json_object(_body(environ)))
+
+
+def _operation_problem(model, action: str, read_params) -> _Problem | None:
+    """An RPC request's problem: its operation unknown to `model`, or `read_params()` not what it takes."""
     try:
         operation = model.operation_model(action)
     except OperationNotFoundError:
         return _Problem("UnknownOperationException", f"Unknown operation {action[:128]} for {model.service_name}.")
     try:
-        protocol.validated(operation.input_shape, protocol.json_object(_body(environ)))
+        protocol.validated(operation.input_shape, read_params())
     except ValidationException as problem:
         return _Problem(problem.code, problem.message)
     return None
@@ -88,15 +93,7 @@ def _cbor_problem(environ, signing_name: str) -> _Problem | None:
     if len(path) != 5 or path[1] != "service" or path[3] != "operation":
         return _Problem("UnknownOperationException", "An RPC v2 CBOR request goes to "
                         f"/service/<service>/operation/<operation>, not {environ.get('PATH_INFO', '')[:128]}.")
-    try:
-        operation = model.operation_model(path[4])
-    except OperationNotFoundError:
-        return _Problem("UnknownOperationException", f"Unknown operation {path[4][:128]} for {model.service_name}.")
-    try:
-        protocol.validated(operation.input_shape, protocol.cbor_object(_body(environ)))
-    except ValidationException as problem:
-        return _Problem(problem.code, problem.message)
-    return None
+    return _operation_problem(model, path[4], lambda: protocol.cbor_object(_body(environ)))
 
 
 def _query_problem(environ, signing_name: str, wire: str) -> _Problem | None:
