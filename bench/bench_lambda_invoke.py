@@ -86,12 +86,11 @@ def main() -> int:
                 results[name] += timings(lambda: lam.invoke(FunctionName=name, Payload=b'{"n": 1}')["Payload"].read(),
                                          args.calls)
             results["in-process"] += timings(lambda: namespace["handler"]({"n": 1}, None), args.calls)
-    sandboxed = describe("warm Invoke, sandboxed environment", results["sandboxed"])
-    plain = describe("warm Invoke, plain process", results["plain"])
-    in_process = describe("handler called in-process", results["in-process"])
-    print(f"sandboxed / plain (p50):           {sandboxed / plain:6.3f}")
-    print(f"warm Invoke overhead (p50):        {(sandboxed - in_process) * 1e3:6.3f} ms"
-          f"  ({args.rounds} rounds x {args.calls} calls, alternating)")
+    labels = {"sandboxed": "warm Invoke, sandboxed environment", "plain": "warm Invoke, plain process",
+              "in-process": "handler called in-process"}
+    p50 = {name: describe(labels[name], seconds) for name, seconds in results.items()}
+    print(f"sandboxed / plain (p50): {p50['sandboxed'] / p50['plain']:.3f}; warm Invoke overhead (p50): "
+          f"{(p50['sandboxed'] - p50['in-process']) * 1e3:.3f} ms ({args.rounds} rounds x {args.calls} calls)")
     return 0
 
 

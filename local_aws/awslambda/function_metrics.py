@@ -8,6 +8,7 @@ import datetime
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from local_aws.hosting.time_scale import METRIC_PERIOD_SECONDS, real_seconds, time_scale
@@ -22,9 +23,7 @@ WAKE_SECONDS = 0.1
 
 @dataclass
 class Period:
-    invocations: int = 0
-    errors: int = 0
-    throttles: int = 0
+    counts: Counter = field(default_factory=Counter)  # Invocations, Errors, Throttles
     duration: Statistic = field(default_factory=Statistic)
     concurrent: int = 0  # the most invocations running at once
 
@@ -50,14 +49,13 @@ class FunctionMetrics:
             for key in self._keys(function_name, resource):
                 self._running[key] -= 1
                 period = self._periods.setdefault(key, Period())
-                period.invocations += 1
-                period.errors += int(error)
+                period.counts.update(Invocations=1, Errors=int(error))
                 period.duration.add(duration_ms)
 
     def throttled(self, function_name: str, resource: str | None) -> None:
         with self._lock:
             for key in self._keys(function_name, resource):
-                self._periods.setdefault(key, Period()).throttles += 1
+                self._periods.setdefault(key, Period()).counts.update(Throttles=1)
 
     def publish_with(self, ctx) -> None:
         """Start publishing this account and region's periods through `ctx`'s CloudWatch client (once)."""
@@ -105,9 +103,8 @@ def _data(function_name: str, resource: str | None, period: Period, timestamp, r
         return {"MetricName": name, "Dimensions": dimensions, "Timestamp": timestamp, "Unit": unit,
                 "StorageResolution": resolution, **value}
 
-    data = [datum("Invocations", "Count", Value=period.invocations), datum("Errors", "Count", Value=period.errors),
-            datum("Throttles", "Count", Value=period.throttles),
-            datum("ConcurrentExecutions", "Count", Value=period.concurrent)]
+    data = [datum(name, "Count", Value=period.counts[name]) for name in ("Invocations", "Errors", "Throttles")]
+    data.append(datum("ConcurrentExecutions", "Count", Value=period.concurrent))
     if period.duration.count:
         data.append(datum("Duration", "Milliseconds", StatisticValues=period.duration.statistic_values()))
     return data

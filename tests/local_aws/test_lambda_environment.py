@@ -1,6 +1,8 @@
 """A Lambda execution environment (issue 14, execution): a sandbox running awslambdaric against local AWS's
 Runtime API, through the environment's own interface (the Invoke action comes with the control plane)."""
 
+import contextlib
+import functools
 import json
 import sys
 import textwrap
@@ -41,23 +43,23 @@ def handler(event, context):
 
 @pytest.fixture
 def environment(tmp_path):
-    made = []
+    with contextlib.ExitStack() as made:
+        yield functools.partial(_environment, tmp_path, made)
 
-    def make(source: str = HANDLER, **setup) -> ExecutionEnvironment:
-        code = tmp_path / f"code-{len(made)}"
-        code.mkdir()
-        (code / "app.py").write_text(textwrap.dedent(source))
-        defaults = dict(name="echo", arn="arn:aws:lambda:us-east-1:123456789012:function:echo", handler="app.handler",
-                        code_dir=code, runtime_dir=runtime_directory(tmp_path), region="us-east-1",
-                        environment={"GREETING": "hello"})
-        env = ExecutionEnvironment(FunctionSetup(**{**defaults, **setup}), tmp_path / f"env-{len(made)}",
-                                   tmp_path / f"env-{len(made)}.log")
-        made.append(env)
-        return env
 
-    yield make
-    for env in made:
-        env.close()
+def _environment(tmp_path, made: contextlib.ExitStack, source: str = HANDLER, **setup) -> ExecutionEnvironment:
+    """An environment of a function whose app.py is `source` (closed after the test)."""
+    number = len(list(tmp_path.glob("code-*")))
+    code = tmp_path / f"code-{number}"
+    code.mkdir()
+    (code / "app.py").write_text(textwrap.dedent(source))
+    defaults = dict(name="echo", arn="arn:aws:lambda:us-east-1:123456789012:function:echo", handler="app.handler",
+                    code_dir=code, runtime_dir=runtime_directory(tmp_path), region="us-east-1",
+                    environment={"GREETING": "hello"})
+    env = ExecutionEnvironment(FunctionSetup(**{**defaults, **setup}), tmp_path / f"env-{number}",
+                               tmp_path / f"env-{number}.log")
+    made.callback(env.close)
+    return env
 
 
 def test_an_invocation_runs_the_handler_and_the_environment_stays_warm(environment):
