@@ -14,10 +14,10 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_aws.awslambda.log_shipping import LogShipper
 from local_aws.awslambda.runtime_api import Invocation, Outcome, RuntimeAPI
 from local_aws.awslambda.runtime_packages import PYTHONPATH, RUNTIME_DIR
 from local_aws.sandbox import Mount, Sandbox, SandboxSpec
@@ -67,13 +67,13 @@ class InitFailed(Exception):
 
 class ExecutionEnvironment:
     def __init__(self, setup: FunctionSetup, state_dir: Path, log_path: Path,
-                 ship: Callable[[list[str]], None] = lambda lines: None):
-        """`log_path` keeps the environment's whole log; `ship(lines)` gets each part of it once written
-        (local AWS sends them to CloudWatch Logs)."""
+                 logs: LogShipper | None = None):
+        """`log_path` keeps the environment's whole log; `logs` ships each part of it once written to
+        CloudWatch Logs, and is closed with the environment."""
         self.setup = setup
         self._state_dir = state_dir
         self._log_path = log_path
-        self._ship = ship
+        self._logs = logs
         self._shipped = 0  # bytes of the log already shipped
         self._api: RuntimeAPI | None = None
         self._sandbox: Sandbox | None = None
@@ -151,8 +151,8 @@ class ExecutionEnvironment:
             data = log.read()
         unshipped = data[self._shipped - start:]
         self._shipped = start + len(data)
-        if unshipped:
-            self._ship(unshipped.decode(errors="replace").splitlines())
+        if unshipped and self._logs is not None:
+            self._logs.ship(unshipped.decode(errors="replace").splitlines())
         return data[offset - start:].decode(errors="replace")
 
     def _max_memory_used_mb(self) -> int | None:
@@ -169,6 +169,8 @@ class ExecutionEnvironment:
 
     def close(self) -> None:
         self.closed = True
+        if self._logs is not None:
+            self._logs.close()
         if self._sandbox is not None:
             self._sandbox.close()
         if self._api is not None:

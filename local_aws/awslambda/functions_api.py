@@ -22,6 +22,7 @@ from local_aws import protocol
 from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup
 from local_aws.awslambda.function_metrics import FunctionMetrics
+from local_aws.awslambda.log_shipping import LogShipper
 from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Alias, Code, FunctionStore,
                                            InvalidParameterValueException, LambdaFunction, PreconditionFailedException,
                                            ResourceConflictException, ResourceNotFoundException, Snapshot)
@@ -573,20 +574,14 @@ def _environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> Execution
     instance = uuid.uuid4().hex
     environment = ctx.files() / "lambda" / function.name / "environments" / instance[:12]
     return ExecutionEnvironment(setup, environment / "state", environment / "runtime.log",
-                                ship=_log_stream(ctx, function.name, snapshot.version, instance))
+                                logs=_log_shipper(ctx, function.name, snapshot.version, instance))
 
 
-def _log_stream(ctx, function_name: str, version: str, instance: str):
-    """`ship(lines)` to the function's CloudWatch Logs group, a stream per environment as Lambda names them."""
+def _log_shipper(ctx, function_name: str, version: str, instance: str) -> LogShipper:
+    """To the function's CloudWatch Logs group, a stream per environment named as Lambda names them."""
     logs = ctx.client("logs")
     group = f"/aws/lambda/{function_name}"
     ensure_log_group(logs, group)
     stream = LogStream(logs, group, f"{datetime.datetime.now(datetime.timezone.utc):%Y/%m/%d}/[{version}]{instance}")
-
-    def ship(lines: list[str]) -> None:
-        for line in lines:
-            stream.write(line)
-        stream.flush()
-
-    return ship
+    return LogShipper(stream, function_name)
 

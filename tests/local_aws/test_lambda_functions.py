@@ -195,9 +195,13 @@ def test_an_invocation_is_logged_as_lambda_logs_it(lam, role, aws_client):
     logs = aws_client("logs")
     streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
     assert len(streams) == 1 and "/[$LATEST]" in streams[0]["logStreamName"]
-    messages = [event["message"] for event in
-                logs.get_log_events(logGroupName=f"/aws/lambda/{name}", logStreamName=streams[0]["logStreamName"],
-                                    startFromHead=True)["events"]]
+    deadline = time.monotonic() + 20  # shipped by a thread of their own, as Lambda ships them
+    while True:
+        messages = [event["message"] for event in logs.get_log_events(
+            logGroupName=f"/aws/lambda/{name}", logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]]
+        if sum(message.startswith("REPORT") for message in messages) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert messages[0] == "initialising" and sum(message.startswith("REPORT") for message in messages) == 2
     assert f"END RequestId: {request_id}" in messages
 
