@@ -81,8 +81,11 @@ class Edge:
     def body_limit(self, environ) -> tuple[int, Callable[[], Refusal]] | None:
         """The route's own limit on the request body, and how AWS answers a body over it."""
         _, _, service = _scope(environ)
-        limit = routing.body_limit(service, environ["REQUEST_METHOD"], environ["PATH_INFO"])
-        return None if limit is None else (limit, functools.partial(_payload_too_large, limit))
+        found = routing.body_limit(service, environ["REQUEST_METHOD"], environ["PATH_INFO"])
+        if found is None:
+            return None
+        limit, too_large = found
+        return limit, functools.partial(_payload_too_large, limit, too_large)
 
     def _serve(self, request: Request, service: str, target: str, ctx: RequestContext) -> Response:
         try:
@@ -185,7 +188,9 @@ def _backend_app(service: str):
     return app
 
 
-def _payload_too_large(limit: int) -> Refusal:
+def _payload_too_large(limit: int, too_large: tuple[str, str] | None) -> Refusal:
+    if too_large is not None:
+        return refusals.answer(413, *too_large, refusals.JSON)
     # AWS's front end answers it without an error code: boto3 reports the status as the code.
     return refusals.answer(413, "413", f"HTTP content length exceeded {limit} bytes.", refusals.JSON)
 

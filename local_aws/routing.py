@@ -38,6 +38,7 @@ _actions: dict[tuple[str, str], ActionHandler] = {}
 _route_maps: dict[str, Map] = {}
 _route_handlers: dict[str, RouteHandler] = {}
 _route_body_limits: dict[str, int] = {}
+_route_too_large: dict[str, tuple[str, str]] = {}
 
 
 def action(service: str, name: str) -> Callable[[ActionHandler], ActionHandler]:
@@ -51,14 +52,19 @@ def action(service: str, name: str) -> Callable[[ActionHandler], ActionHandler]:
     return register
 
 
-def route(service: str, rule: str, methods: list[str],
-          max_body_bytes: int | None = None) -> Callable[[RouteHandler], RouteHandler]:
+def route(service: str, rule: str, methods: list[str], max_body_bytes: int | None = None,
+          too_large: tuple[str, str] | None = None) -> Callable[[RouteHandler], RouteHandler]:
+    """`too_large`: the service's own error code and message for a body over `max_body_bytes` (default: the
+    front end's bare 413)."""
+
     def register(handler: RouteHandler) -> RouteHandler:
         endpoint = f"{handler.__module__}.{handler.__qualname__}"
         _route_maps.setdefault(service, Map()).add(Rule(rule, methods=methods, endpoint=endpoint))
         _route_handlers[endpoint] = handler
         if max_body_bytes is not None:
             _route_body_limits[endpoint] = max_body_bytes
+        if too_large is not None:
+            _route_too_large[endpoint] = too_large
         return handler
 
     return register
@@ -78,10 +84,13 @@ def find_route(service: str, method: str, path: str) -> tuple[RouteHandler, dict
     return None if matched is None else (_route_handlers[matched[0]], matched[1])
 
 
-def body_limit(service: str, method: str, path: str) -> int | None:
-    """The most bytes the route answering `method path` takes in a request body; None if it sets no limit."""
+def body_limit(service: str, method: str, path: str) -> tuple[int, tuple[str, str] | None] | None:
+    """The most bytes the route answering `method path` takes in a request body, and its own error for a
+    body over it (None: the front end's); None if it sets no limit."""
     matched = _match(service, method, path)
-    return None if matched is None else _route_body_limits.get(matched[0])
+    if matched is None or matched[0] not in _route_body_limits:
+        return None
+    return _route_body_limits[matched[0]], _route_too_large.get(matched[0])
 
 
 def smallest_body_limit() -> int:

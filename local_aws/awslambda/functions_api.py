@@ -493,7 +493,9 @@ def delete_function_concurrency(request: Request, ctx, name: str) -> Response:
     return Response(status=204)
 
 
-@route("lambda", API + "/<name>/invocations", methods=["POST"], max_body_bytes=MAX_SYNC_PAYLOAD_BYTES)
+@route("lambda", API + "/<name>/invocations", methods=["POST"], max_body_bytes=MAX_SYNC_PAYLOAD_BYTES,
+       too_large=("RequestTooLargeException", f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the "
+                  "InvokeFunction operation"))
 def invoke(request: Request, ctx, name: str) -> Response:
     params = _params(request, "Invoke", {"FunctionName": name})
     function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))

@@ -329,3 +329,12 @@ def test_invocations_are_counted_in_aws_lambda_metrics(lam, function, aws_client
         assert time.monotonic() < deadline, (total("Invocations"), total("Errors"), total("Throttles"))
         time.sleep(0.5)
     assert total("Duration", "SampleCount") == 2 and total("ConcurrentExecutions", "Maximum") >= 1
+
+
+def test_a_payload_over_lambdas_limit_is_refused_as_lambda_refuses_it(lam, function):
+    refused = error_of(lam.invoke, FunctionName=function, Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
+    assert (refused["Code"], refused["Status"]) == ("RequestTooLargeException", 413)
+    assert refused["Message"] == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    event = error_of(lam.invoke, FunctionName=function, InvocationType="Event",
+                     Payload=b'"' + b"x" * (1024 * 1024) + b'"')
+    assert (event["Code"], event["Status"]) == ("RequestTooLargeException", 413)
