@@ -81,6 +81,7 @@ class LambdaFunction:
     versions: dict[str, Snapshot] = field(default_factory=dict)  # published, by number
     last_version: int = 0  # version numbers are never reused
     aliases: dict[str, Alias] = field(default_factory=dict)
+    url_configs: dict = field(default_factory=dict)  # function URLs, by qualifier (None: $LATEST)
     state: str = PENDING
     state_reason: tuple[str, str] | None = ("Creating", "The function is being created.")
     last_update_status: str = SUCCESSFUL

@@ -21,11 +21,21 @@ from werkzeug.wrappers import Request, Response
 from local_aws import protocol
 from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup
-from local_aws.awslambda.function_metrics import FunctionMetrics
+from local_aws.awslambda.functions import (
+    ACTIVE,
+    DEFAULTS,
+    Alias,
+    Code,
+    FunctionStore,
+    InvalidParameterValueException,
+    LambdaFunction,
+    PreconditionFailedException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+    Snapshot,
+)
+from local_aws.awslambda.invocations import run_invocation
 from local_aws.awslambda.log_shipping import LogShipper
-from local_aws.awslambda.functions import (ACTIVE, DEFAULTS, Alias, Code, FunctionStore,
-                                           InvalidParameterValueException, LambdaFunction, PreconditionFailedException,
-                                           ResourceConflictException, ResourceNotFoundException, Snapshot)
 
 # UpdateFunctionConfiguration members that change the function's settings as given.
 _SETTINGS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage")
@@ -62,7 +72,7 @@ _REFUSED_MEMBERS = {
 }
 
 
-def _params(request: Request, operation: str, uri_params: dict[str, str]) -> dict:
+def request_params(request: Request, operation: str, uri_params: dict[str, str]) -> dict:
     """The request's members as botocore's model reads them, validated; ValidationException otherwise."""
     model = protocol.service_model("lambda").operation_model(operation)
     try:
@@ -74,29 +84,29 @@ def _params(request: Request, operation: str, uri_params: dict[str, str]) -> dic
     return protocol.validated(model.input_shape, params)
 
 
-def _json(body: dict, status: int = 200) -> Response:
+def json_response(body: dict, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
 def _target(ctx, name_or_arn: str, qualifier: str | None = None) -> tuple[LambdaFunction, Snapshot]:
     """The function a request names (its name, ARN or partial ARN) and the version its qualifier (in the
     ARN or the Qualifier member) names: `$LATEST`, a number or an alias."""
-    function = _function(ctx, name_or_arn)
-    return function, function.resolve(_qualifier(name_or_arn, qualifier))
+    function = function_named(ctx, name_or_arn)
+    return function, function.resolve(named_qualifier(name_or_arn, qualifier))
 
 
-def _qualifier(name_or_arn: str, qualifier: str | None) -> str | None:
+def named_qualifier(name_or_arn: str, qualifier: str | None) -> str | None:
     """The qualifier a request names, in its Qualifier member or in a qualified ARN; None for none."""
     return qualifier or name_or_arn.rsplit(":function:", 1)[-1].partition(":")[2] or None
 
 
-def _function(ctx, name_or_arn: str) -> LambdaFunction:
+def function_named(ctx, name_or_arn: str) -> LambdaFunction:
     return ctx.state(FunctionStore).get(name_or_arn.rsplit(":function:", 1)[-1].partition(":")[0])
 
 
 @route("lambda", API, methods=["POST"], max_body_bytes=MAX_ZIP_BYTES * 4 // 3 + 1024 * 1024)
 def create_function(request: Request, ctx) -> Response:
-    params = _params(request, "CreateFunction", {})
+    params = request_params(request, "CreateFunction", {})
     _refuse_unsupported(params)
     _check_role(ctx, params["Role"])
     store = ctx.state(FunctionStore)
@@ -107,10 +117,10 @@ def create_function(request: Request, ctx) -> Response:
     store.add(function, [{"Key": k, "Value": v} for k, v in params.get("Tags", {}).items()])
     created = function.configuration()  # Pending: the code is unpacked in the background, as AWS provisions
     threading.Thread(target=_unpack, args=(ctx, function), name=f"lambda-create-{name}", daemon=True).start()
-    return _json(created, status=201)
+    return json_response(created, status=201)
 
 
-def _throttled(reason: str) -> Response:
+def throttled_response(reason: str) -> Response:
     """AWS's 429 for a throttled invocation: TooManyRequestsException with its Reason."""
     return Response(json.dumps({"Type": "User", "message": "Rate Exceeded.", "Reason": reason}), status=429,
                     content_type="application/json", headers={"x-amzn-ErrorType": "TooManyRequestsException"})
@@ -205,40 +215,40 @@ def _unpack(ctx, function: LambdaFunction) -> None:
 
 @route("lambda", API + "/<name>/code", methods=["PUT"], max_body_bytes=MAX_ZIP_BYTES * 4 // 3 + 1024 * 1024)
 def update_function_code(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "UpdateFunctionCode", {"FunctionName": name})
+    params = request_params(request, "UpdateFunctionCode", {"FunctionName": name})
     if params.get("Publish"):
         raise NotSupportedLocally("Publish", "Versions come with a later step; the function is $LATEST only.")
     if params.get("Architectures", ["x86_64"]) != ["x86_64"]:
         raise NotSupportedLocally(f"the architectures {params['Architectures']}", "Functions run on x86_64.")
-    function = _function(ctx, params["FunctionName"])
+    function = function_named(ctx, params["FunctionName"])
     code = _code(ctx, {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
                        if k in params})
     if params.get("DryRun"):
-        return _json({**function.configuration(), "CodeSha256": code.sha256, "CodeSize": len(code.zip_bytes)})
+        return json_response({**function.configuration(), "CodeSha256": code.sha256, "CodeSize": len(code.zip_bytes)})
     function.begin_update(params.get("RevisionId"), code=code)
     updated = function.configuration()
     threading.Thread(target=_unpack, args=(ctx, function), name=f"lambda-code-{name}", daemon=True).start()
-    return _json(updated)
+    return json_response(updated)
 
 
 @route("lambda", API + "/<name>/configuration", methods=["PUT"])
 def update_function_configuration(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "UpdateFunctionConfiguration", {"FunctionName": name})
+    params = request_params(request, "UpdateFunctionConfiguration", {"FunctionName": name})
     _refuse_unsupported({"Runtime": RUNTIMES[0], "Handler": "-", **params})
     if "Role" in params:
         _check_role(ctx, params["Role"])
-    function = _function(ctx, params["FunctionName"])
+    function = function_named(ctx, params["FunctionName"])
     environment = params["Environment"].get("Variables", {}) if "Environment" in params else None
     function.begin_update(params.get("RevisionId"), {k: params[k] for k in _SETTINGS if k in params}, environment)
     updated = function.configuration()
     # Nothing to unpack: the next invocation gets an environment with the new configuration.
     threading.Thread(target=function.finish_update, name=f"lambda-configuration-{name}", daemon=True).start()
-    return _json(updated)
+    return json_response(updated)
 
 
 @route("lambda", API + "/<name>", methods=["GET"])
 def get_function(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "GetFunction", {"FunctionName": name})
+    params = request_params(request, "GetFunction", {"FunctionName": name})
     function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
     answer = {"Configuration": function.configuration(snapshot)}
     if function.tags:
@@ -246,29 +256,29 @@ def get_function(request: Request, ctx, name: str) -> Response:
     reserved = ctx.state(Concurrency).reservation(function.name)
     if reserved is not None:
         answer["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
-    return _json(answer)
+    return json_response(answer)
 
 
 @route("lambda", API + "/<name>/configuration", methods=["GET"])
 def get_function_configuration(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "GetFunctionConfiguration", {"FunctionName": name})
+    params = request_params(request, "GetFunctionConfiguration", {"FunctionName": name})
     function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
-    return _json(function.configuration(snapshot))
+    return json_response(function.configuration(snapshot))
 
 
 @route("lambda", API, methods=["GET"])
 @route("lambda", API + "/", methods=["GET"])
 def list_functions(request: Request, ctx) -> Response:
-    params = _params(request, "ListFunctions", {})
+    params = request_params(request, "ListFunctions", {})
     if params.get("FunctionVersion", "ALL") != "ALL" or "MasterRegion" in params:
         raise NotSupportedLocally("MasterRegion", "Lambda@Edge replicas are not kept.")
     functions = sorted(ctx.state(FunctionStore).all(), key=lambda function: function.name)
-    return _json(_paged("Functions", [function.configuration() for function in functions], params))
+    return json_response(_paged("Functions", [function.configuration() for function in functions], params))
 
 
 @route("lambda", API + "/<name>", methods=["DELETE"])
 def delete_function(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "DeleteFunction", {"FunctionName": name})
+    params = request_params(request, "DeleteFunction", {"FunctionName": name})
     store = ctx.state(FunctionStore)
     function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
     if snapshot.version != "$LATEST" or params.get("Qualifier") not in (None, "$LATEST"):
@@ -298,22 +308,22 @@ def _delete_version(function: LambdaFunction, qualifier: str) -> None:
 
 @route("lambda", API + "/<name>/versions", methods=["POST"])
 def publish_version(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "PublishVersion", {"FunctionName": name})
+    params = request_params(request, "PublishVersion", {"FunctionName": name})
     if "PublishTo" in params:
         raise NotSupportedLocally("PublishTo", "Versions are published from $LATEST.")
-    function = _function(ctx, params["FunctionName"])
+    function = function_named(ctx, params["FunctionName"])
     snapshot = function.publish(params.get("CodeSha256"), params.get("Description"), params.get("RevisionId"))
-    return _json(function.configuration(snapshot), status=201)
+    return json_response(function.configuration(snapshot), status=201)
 
 
 @route("lambda", API + "/<name>/versions", methods=["GET"])
 def list_versions_by_function(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "ListVersionsByFunction", {"FunctionName": name})
-    function = _function(ctx, params["FunctionName"])
+    params = request_params(request, "ListVersionsByFunction", {"FunctionName": name})
+    function = function_named(ctx, params["FunctionName"])
     with function.lock:
         published = sorted(function.versions.values(), key=lambda snapshot: int(snapshot.version))
     versions = [function.configuration()] + [function.configuration(snapshot) for snapshot in published]
-    return _json(_paged("Versions", versions, params))
+    return json_response(_paged("Versions", versions, params))
 
 
 def _paged(key: str, items: list[dict], params: dict) -> dict:
@@ -334,28 +344,28 @@ def _alias_target(function: LambdaFunction, params: dict) -> str:
 
 @route("lambda", API + "/<name>/aliases", methods=["POST"])
 def create_alias(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "CreateAlias", {"FunctionName": name})
-    function = _function(ctx, params["FunctionName"])
+    params = request_params(request, "CreateAlias", {"FunctionName": name})
+    function = function_named(ctx, params["FunctionName"])
     with function.lock:
         if params["Name"] in function.aliases:
             raise ResourceConflictException(f"Alias already exists: {function.arn}:{params['Name']}")
         alias = Alias(params["Name"], _alias_target(function, params), params.get("Description", ""))
         function.aliases[alias.name] = alias
-        return _json(function.alias_shape(alias), status=201)
+        return json_response(function.alias_shape(alias), status=201)
 
 
 @route("lambda", API + "/<name>/aliases/<alias>", methods=["GET"])
 def get_alias(request: Request, ctx, name: str, alias: str) -> Response:
-    params = _params(request, "GetAlias", {"FunctionName": name, "Name": alias})
-    function = _function(ctx, params["FunctionName"])
+    params = request_params(request, "GetAlias", {"FunctionName": name, "Name": alias})
+    function = function_named(ctx, params["FunctionName"])
     with function.lock:
-        return _json(function.alias_shape(_alias(function, params["Name"])))
+        return json_response(function.alias_shape(_alias(function, params["Name"])))
 
 
 @route("lambda", API + "/<name>/aliases/<alias>", methods=["PUT"])
 def update_alias(request: Request, ctx, name: str, alias: str) -> Response:
-    params = _params(request, "UpdateAlias", {"FunctionName": name, "Name": alias})
-    function = _function(ctx, params["FunctionName"])
+    params = request_params(request, "UpdateAlias", {"FunctionName": name, "Name": alias})
+    function = function_named(ctx, params["FunctionName"])
     with function.lock:
         found = _alias(function, params["Name"])
         if params.get("RevisionId") not in (None, found.revision_id):
@@ -366,13 +376,13 @@ def update_alias(request: Request, ctx, name: str, alias: str) -> Response:
         if "Description" in params:
             found.description = params["Description"]
         found.revision_id = str(uuid.uuid4())
-        return _json(function.alias_shape(found))
+        return json_response(function.alias_shape(found))
 
 
 @route("lambda", API + "/<name>/aliases/<alias>", methods=["DELETE"])
 def delete_alias(request: Request, ctx, name: str, alias: str) -> Response:
-    params = _params(request, "DeleteAlias", {"FunctionName": name, "Name": alias})
-    function = _function(ctx, params["FunctionName"])
+    params = request_params(request, "DeleteAlias", {"FunctionName": name, "Name": alias})
+    function = function_named(ctx, params["FunctionName"])
     with function.lock:
         function.aliases.pop(params["Name"], None)  # AWS answers 204 for an alias that is not there
     return Response(status=204)
@@ -380,12 +390,12 @@ def delete_alias(request: Request, ctx, name: str, alias: str) -> Response:
 
 @route("lambda", API + "/<name>/aliases", methods=["GET"])
 def list_aliases(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "ListAliases", {"FunctionName": name})
-    function = _function(ctx, params["FunctionName"])
+    params = request_params(request, "ListAliases", {"FunctionName": name})
+    function = function_named(ctx, params["FunctionName"])
     with function.lock:
         aliases = [function.alias_shape(alias) for alias in sorted(function.aliases.values(), key=lambda a: a.name)
                    if params.get("FunctionVersion") in (None, alias.function_version)]
-    return _json(_paged("Aliases", aliases, params))
+    return json_response(_paged("Aliases", aliases, params))
 
 
 def _alias(function: LambdaFunction, name: str) -> Alias:
@@ -398,7 +408,7 @@ PROVISIONED = "/2019-09-30/functions/<name>/provisioned-concurrency"
 
 
 def _provisioned_target(ctx, params: dict) -> tuple[LambdaFunction, Snapshot, str]:
-    function = _function(ctx, params["FunctionName"])
+    function = function_named(ctx, params["FunctionName"])
     qualifier = params["Qualifier"]
     if qualifier == "$LATEST":
         raise InvalidParameterValueException(
@@ -408,7 +418,7 @@ def _provisioned_target(ctx, params: dict) -> tuple[LambdaFunction, Snapshot, st
 
 @route("lambda", PROVISIONED, methods=["PUT"])
 def put_provisioned_concurrency_config(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "PutProvisionedConcurrencyConfig", {"FunctionName": name})
+    params = request_params(request, "PutProvisionedConcurrencyConfig", {"FunctionName": name})
     function, snapshot, qualifier = _provisioned_target(ctx, params)
     configs, requested = ctx.state(ProvisionedConfigs), params["ProvisionedConcurrentExecutions"]
     reserved = ctx.state(Concurrency).reservation(function.name)
@@ -427,34 +437,34 @@ def put_provisioned_concurrency_config(request: Request, ctx, name: str) -> Resp
     key = f"{snapshot.version}:{snapshot.revision_id}"
     accepted = config.shape()  # IN_PROGRESS, nothing allocated yet
     threading.Thread(target=provision, args=(config, lambda: pool.prewarm(
-        function.name, key, lambda: _environment(ctx, function, snapshot))), daemon=True,
+        function.name, key, lambda: new_environment(ctx, function, snapshot))), daemon=True,
         name=f"lambda-provision-{function.name}").start()
-    return _json(accepted, status=202)
+    return json_response(accepted, status=202)
 
 
 @route("lambda", PROVISIONED, methods=["GET"])
 def get_or_list_provisioned_concurrency(request: Request, ctx, name: str) -> Response:
     configs = ctx.state(ProvisionedConfigs)
     if request.args.get("List") == "ALL":
-        params = _params(request, "ListProvisionedConcurrencyConfigs", {"FunctionName": name})
-        function = _function(ctx, params["FunctionName"])
+        params = request_params(request, "ListProvisionedConcurrencyConfigs", {"FunctionName": name})
+        function = function_named(ctx, params["FunctionName"])
         with configs.lock:
             found = [{"FunctionArn": c.function_arn, **c.shape()} for (fn, _), c in sorted(configs.configs.items())
                      if fn == function.name]
-        return _json(_paged("ProvisionedConcurrencyConfigs", found, params))
-    params = _params(request, "GetProvisionedConcurrencyConfig", {"FunctionName": name})
+        return json_response(_paged("ProvisionedConcurrencyConfigs", found, params))
+    params = request_params(request, "GetProvisionedConcurrencyConfig", {"FunctionName": name})
     function, _, qualifier = _provisioned_target(ctx, params)
     with configs.lock:
         config = configs.configs.get((function.name, qualifier))
     if config is None:
         raise aws_error("ProvisionedConcurrencyConfigNotFoundException", 404)(
             f"No Provisioned Concurrency Config found for this function: {function.arn}:{qualifier}")
-    return _json(config.shape())
+    return json_response(config.shape())
 
 
 @route("lambda", PROVISIONED, methods=["DELETE"])
 def delete_provisioned_concurrency_config(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "DeleteProvisionedConcurrencyConfig", {"FunctionName": name})
+    params = request_params(request, "DeleteProvisionedConcurrencyConfig", {"FunctionName": name})
     function, _, qualifier = _provisioned_target(ctx, params)
     _drop_provisioned(ctx, function.name, qualifier)
     return Response(status=204)
@@ -470,26 +480,26 @@ def _drop_provisioned(ctx, function_name: str, qualifier: str) -> None:
 
 @route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["PUT"])
 def put_function_concurrency(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "PutFunctionConcurrency", {"FunctionName": name})
-    function = _function(ctx, params["FunctionName"])
+    params = request_params(request, "PutFunctionConcurrency", {"FunctionName": name})
+    function = function_named(ctx, params["FunctionName"])
     try:
         ctx.state(Concurrency).reserve(function.name, params["ReservedConcurrentExecutions"])
     except ValueError as error:
         raise InvalidParameterValueException(str(error))
-    return _json({"ReservedConcurrentExecutions": params["ReservedConcurrentExecutions"]})
+    return json_response({"ReservedConcurrentExecutions": params["ReservedConcurrentExecutions"]})
 
 
 @route("lambda", "/2019-09-30/functions/<name>/concurrency", methods=["GET"])
 def get_function_concurrency(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "GetFunctionConcurrency", {"FunctionName": name})
-    reserved = ctx.state(Concurrency).reservation(_function(ctx, params["FunctionName"]).name)
-    return _json({} if reserved is None else {"ReservedConcurrentExecutions": reserved})
+    params = request_params(request, "GetFunctionConcurrency", {"FunctionName": name})
+    reserved = ctx.state(Concurrency).reservation(function_named(ctx, params["FunctionName"]).name)
+    return json_response({} if reserved is None else {"ReservedConcurrentExecutions": reserved})
 
 
 @route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["DELETE"])
 def delete_function_concurrency(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "DeleteFunctionConcurrency", {"FunctionName": name})
-    ctx.state(Concurrency).unreserve(_function(ctx, params["FunctionName"]).name)
+    params = request_params(request, "DeleteFunctionConcurrency", {"FunctionName": name})
+    ctx.state(Concurrency).unreserve(function_named(ctx, params["FunctionName"]).name)
     return Response(status=204)
 
 
@@ -497,7 +507,7 @@ def delete_function_concurrency(request: Request, ctx, name: str) -> Response:
        too_large=("RequestTooLargeException", f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the "
                   "InvokeFunction operation"))
 def invoke(request: Request, ctx, name: str) -> Response:
-    params = _params(request, "Invoke", {"FunctionName": name})
+    params = request_params(request, "Invoke", {"FunctionName": name})
     function, snapshot = _target(ctx, params["FunctionName"], params.get("Qualifier"))
     for member in ("ClientContext", "TenantId"):
         if member in params:
@@ -513,30 +523,12 @@ def invoke(request: Request, ctx, name: str) -> Response:
     invocation_type = params.get("InvocationType", "RequestResponse")
     if invocation_type == "DryRun":
         return Response(status=204)
-    pool = ctx.state(EnvironmentPool)
-    pool.close_with(ctx.platform.supervisor)
-    concurrency, metrics = ctx.state(Concurrency), ctx.state(FunctionMetrics)
-    metrics.publish_with(ctx)
-    resource = _qualifier(params["FunctionName"], params.get("Qualifier"))
+    resource = named_qualifier(params["FunctionName"], params.get("Qualifier"))
     resource = None if resource == "$LATEST" else resource
-    arguments = (function.name, f"{snapshot.version}:{snapshot.revision_id}",
-                 lambda: _environment(ctx, function, snapshot), payload)
 
     def run(wait: bool):
-        try:
-            concurrency.acquire(function.name, wait=wait)
-        except Throttled:
-            metrics.throttled(function.name, resource)
-            raise
-        metrics.started(function.name, resource)
-        result = None
-        try:
-            result = pool.invoke(*arguments)
-            return result
-        finally:
-            concurrency.release(function.name)
-            metrics.ended(function.name, resource, result.duration_ms if result else 0.0,
-                          result is None or result.function_error is not None)
+        return run_invocation(ctx, function, snapshot, payload, resource, lambda: new_environment(ctx, function, snapshot),
+                              wait=wait)
 
     if invocation_type == "Event":
         if len(payload) > MAX_EVENT_PAYLOAD_BYTES:
@@ -548,7 +540,7 @@ def invoke(request: Request, ctx, name: str) -> Response:
     try:
         result = run(wait=False)
     except Throttled as throttled:
-        return _throttled(throttled.reason)
+        return throttled_response(throttled.reason)
     headers = {"X-Amz-Executed-Version": snapshot.version}
     if result.request_id:
         headers["x-amzn-RequestId"] = result.request_id
@@ -559,7 +551,7 @@ def invoke(request: Request, ctx, name: str) -> Response:
     return Response(result.payload, status=200, content_type="application/json", headers=headers)
 
 
-def _environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> ExecutionEnvironment:
+def new_environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> ExecutionEnvironment:
     settings = snapshot.settings
     credentials = ctx.client("sts").assume_role(RoleArn=settings["Role"],
                                                 RoleSessionName=function.name[:64])["Credentials"]
