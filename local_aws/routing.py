@@ -29,6 +29,8 @@ SERVICE_MODULES = (
     "local_aws.hosting.endpoints_api",
     "local_aws.hosting.runtime",
     "local_aws.awslambda.functions_api",
+    "local_aws.awslambda.versions_api",
+    "local_aws.awslambda.concurrency_api",
     "local_aws.awslambda.function_urls_api",
 )
 

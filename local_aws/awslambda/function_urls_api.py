@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.wrappers import Request, Response
 
+from local_aws.awslambda.api_requests import function_named, json_response, request_params
 from local_aws.awslambda.concurrency import Throttled
 from local_aws.awslambda.functions import (
     FunctionStore,
@@ -25,14 +26,8 @@ from local_aws.awslambda.functions import (
     ResourceNotFoundException,
     last_modified,
 )
-from local_aws.awslambda.functions_api import (
-    MAX_SYNC_PAYLOAD_BYTES,
-    function_named,
-    json_response,
-    new_environment,
-    request_params,
-)
-from local_aws.awslambda.invocations import run_invocation
+from local_aws.awslambda.functions_api import MAX_SYNC_PAYLOAD_BYTES
+from local_aws.awslambda.invocations import new_environment, run_invocation
 from local_aws.clock import now
 from local_aws.exceptions import NotSupportedLocally
 from local_aws.routing import route

@@ -1,12 +1,18 @@
 """One invocation of a function version, however it was asked for (Invoke, an Event, a function URL): a
-unit of concurrency held while it runs, an environment from the pool (warm, or started for it), its
-metrics recorded."""
+unit of concurrency held while it runs, an environment from the pool (warm, or started for it:
+`new_environment`, its logs shipped to CloudWatch Logs), its metrics recorded."""
+
+import datetime
+import uuid
 
 from local_aws.awslambda.concurrency import Concurrency, Throttled
-from local_aws.awslambda.environment import Result
+from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup, Result
 from local_aws.awslambda.function_metrics import FunctionMetrics
 from local_aws.awslambda.functions import LambdaFunction, Snapshot
+from local_aws.awslambda.log_shipping import LogShipper
 from local_aws.awslambda.pool import EnvironmentPool
+from local_aws.awslambda.runtime_packages import runtime_directory
+from local_aws.containers.log_streams import LogStream, ensure_log_group
 
 
 def run_invocation(ctx, function: LambdaFunction, snapshot: Snapshot, payload: bytes, resource: str | None,
@@ -32,3 +38,31 @@ def run_invocation(ctx, function: LambdaFunction, snapshot: Snapshot, payload: b
         metrics.ended(function.name, resource, result.duration_ms if result else 0.0,
                       result is None or result.function_error is not None)
 
+
+def new_environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> ExecutionEnvironment:
+    settings = snapshot.settings
+    credentials = ctx.client("sts").assume_role(RoleArn=settings["Role"],
+                                                RoleSessionName=function.name[:64])["Credentials"]
+    setup = FunctionSetup(
+        name=function.name, arn=function.arn if snapshot.version == "$LATEST" else f"{function.arn}:{snapshot.version}",
+        handler=settings["Handler"], code_dir=snapshot.code.directory, version=snapshot.version,
+        runtime_dir=runtime_directory(ctx.files() / "lambda"),
+        region=ctx.region, memory_mb=settings["MemorySize"], timeout_seconds=float(settings["Timeout"]),
+        ephemeral_mb=settings["EphemeralStorage"]["Size"], environment=dict(snapshot.environment),
+        endpoint_url=ctx.platform.url,
+        credentials={"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+                     "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+                     "AWS_SESSION_TOKEN": credentials["SessionToken"]})
+    instance = uuid.uuid4().hex
+    environment = ctx.files() / "lambda" / function.name / "environments" / instance[:12]
+    return ExecutionEnvironment(setup, environment / "state", environment / "runtime.log",
+                                logs=_log_shipper(ctx, function.name, snapshot.version, instance))
+
+
+def _log_shipper(ctx, function_name: str, version: str, instance: str) -> LogShipper:
+    """To the function's CloudWatch Logs group, a stream per environment named as Lambda names them."""
+    logs = ctx.client("logs")
+    group = f"/aws/lambda/{function_name}"
+    ensure_log_group(logs, group)
+    stream = LogStream(logs, group, f"{datetime.datetime.now(datetime.timezone.utc):%Y/%m/%d}/[{version}]{instance}")
+    return LogShipper(stream, function_name)
