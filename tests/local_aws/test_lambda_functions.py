@@ -338,3 +338,21 @@ def test_a_payload_over_lambdas_limit_is_refused_as_lambda_refuses_it(lam, funct
     event = error_of(lam.invoke, FunctionName=function, InvocationType="Event",
                      Payload=b'"' + b"x" * (1024 * 1024) + b'"')
     assert (event["Code"], event["Status"]) == ("RequestTooLargeException", 413)
+
+
+def test_the_answers_are_of_the_shapes_botocores_model_gives_them(local_aws, function):
+    """Raw answers checked against botocore's output shapes (boto3 parses what it can; this checks all)."""
+    from botocore.session import get_session
+    from botocore.validate import ParamValidator
+
+    from signed_requests import signed_request
+
+    model = get_session().get_service_model("lambda")
+    keys = local_aws.credentials
+    for operation, path in (("GetFunction", f"/2015-03-31/functions/{function}"),
+                            ("GetFunctionConfiguration", f"/2015-03-31/functions/{function}/configuration"),
+                            ("ListFunctions", "/2015-03-31/functions/")):
+        answer = signed_request("GET", local_aws.url + path, "lambda", keys.access_key_id, keys.secret_access_key)
+        assert answer.status_code == 200, answer.text
+        report = ParamValidator().validate(answer.json(), model.operation_model(operation).output_shape)
+        assert not report.has_errors(), report.generate_report()
