@@ -32,9 +32,7 @@ def put_provisioned_concurrency_config(request: Request, ctx, name: str) -> Resp
     function, snapshot, qualifier = _provisioned_target(ctx, params)
     configs, requested = ctx.state(ProvisionedConfigs), params["ProvisionedConcurrentExecutions"]
     reserved = ctx.state(Concurrency).reservation(function.name)
-    others = configs.total(function.name) - (configs.configs.get((function.name, qualifier)) or
-                                             ProvisionedConfig("", 0)).requested
-    if reserved is not None and others + requested > reserved:
+    if reserved is not None and configs.total(function.name, excluding=qualifier) + requested > reserved:
         raise InvalidParameterValueException(
             f"Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution [{reserved}] "
             f"for function {function.name}.")
@@ -80,11 +78,9 @@ def delete_provisioned_concurrency_config(request: Request, ctx, name: str) -> R
     return Response(status=204)
 
 
-def drop_provisioned(ctx, function_name: str, qualifier: str) -> None:
-    configs = ctx.state(ProvisionedConfigs)
-    with configs.lock:
-        config = configs.configs.pop((function_name, qualifier), None)
-    if config is not None:
+def drop_provisioned(ctx, function_name: str, qualifier: str | None = None) -> None:
+    """Close the environments of the function's config for `qualifier` (None: of all its configs)."""
+    for config in ctx.state(ProvisionedConfigs).take(function_name, qualifier):
         ctx.state(EnvironmentPool).retire(function_name, list(config.environments))
 
 

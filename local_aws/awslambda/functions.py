@@ -213,9 +213,6 @@ class LambdaFunction:
         return {"AliasArn": f"{self.arn}:{alias.name}", "Name": alias.name, "FunctionVersion": alias.function_version,
                 "Description": alias.description, "RevisionId": alias.revision_id}
 
-    def summary(self) -> dict:
-        return self.configuration()
-
 
 class FunctionStore(Store[LambdaFunction]):
     missing_error = ResourceNotFoundException, "Function not found: {arn}"

@@ -37,7 +37,6 @@ from local_aws.awslambda.functions import (
 )
 from local_aws.awslambda.invocations import new_environment, run_invocation
 from local_aws.awslambda.pool import EnvironmentPool
-from local_aws.awslambda.provisioned import ProvisionedConfigs
 from local_aws.exceptions import NotSupportedLocally, aws_error
 from local_aws.routing import route
 
@@ -258,8 +257,7 @@ def delete_function(request: Request, ctx, name: str) -> Response:
         _delete_version(function, params.get("Qualifier") or snapshot.version)
         return Response(status=204)
     store.remove(function)
-    for qualifier in [q for (fn, q) in list(ctx.state(ProvisionedConfigs).configs) if fn == function.name]:
-        drop_provisioned(ctx, function.name, qualifier)
+    drop_provisioned(ctx, function.name)
     ctx.state(EnvironmentPool).forget(function.name)
     ctx.state(Concurrency).unreserve(function.name)
     return Response(status=204)

@@ -41,9 +41,18 @@ class ProvisionedConfigs:
         self.lock = threading.Lock()
         self.configs: dict[tuple[str, str], ProvisionedConfig] = {}
 
-    def total(self, function_name: str) -> int:
+    def total(self, function_name: str, excluding: str | None = None) -> int:
+        """The provisioned concurrency requested for the function, but for the config of `excluding`."""
         with self.lock:
-            return sum(c.requested for (name, _), c in self.configs.items() if name == function_name)
+            return sum(c.requested for (name, qualifier), c in self.configs.items()
+                       if name == function_name and qualifier != excluding)
+
+    def take(self, function_name: str, qualifier: str | None = None) -> list[ProvisionedConfig]:
+        """Remove and return the function's config for `qualifier` (None: every one of the function's)."""
+        with self.lock:
+            keys = [key for key in self.configs
+                    if key[0] == function_name and qualifier in (None, key[1])]
+            return [self.configs.pop(key) for key in keys]
 
 
 def provision(config: ProvisionedConfig, prewarm) -> None:
