@@ -78,6 +78,7 @@ class ExecutionEnvironment:
         self._api: RuntimeAPI | None = None
         self._sandbox: Sandbox | None = None
         self._init_duration_ms: float | None = None
+        self._runtime_pid: int | None = None
         self._lock = threading.Lock()  # one invocation at a time, as Lambda gives an environment
         self.closed = False
 
@@ -103,6 +104,7 @@ class ExecutionEnvironment:
             self.close()
             raise InitFailed(payload)
         self._init_duration_ms = (self._api.first_poll_at - started) * 1000
+        self._runtime_pid = self._sandbox.program_pid()  # read once: a Lambda runtime is never restarted in place
 
     def initialised_ahead(self) -> None:
         """The environment was started before any invocation asked for it (provisioned concurrency): its
@@ -157,9 +159,8 @@ class ExecutionEnvironment:
 
     def _max_memory_used_mb(self) -> int | None:
         """The runtime process's peak resident memory (VmHWM), as REPORT's Max Memory Used."""
-        pid = self._sandbox.program_pid() if self._sandbox is not None else None
         try:
-            status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+            status = Path(f"/proc/{self._runtime_pid}/status").read_text() if self._runtime_pid else ""
         except OSError:
             return None
         for line in status.splitlines():

@@ -179,18 +179,14 @@ class Sandbox:
     def _plain(cls, spec, argv, env, cwd, popen_kwargs) -> "Sandbox":
         logger.warning("%s=%s: running %s as a plain process of this machine's user, outside any sandbox: "
                        "it can read and write everything that user can", MODE_VARIABLE, NONE, spec.name)
-        process = subprocess.Popen(argv, env=env, cwd=_host_directory(spec, cwd), start_new_session=True,
-                                   **popen_kwargs)
-        return cls(spec, process, None, None)
+        return cls(spec, _plain_process(spec, argv, env, cwd, popen_kwargs), None, None)
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str = "/", **popen_kwargs) -> subprocess.Popen:
         """Start `argv` inside the running sandbox, as its root user, in `cwd`, with exactly `env`."""
+        if self.plain:
+            logger.warning("%s=%s: running a command of %s as a plain process", MODE_VARIABLE, NONE, self.spec.name)
+            return _plain_process(self.spec, argv, env, cwd, popen_kwargs)
         if self._init_pid is None:
-            if mode() == NONE:
-                logger.warning("%s=%s: running a command of %s as a plain process", MODE_VARIABLE, NONE,
-                               self.spec.name)
-                return subprocess.Popen(argv, env=env, cwd=_host_directory(self.spec, cwd), start_new_session=True,
-                                        **popen_kwargs)
             raise SandboxError(f"the sandbox of {self.spec.name} has ended")
         cpus = _cpus(self.spec.cpus)
         pinned = [shutil.which("taskset"), "--cpu-list", ",".join(map(str, cpus))] if cpus else []
@@ -235,6 +231,11 @@ def _relay_power_events(status, name: str, on_power: Callable[[str], None]) -> N
                 event = line.removeprefix("power ").strip()
                 logger.info("sandbox %s: %s", name, event)
                 on_power(event)
+
+
+def _plain_process(spec: SandboxSpec, argv: list[str], env: dict[str, str], cwd: str,
+                   popen_kwargs: dict) -> subprocess.Popen:
+    return subprocess.Popen(argv, env=env, cwd=_host_directory(spec, cwd), start_new_session=True, **popen_kwargs)
 
 
 def _host_directory(spec: SandboxSpec, path: str) -> str | None:
