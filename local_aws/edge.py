@@ -24,9 +24,9 @@ from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplic
 from werkzeug.wrappers import Request, Response
 
 from local_aws import protocol, routing, s3_integrity, validation
-from local_aws.access import refusals, sigv4
+from local_aws.access import principals, refusals, sigv4
 from local_aws.access.refusals import Refusal
-from local_aws.exceptions import AWSError, UnknownOperationException, aws_error
+from local_aws.exceptions import AccessDeniedException, AWSError, UnknownOperationException, aws_error
 from local_aws.platform import Platform, RequestContext
 
 logger = logging.getLogger("local_aws.edge")
@@ -71,7 +71,8 @@ class Edge:
                             (time.perf_counter() - started) * 1e3)
                 return refusals.respond(start_response, refused)
             return self._to_moto(environ, start_response, service, what, started)
-        ctx = RequestContext(self.platform, _account_id(environ, access_key), region)
+        ctx = RequestContext(self.platform, _account_id(environ, access_key), region,
+                             environ.get(principals.PRINCIPAL_KEY), environ.get("REMOTE_ADDR"))
         response = self._serve(Request(environ), service, target, ctx)
         logger.info(
             "%s %s -> %s (%.1f ms)", service, what, response.status_code, (time.perf_counter() - started) * 1e3
@@ -117,6 +118,10 @@ class Edge:
                 f"Implemented: {', '.join(routing.implemented_actions(service))}."
             )
         params = protocol.parse_request(service, action, request.get_data())
+        authorize = routing.find_action_authorizer(service)
+        if authorize is None:
+            raise AccessDeniedException(f"local_aws cannot evaluate IAM for {service}:{action}.")
+        authorize(ctx, action, params)
         result = handler(params, ctx)
         return Response(protocol.serialise(result), status=200, content_type=protocol.JSON_CONTENT_TYPE)
 

@@ -26,6 +26,8 @@ ResourceNotFound = aws_error("ResourceNotFound")
 ResourceInUse = aws_error("ResourceInUse")
 ConflictException = aws_error("ConflictException")
 UnknownOperationException = aws_error("UnknownOperationException")
+# IAM's refusal, in every JSON service local AWS serves.
+AccessDeniedException = aws_error("AccessDeniedException", 403)
 
 
 class NotSupportedLocally(ValidationException):

@@ -8,6 +8,7 @@ moto backends any other client sees, rather than through moto's internals.
 
 import functools
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -15,7 +16,10 @@ from typing import TypeVar
 import boto3
 from botocore.config import Config
 
+from local_aws.access import authorization
 from local_aws.access.credentials import KeyPair
+from local_aws.access.policy_evaluation import Policy
+from local_aws.access.principals import Principal
 from local_aws.supervisor import Supervisor
 
 State = TypeVar("State")
@@ -63,6 +67,11 @@ class Platform:
             return self._clients[key]
 
 
+def _account_of(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    return parts[4] or None if len(parts) == 6 else None
+
+
 def _act_as(account_id: str, request, **_) -> None:
     # moto's way of naming the account a request acts for; the edge honours it only from the owner.
     request.headers["x-moto-account-id"] = account_id
@@ -70,11 +79,23 @@ def _act_as(account_id: str, request, **_) -> None:
 
 @dataclass(frozen=True)
 class RequestContext:
-    """Who is calling (account and region from the request's signature) and the shared platform."""
+    """Who is calling (account and region from the request's signature, the principal whose key signed it,
+    the address it came from) and the shared platform."""
 
     platform: Platform
     account_id: str
     region: str
+    principal: Principal | None = None
+    source_ip: str | None = None
+
+    def authorize(self, action: str, resource: str, resource_policy: Sequence[Policy] = (),
+                  condition_keys: Mapping[str, str] | None = None) -> None:
+        """AccessDeniedException unless the caller may perform `action` (`service:Action`) on `resource` (an
+        ARN, or `*` for an action on no resource), as IAM decides (`authorization`)."""
+        if self.principal is None:
+            raise authorization.AccessDeniedException("local_aws cannot tell who signed this request.")
+        authorization.authorize(self.principal, action, resource, self.region, self.source_ip, resource_policy,
+                                _account_of(resource), condition_keys)
 
     def state(self, state_class: type[State]) -> State:
         return self.platform.state(state_class, self.account_id, self.region)

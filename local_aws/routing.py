@@ -21,6 +21,7 @@ from collections.abc import Callable
 from werkzeug.routing import Map, Rule
 
 SERVICE_MODULES = (
+    "local_aws.sagemaker.permissions",
     "local_aws.sagemaker.training_api",
     "local_aws.sagemaker.tuning_api",
     "local_aws.sagemaker.models_api",
@@ -32,6 +33,7 @@ SERVICE_MODULES = (
     "local_aws.awslambda.versions_api",
     "local_aws.awslambda.concurrency_api",
     "local_aws.awslambda.function_urls_api",
+    "local_aws.awslambda.permissions_api",
 )
 
 ActionHandler = Callable[..., dict]
@@ -42,6 +44,7 @@ _route_maps: dict[str, Map] = {}
 _route_handlers: dict[str, RouteHandler] = {}
 _route_body_limits: dict[str, int] = {}
 _route_too_large: dict[str, tuple[str, str]] = {}
+_action_authorizers: dict[str, Callable[..., None]] = {}
 
 
 def action(service: str, name: str) -> Callable[[ActionHandler], ActionHandler]:
@@ -71,6 +74,21 @@ def route(service: str, rule: str, methods: list[str], max_body_bytes: int | Non
         return handler
 
     return register
+
+
+def action_authorizer(service: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declares the function `authorize(ctx, action, params)` that IAM-checks every action of a JSON service
+    before its handler runs; a service without one has its every action refused."""
+
+    def register(authorize: Callable[..., None]) -> Callable[..., None]:
+        _action_authorizers[service] = authorize
+        return authorize
+
+    return register
+
+
+def find_action_authorizer(service: str) -> Callable[..., None] | None:
+    return _action_authorizers.get(service)
 
 
 def find_action(service: str, name: str) -> ActionHandler | None:

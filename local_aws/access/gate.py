@@ -63,6 +63,7 @@ class Gate:
             # Only the owner may name the account it acts for; anyone else acts for their key's account.
             environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
         environ[sigv4.CLAIM_KEY] = claim
+        environ[principals.PRINCIPAL_KEY] = principal
         if origin is None or claim.service == "s3":
             return self.app(environ, start_response)
         return self.app(environ, _with_cors_headers(start_response, origin))

@@ -12,6 +12,8 @@ from moto.utilities.utils import PARTITION_NAMES
 
 from local_aws.access.credentials import KeyPair
 
+PRINCIPAL_KEY = "local_aws.principal"  # where the gate leaves whose key signed an accepted request, for the edge
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -23,6 +25,12 @@ class Principal:
     expiration: datetime.datetime | None = None
     # The owner may act for any account (moto's `x-moto-account-id`), as local AWS's own clients do.
     is_owner: bool = False
+    # Whose key it is, for IAM's evaluation: an IAM user's name, or the role and session of assumed-role
+    # credentials with the session policy that AssumeRole was given (None: none).
+    user_name: str | None = None
+    role_arn: str | None = None
+    session_name: str | None = None
+    session_policy: str | None = None
 
     def __repr__(self) -> str:
         return f"Principal(access_key_id={self.access_key_id!r}, account_id={self.account_id!r})"
@@ -39,7 +47,7 @@ def find(access_key_id: str, owner: KeyPair) -> Principal | None:
             if key is None or key.status != "Active":
                 continue
             if key.role_arn is None:
-                return Principal(access_key_id, key.secret_access_key, account_id)
+                return Principal(access_key_id, key.secret_access_key, account_id, user_name=key.user_name)
             return _assumed_role(access_key_id, account_id, partition)
     return None
 
@@ -49,5 +57,6 @@ def _assumed_role(access_key_id: str, account_id: str, partition: str) -> Princi
         if role.access_key_id == access_key_id:
             return Principal(access_key_id, role.secret_access_key, account_id,
                              session_token=role.session_token,
-                             expiration=role.expiration.replace(tzinfo=datetime.timezone.utc))
+                             expiration=role.expiration.replace(tzinfo=datetime.timezone.utc),
+                             role_arn=role.role_arn, session_name=role.session_name, session_policy=role.policy)
     return None

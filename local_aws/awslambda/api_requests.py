@@ -9,14 +9,22 @@ from werkzeug.wrappers import Request, Response
 
 from local_aws import protocol
 from local_aws.awslambda.functions import FunctionStore, LambdaFunction, Snapshot
+from local_aws.awslambda.resource_policies import resource_policy
 from local_aws.exceptions import ValidationException
 
 API = "/2015-03-31/functions"
 DEFAULT_MAX_ITEMS = 50
 
 
-def request_params(request: Request, operation: str, uri_params: dict[str, str]) -> dict:
-    """The request's members as botocore's model reads them, validated; ValidationException otherwise."""
+# Lambda's IAM action names, where they differ from the operation's.
+_IAM_ACTIONS = {"Invoke": "InvokeFunction"}
+# Operations that hand Lambda a role to act as, in this member.
+_PASSED_ROLE = {"CreateFunction": "Role", "UpdateFunctionConfiguration": "Role"}
+
+
+def request_params(request: Request, ctx, operation: str, uri_params: dict[str, str]) -> dict:
+    """The request's members as botocore's model reads them, validated (ValidationException otherwise), once
+    IAM allows the caller the operation on the function it names (AccessDeniedException otherwise)."""
     model = protocol.service_model("lambda").operation_model(operation)
     try:
         params = PROTOCOL_PARSERS["rest-json"](model).parse({
@@ -24,7 +32,27 @@ def request_params(request: Request, operation: str, uri_params: dict[str, str])
             "values": MultiDict(request.args), "url_path": request.path, "url_params": uri_params})
     except Exception as error:  # the parser raises whatever int() or json.loads() raise
         raise ValidationException(f"A parameter's value is not of its type: {str(error)[:protocol.MAX_QUOTED_VALUE]}")
-    return protocol.validated(model.input_shape, params)
+    params = protocol.validated(model.input_shape, params)
+    authorize(ctx, operation, params)
+    return params
+
+
+def authorize(ctx, operation: str, params: dict) -> None:
+    """`lambda:<action>` on the function (version, alias) the request names, or on `*` for one that names
+    none, with the function's own resource policy for that qualifier; `iam:PassRole` on a role it passes."""
+    resource, policy = "*", ()
+    if "FunctionName" in params:
+        name = params["FunctionName"].rsplit(":function:", 1)[-1].partition(":")[0]
+        qualifier = named_qualifier(params["FunctionName"], params.get("Qualifier"))
+        functions = ctx.state(FunctionStore)
+        resource = functions.arn(name) + (f":{qualifier}" if qualifier else "")
+        function = functions.find(name)
+        if function is not None:
+            policy = resource_policy(function, qualifier)
+    ctx.authorize(f"lambda:{_IAM_ACTIONS.get(operation, operation)}", resource, policy)
+    role = params.get(_PASSED_ROLE.get(operation, ""))
+    if role:
+        ctx.authorize("iam:PassRole", role, condition_keys={"iam:PassedToService": "lambda.amazonaws.com"})
 
 
 def json_response(body: dict, status: int = 200) -> Response:

@@ -28,7 +28,7 @@ def _provisioned_target(ctx, params: dict) -> tuple[LambdaFunction, Snapshot, st
 
 @route("lambda", PROVISIONED, methods=["PUT"])
 def put_provisioned_concurrency_config(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "PutProvisionedConcurrencyConfig", {"FunctionName": name})
+    params = request_params(request, ctx, "PutProvisionedConcurrencyConfig", {"FunctionName": name})
     function, snapshot, qualifier = _provisioned_target(ctx, params)
     configs, requested = ctx.state(ProvisionedConfigs), params["ProvisionedConcurrentExecutions"]
     reserved = ctx.state(Concurrency).reservation(function.name)
@@ -54,13 +54,13 @@ def put_provisioned_concurrency_config(request: Request, ctx, name: str) -> Resp
 def get_or_list_provisioned_concurrency(request: Request, ctx, name: str) -> Response:
     configs = ctx.state(ProvisionedConfigs)
     if request.args.get("List") == "ALL":
-        params = request_params(request, "ListProvisionedConcurrencyConfigs", {"FunctionName": name})
+        params = request_params(request, ctx, "ListProvisionedConcurrencyConfigs", {"FunctionName": name})
         function = function_named(ctx, params["FunctionName"])
         with configs.lock:
             found = [{"FunctionArn": c.function_arn, **c.shape()} for (fn, _), c in sorted(configs.configs.items())
                      if fn == function.name]
         return json_response(paged("ProvisionedConcurrencyConfigs", found, params))
-    params = request_params(request, "GetProvisionedConcurrencyConfig", {"FunctionName": name})
+    params = request_params(request, ctx, "GetProvisionedConcurrencyConfig", {"FunctionName": name})
     function, _, qualifier = _provisioned_target(ctx, params)
     with configs.lock:
         config = configs.configs.get((function.name, qualifier))
@@ -72,7 +72,7 @@ def get_or_list_provisioned_concurrency(request: Request, ctx, name: str) -> Res
 
 @route("lambda", PROVISIONED, methods=["DELETE"])
 def delete_provisioned_concurrency_config(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "DeleteProvisionedConcurrencyConfig", {"FunctionName": name})
+    params = request_params(request, ctx, "DeleteProvisionedConcurrencyConfig", {"FunctionName": name})
     function, _, qualifier = _provisioned_target(ctx, params)
     drop_provisioned(ctx, function.name, qualifier)
     return Response(status=204)
@@ -86,7 +86,7 @@ def drop_provisioned(ctx, function_name: str, qualifier: str | None = None) -> N
 
 @route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["PUT"])
 def put_function_concurrency(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "PutFunctionConcurrency", {"FunctionName": name})
+    params = request_params(request, ctx, "PutFunctionConcurrency", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     try:
         ctx.state(Concurrency).reserve(function.name, params["ReservedConcurrentExecutions"])
@@ -97,13 +97,13 @@ def put_function_concurrency(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", "/2019-09-30/functions/<name>/concurrency", methods=["GET"])
 def get_function_concurrency(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "GetFunctionConcurrency", {"FunctionName": name})
+    params = request_params(request, ctx, "GetFunctionConcurrency", {"FunctionName": name})
     reserved = ctx.state(Concurrency).reservation(function_named(ctx, params["FunctionName"]).name)
     return json_response({} if reserved is None else {"ReservedConcurrentExecutions": reserved})
 
 
 @route("lambda", "/2017-10-31/functions/<name>/concurrency", methods=["DELETE"])
 def delete_function_concurrency(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "DeleteFunctionConcurrency", {"FunctionName": name})
+    params = request_params(request, ctx, "DeleteFunctionConcurrency", {"FunctionName": name})
     ctx.state(Concurrency).unreserve(function_named(ctx, params["FunctionName"]).name)
     return Response(status=204)

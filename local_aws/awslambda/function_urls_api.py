@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.wrappers import Request, Response
 
+from local_aws.access.authorization import identity_of
 from local_aws.awslambda.api_requests import function_named, json_response, request_params
 from local_aws.awslambda.concurrency import Throttled
 from local_aws.awslambda.functions import (
@@ -28,8 +29,9 @@ from local_aws.awslambda.functions import (
 )
 from local_aws.awslambda.functions_api import MAX_SYNC_PAYLOAD_BYTES
 from local_aws.awslambda.invocations import new_environment, run_invocation
+from local_aws.awslambda.resource_policies import resource_policy
 from local_aws.clock import now
-from local_aws.exceptions import NotSupportedLocally
+from local_aws.exceptions import AccessDeniedException, NotSupportedLocally
 from local_aws.routing import route
 
 URL_CONFIG = "/2021-10-31/functions/<name>/url"
@@ -70,7 +72,7 @@ def _checked(params: dict, function) -> str | None:
 
 @route("lambda", URL_CONFIG, methods=["POST"])
 def create_function_url_config(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "CreateFunctionUrlConfig", {"FunctionName": name})
+    params = request_params(request, ctx, "CreateFunctionUrlConfig", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     qualifier = _checked(params, function)
     with function.lock:
@@ -94,7 +96,7 @@ def _config(function, qualifier: str | None) -> UrlConfig:
 
 @route("lambda", URL_CONFIG, methods=["GET"])
 def get_function_url_config(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "GetFunctionUrlConfig", {"FunctionName": name})
+    params = request_params(request, ctx, "GetFunctionUrlConfig", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         return json_response(_config(function, params.get("Qualifier")).shape(ctx, function.arn))
@@ -102,7 +104,7 @@ def get_function_url_config(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", URL_CONFIG, methods=["PUT"])
 def update_function_url_config(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "UpdateFunctionUrlConfig", {"FunctionName": name})
+    params = request_params(request, ctx, "UpdateFunctionUrlConfig", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     _checked(params, function)
     with function.lock:
@@ -113,7 +115,7 @@ def update_function_url_config(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", URL_CONFIG, methods=["DELETE"])
 def delete_function_url_config(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "DeleteFunctionUrlConfig", {"FunctionName": name})
+    params = request_params(request, ctx, "DeleteFunctionUrlConfig", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         config = _config(function, params.get("Qualifier"))
@@ -132,6 +134,12 @@ def serve_url(request: Request, ctx, url_id: str, rest: str = "") -> Response:
         if config is not None:
             break
     else:
+        return Response(json.dumps({"Message": "Forbidden"}), status=403, content_type="application/json")
+    qualified_arn = function.arn + (f":{config.qualifier}" if config.qualifier else "")
+    try:
+        ctx.authorize("lambda:InvokeFunctionUrl", qualified_arn, resource_policy(function, config.qualifier),
+                      condition_keys={"lambda:FunctionUrlAuthType": config.auth_type})
+    except AccessDeniedException:  # logged by the evaluation; a URL's caller learns no more than this
         return Response(json.dumps({"Message": "Forbidden"}), status=403, content_type="application/json")
     snapshot = function.resolve(config.qualifier)
     event = _event(request, ctx, url_id, rest)
@@ -159,6 +167,7 @@ def _event(request: Request, ctx, url_id: str, rest: str) -> dict:
             "http": {"method": request.method, "path": "/" + rest, "protocol": "HTTP/1.1",
                      "sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string},
             "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+            "authorizer": {"iam": _caller(ctx)},
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()), "timeEpoch": int(time.time() * 1000),
         },
         "isBase64Encoded": bool(body) and not is_text,
@@ -168,6 +177,18 @@ def _event(request: Request, ctx, url_id: str, rest: str) -> dict:
     if body:
         event["body"] = body.decode("utf-8", errors="replace") if is_text else base64.b64encode(body).decode()
     return event
+
+
+def _caller(ctx) -> dict:
+    """Who signed the request, as Lambda tells an AWS_IAM function URL's function."""
+    principal = ctx.principal
+    if principal.is_owner:
+        arn, user_id = f"arn:aws:iam::{principal.account_id}:root", principal.account_id
+    else:
+        identity = identity_of(principal)
+        arn, user_id = identity.caller.arn, identity.user_id
+    return {"accessKey": principal.access_key_id, "accountId": principal.account_id, "callerId": user_id,
+            "cognitoIdentity": None, "principalOrgId": None, "userArn": arn, "userId": user_id}
 
 
 def _http_response(payload: bytes) -> Response:

@@ -82,6 +82,7 @@ class LambdaFunction:
     last_version: int = 0  # version numbers are never reused
     aliases: dict[str, Alias] = field(default_factory=dict)
     url_configs: dict = field(default_factory=dict)  # function URLs, by qualifier (None: $LATEST)
+    policies: dict = field(default_factory=dict)  # resource-based policies, by qualifier (None: unqualified)
     state: str = PENDING
     state_reason: tuple[str, str] | None = ("Creating", "The function is being created.")
     last_update_status: str = SUCCESSFUL

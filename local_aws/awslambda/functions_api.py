@@ -78,7 +78,7 @@ _REFUSED_MEMBERS = {
 
 @route("lambda", API, methods=["POST"], max_body_bytes=MAX_ZIP_BYTES * 4 // 3 + 1024 * 1024)
 def create_function(request: Request, ctx) -> Response:
-    params = request_params(request, "CreateFunction", {})
+    params = request_params(request, ctx, "CreateFunction", {})
     _refuse_unsupported(params)
     _check_role(ctx, params["Role"])
     store = ctx.state(FunctionStore)
@@ -113,7 +113,8 @@ def _refuse_unsupported(params: dict) -> None:
     if params.get("SnapStart", {}).get("ApplyOn", "None") != "None":
         raise NotSupportedLocally("SnapStart", "Every environment initialises on its own.")
     if params.get("Publish"):
-        raise NotSupportedLocally("Publish", "Versions come with a later step; the function is $LATEST only.")
+        raise NotSupportedLocally("Publish", "Publish the first version with PublishVersion once the function is "
+                                  "Active.")
     if "Handler" not in params:
         raise InvalidParameterValueException("The Handler is required for a Zip package.")
 
@@ -187,9 +188,10 @@ def _unpack(ctx, function: LambdaFunction) -> None:
 
 @route("lambda", API + "/<name>/code", methods=["PUT"], max_body_bytes=MAX_ZIP_BYTES * 4 // 3 + 1024 * 1024)
 def update_function_code(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "UpdateFunctionCode", {"FunctionName": name})
+    params = request_params(request, ctx, "UpdateFunctionCode", {"FunctionName": name})
     if params.get("Publish"):
-        raise NotSupportedLocally("Publish", "Versions come with a later step; the function is $LATEST only.")
+        raise NotSupportedLocally("Publish", "Publish the first version with PublishVersion once the function is "
+                                  "Active.")
     if params.get("Architectures", ["x86_64"]) != ["x86_64"]:
         raise NotSupportedLocally(f"the architectures {params['Architectures']}", "Functions run on x86_64.")
     function = function_named(ctx, params["FunctionName"])
@@ -205,7 +207,7 @@ def update_function_code(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", API + "/<name>/configuration", methods=["PUT"])
 def update_function_configuration(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "UpdateFunctionConfiguration", {"FunctionName": name})
+    params = request_params(request, ctx, "UpdateFunctionConfiguration", {"FunctionName": name})
     _refuse_unsupported({"Runtime": RUNTIMES[0], "Handler": "-", **params})
     if "Role" in params:
         _check_role(ctx, params["Role"])
@@ -220,7 +222,7 @@ def update_function_configuration(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", API + "/<name>", methods=["GET"])
 def get_function(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "GetFunction", {"FunctionName": name})
+    params = request_params(request, ctx, "GetFunction", {"FunctionName": name})
     function, snapshot = target(ctx, params["FunctionName"], params.get("Qualifier"))
     answer = {"Configuration": function.configuration(snapshot)}
     if function.tags:
@@ -233,7 +235,7 @@ def get_function(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", API + "/<name>/configuration", methods=["GET"])
 def get_function_configuration(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "GetFunctionConfiguration", {"FunctionName": name})
+    params = request_params(request, ctx, "GetFunctionConfiguration", {"FunctionName": name})
     function, snapshot = target(ctx, params["FunctionName"], params.get("Qualifier"))
     return json_response(function.configuration(snapshot))
 
@@ -241,7 +243,7 @@ def get_function_configuration(request: Request, ctx, name: str) -> Response:
 @route("lambda", API, methods=["GET"])
 @route("lambda", API + "/", methods=["GET"])
 def list_functions(request: Request, ctx) -> Response:
-    params = request_params(request, "ListFunctions", {})
+    params = request_params(request, ctx, "ListFunctions", {})
     if params.get("FunctionVersion", "ALL") != "ALL" or "MasterRegion" in params:
         raise NotSupportedLocally("MasterRegion", "Lambda@Edge replicas are not kept.")
     functions = sorted(ctx.state(FunctionStore).all(), key=lambda function: function.name)
@@ -250,7 +252,7 @@ def list_functions(request: Request, ctx) -> Response:
 
 @route("lambda", API + "/<name>", methods=["DELETE"])
 def delete_function(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "DeleteFunction", {"FunctionName": name})
+    params = request_params(request, ctx, "DeleteFunction", {"FunctionName": name})
     store = ctx.state(FunctionStore)
     function, snapshot = target(ctx, params["FunctionName"], params.get("Qualifier"))
     if snapshot.version != "$LATEST" or params.get("Qualifier") not in (None, "$LATEST"):
@@ -275,6 +277,7 @@ def _delete_version(function: LambdaFunction, qualifier: str) -> None:
             raise ResourceConflictException(
                 f"Unable to delete version because the following aliases reference it: {aliases}")
         del function.versions[qualifier]
+        function.policies.pop(qualifier, None)
 
 
 
@@ -317,7 +320,7 @@ def _delete_version(function: LambdaFunction, qualifier: str) -> None:
        too_large=("RequestTooLargeException", f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the "
                   "InvokeFunction operation"))
 def invoke(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "Invoke", {"FunctionName": name})
+    params = request_params(request, ctx, "Invoke", {"FunctionName": name})
     function, snapshot = target(ctx, params["FunctionName"], params.get("Qualifier"))
     for member in ("ClientContext", "TenantId"):
         if member in params:

@@ -18,7 +18,7 @@ from local_aws.routing import route
 
 @route("lambda", API + "/<name>/versions", methods=["POST"])
 def publish_version(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "PublishVersion", {"FunctionName": name})
+    params = request_params(request, ctx, "PublishVersion", {"FunctionName": name})
     if "PublishTo" in params:
         raise NotSupportedLocally("PublishTo", "Versions are published from $LATEST.")
     function = function_named(ctx, params["FunctionName"])
@@ -28,7 +28,7 @@ def publish_version(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", API + "/<name>/versions", methods=["GET"])
 def list_versions_by_function(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "ListVersionsByFunction", {"FunctionName": name})
+    params = request_params(request, ctx, "ListVersionsByFunction", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         published = sorted(function.versions.values(), key=lambda snapshot: int(snapshot.version))
@@ -47,7 +47,7 @@ def _alias_target(function: LambdaFunction, params: dict) -> str:
 
 @route("lambda", API + "/<name>/aliases", methods=["POST"])
 def create_alias(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "CreateAlias", {"FunctionName": name})
+    params = request_params(request, ctx, "CreateAlias", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         if params["Name"] in function.aliases:
@@ -59,7 +59,7 @@ def create_alias(request: Request, ctx, name: str) -> Response:
 
 @route("lambda", API + "/<name>/aliases/<alias>", methods=["GET"])
 def get_alias(request: Request, ctx, name: str, alias: str) -> Response:
-    params = request_params(request, "GetAlias", {"FunctionName": name, "Name": alias})
+    params = request_params(request, ctx, "GetAlias", {"FunctionName": name, "Name": alias})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         return json_response(function.alias_shape(_alias(function, params["Name"])))
@@ -67,7 +67,7 @@ def get_alias(request: Request, ctx, name: str, alias: str) -> Response:
 
 @route("lambda", API + "/<name>/aliases/<alias>", methods=["PUT"])
 def update_alias(request: Request, ctx, name: str, alias: str) -> Response:
-    params = request_params(request, "UpdateAlias", {"FunctionName": name, "Name": alias})
+    params = request_params(request, ctx, "UpdateAlias", {"FunctionName": name, "Name": alias})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         found = _alias(function, params["Name"])
@@ -84,16 +84,17 @@ def update_alias(request: Request, ctx, name: str, alias: str) -> Response:
 
 @route("lambda", API + "/<name>/aliases/<alias>", methods=["DELETE"])
 def delete_alias(request: Request, ctx, name: str, alias: str) -> Response:
-    params = request_params(request, "DeleteAlias", {"FunctionName": name, "Name": alias})
+    params = request_params(request, ctx, "DeleteAlias", {"FunctionName": name, "Name": alias})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         function.aliases.pop(params["Name"], None)  # AWS answers 204 for an alias that is not there
+        function.policies.pop(params["Name"], None)  # its resource policy goes with it
     return Response(status=204)
 
 
 @route("lambda", API + "/<name>/aliases", methods=["GET"])
 def list_aliases(request: Request, ctx, name: str) -> Response:
-    params = request_params(request, "ListAliases", {"FunctionName": name})
+    params = request_params(request, ctx, "ListAliases", {"FunctionName": name})
     function = function_named(ctx, params["FunctionName"])
     with function.lock:
         aliases = [function.alias_shape(alias) for alias in sorted(function.aliases.values(), key=lambda a: a.name)

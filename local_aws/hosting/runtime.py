@@ -26,6 +26,7 @@ from local_aws.hosting.router import (
 )
 from local_aws.hosting.state import EndpointStore
 from local_aws.routing import route
+from local_aws.sagemaker.permissions import authorize_invocation
 
 # InvokeEndpoint's documented limit on the request payload.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -78,6 +79,7 @@ def _options(request: Request, name: str) -> dict:
 @route("sagemaker", "/endpoints/<name>/invocations", methods=["POST"], max_body_bytes=MAX_PAYLOAD_BYTES)
 def invoke_endpoint(request: Request, ctx, name: str) -> Response:
     received = time.perf_counter()
+    authorize_invocation(ctx, name)
     options = _options(request, name)
     if "InferenceId" in options:
         logger.info("InvokeEndpoint %s: inference id %s", name, options["InferenceId"])

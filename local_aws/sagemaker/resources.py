@@ -6,12 +6,16 @@ from typing import ClassVar
 from local_aws.store import R, Store
 
 
+def sagemaker_arn(region: str, account_id: str, resource_type: str, name: str) -> str:
+    # SageMaker lower-cases resource names in ARNs.
+    return f"arn:aws:sagemaker:{region}:{account_id}:{resource_type}/{name.lower()}"
+
+
 class SageMakerStore(Store[R]):
     arn_resource_type: ClassVar[str]  # the ARN's resource-type part, e.g. "training-job"
 
     def arn(self, name: str) -> str:
-        # SageMaker lower-cases resource names in ARNs.
-        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{self.arn_resource_type}/{name.lower()}"
+        return sagemaker_arn(self.region, self.account_id, self.arn_resource_type, name)
 
     def summaries(self) -> list[dict]:
         """Every resource's List* summary, taken under the store's lock."""

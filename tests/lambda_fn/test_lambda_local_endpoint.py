@@ -116,6 +116,11 @@ def test_the_front_door_deployed_to_local_aws_lambda_answers_with_predictions(lo
     role = iam.create_role(RoleName=f"front-door-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    # least privilege: this endpoint, this action, nothing else (local AWS evaluates it)
+    endpoint_arn = f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{served_model.lower()}"
+    iam.put_role_policy(RoleName=role.rsplit("/", 1)[-1], PolicyName="invoke-the-endpoint", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
+                                                "Resource": endpoint_arn}]}))
     name = f"front-door-{uuid.uuid4().hex[:6]}"
     lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="handler.lambda_handler",
                         Code={"ZipFile": build(REPO / "lambda", REPO / "lambda" / "requirements.txt")}, Timeout=30,

@@ -154,9 +154,10 @@ def test_what_local_aws_cannot_run_is_refused_by_name(lam, role, options, named)
 
 
 def test_a_lambda_operation_not_implemented_yet_is_refused_by_name(lam, function):
-    refused = error_of(lam.add_permission, FunctionName=function, StatementId="s", Action="lambda:InvokeFunction",
-                       Principal="apigateway.amazonaws.com")
-    assert (refused["Code"], refused["Status"]) == ("NotImplemented", 501) and "AddPermission" in refused["Message"]
+    refused = error_of(lam.create_event_source_mapping, FunctionName=function,
+                       EventSourceArn="arn:aws:sqs:us-east-1:123456789012:queue")
+    assert (refused["Code"], refused["Status"]) == ("NotImplemented", 501)
+    assert "CreateEventSourceMapping" in refused["Message"]
 
 
 def test_updates_move_through_in_progress_and_the_next_invocation_runs_them(lam, function):
