@@ -200,3 +200,12 @@ def test_a_function_url_with_aws_iam_checks_invoke_function_url(local_aws, funct
                                         b"{}", token=keys["SessionToken"])
     assert answers["allowed"].status_code == 200, answers["allowed"].text
     assert (answers["stranger"].status_code, answers["stranger"].json()) == (403, {"Message": "Forbidden"})
+
+
+def test_every_implemented_sagemaker_action_declares_the_resource_iam_evaluates():
+    from local_aws import edge, routing
+    from local_aws.sagemaker.permissions import RESOURCE_MEMBER
+
+    edge.load_service_modules()
+    assert set(routing.implemented_actions("sagemaker")) == set(RESOURCE_MEMBER)
+    assert routing.find_action_authorizer("sagemaker") is not None
