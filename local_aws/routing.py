@@ -34,6 +34,7 @@ SERVICE_MODULES = (
     "local_aws.awslambda.concurrency_api",
     "local_aws.awslambda.function_urls_api",
     "local_aws.awslambda.permissions_api",
+    "local_aws.awslambda.layers_api",
 )
 
 ActionHandler = Callable[..., dict]

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_aws import protocol
 from local_aws.awslambda.functions import FunctionStore, LambdaFunction, Snapshot
+from local_aws.awslambda.layers import LayerStore
 from local_aws.awslambda.resource_policies import resource_policy
 from local_aws.exceptions import ValidationException
 
@@ -41,7 +42,13 @@ def authorize(ctx, operation: str, params: dict) -> None:
     """`lambda:<action>` on the function (version, alias) the request names, or on `*` for one that names
     none, with the function's own resource policy for that qualifier; `iam:PassRole` on a role it passes."""
     resource, policy = "*", ()
-    if "FunctionName" in params:
+    if "LayerName" in params:
+        layer = params["LayerName"]
+        resource = layer if layer.startswith("arn:") else ctx.state(LayerStore).arn(layer)
+        resource += f":{params['VersionNumber']}" if "VersionNumber" in params else ""
+    elif "Arn" in params:  # GetLayerVersionByArn
+        resource = params["Arn"]
+    elif "FunctionName" in params:
         name = params["FunctionName"].rsplit(":function:", 1)[-1].partition(":")[0]
         qualifier = named_qualifier(params["FunctionName"], params.get("Qualifier"))
         functions = ctx.state(FunctionStore)
@@ -50,6 +57,8 @@ def authorize(ctx, operation: str, params: dict) -> None:
         if function is not None:
             policy = resource_policy(function, qualifier)
     ctx.authorize(f"lambda:{_IAM_ACTIONS.get(operation, operation)}", resource, policy)
+    for layer in params.get("Layers", []):  # a function's layers are read with the caller's rights
+        ctx.authorize("lambda:GetLayerVersion", layer)
     role = params.get(_PASSED_ROLE.get(operation, ""))
     if role:
         ctx.authorize("iam:PassRole", role, condition_keys={"iam:PassedToService": "lambda.amazonaws.com"})

@@ -42,7 +42,7 @@ class FunctionSetup:
     ephemeral_mb: int = DEFAULT_EPHEMERAL_MB
     version: str = "$LATEST"
     environment: dict[str, str] = field(default_factory=dict)
-    layer_dirs: tuple[Path, ...] = ()
+    opt_dir: Path | None = None  # the function's layers, merged (layers_api.layer_content)
     endpoint_url: str | None = None  # local AWS, for the function's own AWS calls
     credentials: dict[str, str] = field(default_factory=dict)  # the execution role's, as AWS_* variables
 
@@ -86,8 +86,8 @@ class ExecutionEnvironment:
         """Start the runtime and wait for the function's init phase to end; InitFailed if it fails."""
         setup = self.setup
         self._api = RuntimeAPI()
-        mounts = (Mount(setup.code_dir, TASK_ROOT), Mount(setup.runtime_dir, RUNTIME_DIR)) + tuple(
-            Mount(layer, f"/opt/layer-{index}") for index, layer in enumerate(setup.layer_dirs))
+        mounts = (Mount(setup.code_dir, TASK_ROOT), Mount(setup.runtime_dir, RUNTIME_DIR)) + (
+            (Mount(setup.opt_dir, "/opt"),) if setup.opt_dir is not None else ())
         spec = SandboxSpec(name=f"lambda-{setup.name}"[:64], root=self._state_dir / "root", mounts=mounts,
                            tmp_bytes=setup.ephemeral_mb * 1024 * 1024)
         self._log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ IN_PROGRESS, SUCCESSFUL = "InProgress", "Successful"
 
 # FunctionConfiguration members echoed from the request as given (or AWS's defaults).
 _ECHOED = ("Runtime", "Role", "Handler", "Description", "Timeout", "MemorySize", "PackageType", "Architectures",
-           "EphemeralStorage", "LoggingConfig")
+           "EphemeralStorage", "LoggingConfig", "Layers")
 DEFAULTS = {"Description": "", "Timeout": 3, "MemorySize": 128, "PackageType": "Zip", "Architectures": ["x86_64"],
             "EphemeralStorage": {"Size": 512}, "TracingConfig": {"Mode": "PassThrough"}}
 
@@ -191,7 +191,7 @@ class LambdaFunction:
             described = {
                 "FunctionName": self.name,
                 "FunctionArn": self.arn if latest else f"{self.arn}:{view.version}",
-                **{member: view.settings[member] for member in _ECHOED if member in view.settings},
+                **{member: view.settings[member] for member in _ECHOED if view.settings.get(member) not in (None, [])},
                 "Description": view.description,
                 "CodeSize": len(view.code.zip_bytes),
                 "CodeSha256": view.code.sha256,

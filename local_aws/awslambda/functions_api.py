@@ -23,12 +23,12 @@ from local_aws.awslambda.api_requests import (
     request_params,
     target,
 )
+from local_aws.awslambda.code_packages import MAX_ZIP_BYTES, RequestTooLargeException, read_code
 from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.concurrency_api import drop_provisioned
 from local_aws.awslambda.functions import (
     ACTIVE,
     DEFAULTS,
-    Code,
     FunctionStore,
     InvalidParameterValueException,
     LambdaFunction,
@@ -36,6 +36,7 @@ from local_aws.awslambda.functions import (
     ResourceNotFoundException,
 )
 from local_aws.awslambda.invocations import new_environment, run_invocation
+from local_aws.awslambda.layers_api import configured_layers
 from local_aws.awslambda.pool import EnvironmentPool
 from local_aws.exceptions import NotSupportedLocally, aws_error
 from local_aws.routing import route
@@ -43,13 +44,10 @@ from local_aws.routing import route
 # UpdateFunctionConfiguration members that change the function's settings as given.
 _SETTINGS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "EphemeralStorage")
 RUNTIMES = ("python3.11", "python3.12")
-MAX_ZIP_BYTES = 50 * 1024 * 1024  # a direct upload's limit
-MAX_UNZIPPED_BYTES = 262_144_000
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns of the invocation's log
 InvalidRequestContentException = aws_error("InvalidRequestContentException")
-RequestTooLargeException = aws_error("RequestTooLargeException", 413)
 
 # CreateFunction members whose work local AWS does not do; accepting them would pretend it happened.
 _REFUSED_MEMBERS = {
@@ -57,7 +55,6 @@ _REFUSED_MEMBERS = {
     "FileSystemConfigs": "EFS is not available.",
     "CodeSigningConfigArn": "Code signing is not checked.",
     "DeadLetterConfig": "Asynchronous invocations are not retried or sent to a dead-letter queue.",
-    "Layers": "Layers are not available yet (PublishLayerVersion comes with a later step).",
     "ImageConfig": "Only Zip packages run.",
     "KMSKeyArn": "Environment variables are not encrypted.",
     "CapacityProviderConfig": "Functions run on this machine.",
@@ -84,8 +81,11 @@ def create_function(request: Request, ctx) -> Response:
     store = ctx.state(FunctionStore)
     name = params["FunctionName"]
     settings = {**DEFAULTS, **{k: v for k, v in params.items() if k in DEFAULTS or k in ("Runtime", "Role", "Handler")}}
+    code = read_code(ctx, params["Code"], "CreateFunction")
+    if params.get("Layers"):
+        settings["Layers"] = configured_layers(ctx, params["Layers"], code.zip_bytes)
     function = LambdaFunction(name, store.arn(name), settings, dict(params.get("Environment", {}).get("Variables", {})),
-                              _code(ctx, params["Code"]))
+                              code)
     store.add(function, [{"Key": k, "Value": v} for k, v in params.get("Tags", {}).items()])
     created = function.configuration()  # Pending: the code is unpacked in the background, as AWS provisions
     threading.Thread(target=_unpack, args=(ctx, function), name=f"lambda-create-{name}", daemon=True).start()
@@ -143,36 +143,6 @@ def _trusts_lambda(document) -> bool:
     return False
 
 
-def _code(ctx, code: dict) -> Code:
-    if "ImageUri" in code:
-        raise NotSupportedLocally("Code.ImageUri", "Give a Zip package.")
-    if "ZipFile" in code:
-        zip_bytes = code["ZipFile"]
-    elif "S3Bucket" in code and "S3Key" in code:
-        location = {"Bucket": code["S3Bucket"], "Key": code["S3Key"]}
-        if "S3ObjectVersion" in code:
-            location["VersionId"] = code["S3ObjectVersion"]
-        try:
-            zip_bytes = ctx.client("s3").get_object(**location)["Body"].read()
-        except ClientError as error:
-            raise InvalidParameterValueException(
-                f"Error occurred while GetObject. S3 Error Code: {error.response['Error']['Code']}. "
-                f"S3 Error Message: {error.response['Error'].get('Message', '')}")
-    else:
-        raise InvalidParameterValueException("Please provide a source for function code (ZipFile or S3Bucket and S3Key).")
-    if len(zip_bytes) > MAX_ZIP_BYTES:
-        raise RequestTooLargeException("Request must be smaller than 52428800 bytes for the CreateFunction operation")
-    try:
-        with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
-            unzipped = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, then try to "
-                                             "upload again.")
-    if unzipped > MAX_UNZIPPED_BYTES:
-        raise InvalidParameterValueException(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
-    return Code(zip_bytes)
-
-
 def _unpack(ctx, function: LambdaFunction) -> None:
     code = function.pending_code or function.code
     directory = ctx.files() / "lambda" / function.name / "code" / code.sha256.replace("/", "_")
@@ -195,8 +165,8 @@ def update_function_code(request: Request, ctx, name: str) -> Response:
     if params.get("Architectures", ["x86_64"]) != ["x86_64"]:
         raise NotSupportedLocally(f"the architectures {params['Architectures']}", "Functions run on x86_64.")
     function = function_named(ctx, params["FunctionName"])
-    code = _code(ctx, {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
-                       if k in params})
+    code = read_code(ctx, {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri")
+                           if k in params}, "UpdateFunctionCode")
     if params.get("DryRun"):
         return json_response({**function.configuration(), "CodeSha256": code.sha256, "CodeSize": len(code.zip_bytes)})
     function.begin_update(params.get("RevisionId"), code=code)
@@ -213,7 +183,10 @@ def update_function_configuration(request: Request, ctx, name: str) -> Response:
         _check_role(ctx, params["Role"])
     function = function_named(ctx, params["FunctionName"])
     environment = params["Environment"].get("Variables", {}) if "Environment" in params else None
-    function.begin_update(params.get("RevisionId"), {k: params[k] for k in _SETTINGS if k in params}, environment)
+    settings = {k: params[k] for k in _SETTINGS if k in params}
+    if "Layers" in params:
+        settings["Layers"] = configured_layers(ctx, params["Layers"], function.code.zip_bytes)
+    function.begin_update(params.get("RevisionId"), settings, environment)
     updated = function.configuration()
     # Nothing to unpack: the next invocation gets an environment with the new configuration.
     threading.Thread(target=function.finish_update, name=f"lambda-configuration-{name}", daemon=True).start()

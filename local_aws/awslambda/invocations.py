@@ -9,6 +9,7 @@ from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup, Result
 from local_aws.awslambda.function_metrics import FunctionMetrics
 from local_aws.awslambda.functions import LambdaFunction, Snapshot
+from local_aws.awslambda.layers_api import layer_content
 from local_aws.awslambda.log_shipping import LogShipper
 from local_aws.awslambda.pool import EnvironmentPool
 from local_aws.awslambda.runtime_packages import runtime_directory
@@ -49,7 +50,7 @@ def new_environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> Execut
         runtime_dir=runtime_directory(ctx.files() / "lambda"),
         region=ctx.region, memory_mb=settings["MemorySize"], timeout_seconds=float(settings["Timeout"]),
         ephemeral_mb=settings["EphemeralStorage"]["Size"], environment=dict(snapshot.environment),
-        endpoint_url=ctx.platform.url,
+        endpoint_url=ctx.platform.url, opt_dir=layer_content(ctx, settings.get("Layers", [])),
         credentials={"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
                      "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
                      "AWS_SESSION_TOKEN": credentials["SessionToken"]})

@@ -5,15 +5,18 @@ would on AWS (`Runtime.ImportModuleError`).
 
 The runtime directory holds a link to each of those modules in local AWS's own site-packages; an
 environment sees it read-only at `/var/runtime`, its interpreter started without site-packages (`-S`)
-and with `PYTHONPATH=/var/task:/opt/python:/var/runtime`, the order AWS's runtimes use.
+and with `PYTHONPATH=/var/task:/opt/python/lib/python3.X/site-packages:/opt/python:/var/runtime`, the order
+AWS's runtimes use.
 """
 
 import importlib.util
+import sys
 import threading
 from pathlib import Path
 
 RUNTIME_DIR = "/var/runtime"
-PYTHONPATH = f"/var/task:/opt/python:{RUNTIME_DIR}"
+PYTHONPATH = (f"/var/task:/opt/python/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages:"
+              f"/opt/python:{RUNTIME_DIR}")
 # boto3 with its dependencies (as the runtimes bundle it), then awslambdaric with its own.
 MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six",
            "awslambdaric", "runtime_client", "simplejson", "snapshot_restore_py")
