@@ -55,6 +55,7 @@ class Result:
     init_duration_ms: float | None  # set on the invocation that started the environment (a cold start)
     log: str = ""  # this invocation's log, START to REPORT, as Lambda writes it
     request_id: str | None = None
+    provisioned: bool = False  # served by an environment of a provisioned-concurrency config
 
 
 class InitFailed(Exception):

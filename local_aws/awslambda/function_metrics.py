@@ -1,8 +1,11 @@
 """Lambda's metrics in CloudWatch, namespace `AWS/Lambda`: per function (and per alias or version, with
 the `Resource` dimension, where the invocation named one), published once per metric period as Lambda
 publishes them: `Invocations`, `Errors`, `Throttles`, `Duration` (milliseconds) and
-`ConcurrentExecutions` (the most at once). `LOCAL_AWS_TIME_SCALE` compresses the period as it does for
-hosting."""
+`ConcurrentExecutions` (the most at once); where provisioned concurrency is configured or served,
+`ProvisionedConcurrencyInvocations`, `ProvisionedConcurrencySpilloverInvocations` (invocations of a
+provisioned version or alias that on-demand environments served), `ProvisionedConcurrentExecutions` (the
+most provisioned environments busy at once) and, per alias or version, `ProvisionedConcurrencyUtilization`
+(that most over the allocated count). `LOCAL_AWS_TIME_SCALE` compresses the period as it does for hosting."""
 
 import datetime
 import logging
@@ -26,6 +29,8 @@ class Period:
     counts: Counter = field(default_factory=Counter)  # Invocations, Errors, Throttles
     duration: Statistic = field(default_factory=Statistic)
     concurrent: int = 0  # the most invocations running at once
+    provisioned_concurrent: int = 0  # the most provisioned environments serving at once
+    allocated: int = 0  # the provisioned concurrency of the alias or version, when invocations named one
 
 
 class FunctionMetrics:
@@ -35,6 +40,7 @@ class FunctionMetrics:
         self._lock = threading.Lock()
         self._periods: dict[tuple[str, str | None], Period] = {}
         self._running: dict[tuple[str, str | None], int] = {}
+        self._running_provisioned: dict[tuple[str, str | None], int] = {}
         self._publisher: threading.Thread | None = None
 
     def started(self, function_name: str, resource: str | None) -> None:
@@ -44,13 +50,32 @@ class FunctionMetrics:
                 period = self._periods.setdefault(key, Period())
                 period.concurrent = max(period.concurrent, self._running[key])
 
-    def ended(self, function_name: str, resource: str | None, duration_ms: float, error: bool) -> None:
+    def serving(self, function_name: str, resource: str | None, provisioned: bool) -> None:
+        """The invocation that `started` got its environment: a provisioned one or not."""
+        if not provisioned:
+            return
+        with self._lock:
+            for key in self._keys(function_name, resource):
+                self._running_provisioned[key] = self._running_provisioned.get(key, 0) + 1
+                period = self._periods.setdefault(key, Period())
+                period.provisioned_concurrent = max(period.provisioned_concurrent, self._running_provisioned[key])
+
+    def ended(self, function_name: str, resource: str | None, duration_ms: float, error: bool,
+              provisioned: bool = False, allocated: int = 0) -> None:
+        """`allocated`: the provisioned concurrency configured on `resource` (0: none)."""
         with self._lock:
             for key in self._keys(function_name, resource):
                 self._running[key] -= 1
                 period = self._periods.setdefault(key, Period())
                 period.counts.update(Invocations=1, Errors=int(error))
                 period.duration.add(duration_ms)
+                if provisioned:
+                    self._running_provisioned[key] -= 1
+                    period.counts.update(ProvisionedConcurrencyInvocations=1)
+                elif allocated:
+                    period.counts.update(ProvisionedConcurrencySpilloverInvocations=1)
+                if key[1] is not None:
+                    period.allocated = max(period.allocated, allocated)
 
     def throttled(self, function_name: str, resource: str | None) -> None:
         with self._lock:
@@ -107,4 +132,11 @@ def _data(function_name: str, resource: str | None, period: Period, timestamp, r
     data.append(datum("ConcurrentExecutions", "Count", Value=period.concurrent))
     if period.duration.count:
         data.append(datum("Duration", "Milliseconds", StatisticValues=period.duration.statistic_values()))
+    if period.allocated or period.counts["ProvisionedConcurrencyInvocations"]:
+        data += [datum(name, "Count", Value=period.counts[name]) for name in (
+            "ProvisionedConcurrencyInvocations", "ProvisionedConcurrencySpilloverInvocations")]
+        data.append(datum("ProvisionedConcurrentExecutions", "Count", Value=period.provisioned_concurrent))
+    if period.allocated:
+        data.append(datum("ProvisionedConcurrencyUtilization", "None",
+                          Value=min(1.0, period.provisioned_concurrent / period.allocated)))
     return data

@@ -12,6 +12,7 @@ from local_aws.awslambda.functions import LambdaFunction, Snapshot
 from local_aws.awslambda.layers_api import layer_content
 from local_aws.awslambda.log_shipping import LogShipper
 from local_aws.awslambda.pool import EnvironmentPool
+from local_aws.awslambda.provisioned import ProvisionedConfigs
 from local_aws.awslambda.runtime_packages import runtime_directory
 from local_aws.containers.log_streams import LogStream, ensure_log_group
 
@@ -32,12 +33,14 @@ def run_invocation(ctx, function: LambdaFunction, snapshot: Snapshot, payload: b
     metrics.started(function.name, resource)
     result = None
     try:
-        result = pool.invoke(function.name, f"{snapshot.version}:{snapshot.revision_id}", make_environment, payload)
+        result = pool.invoke(function.name, f"{snapshot.version}:{snapshot.revision_id}", make_environment, payload,
+                             lambda provisioned: metrics.serving(function.name, resource, provisioned))
         return result
     finally:
         concurrency.release(function.name)
         metrics.ended(function.name, resource, result.duration_ms if result else 0.0,
-                      result is None or result.function_error is not None)
+                      result is None or result.function_error is not None, result is not None and result.provisioned,
+                      ctx.state(ProvisionedConfigs).allocated(function.name, resource))
 
 
 def new_environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> ExecutionEnvironment:

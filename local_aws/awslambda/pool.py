@@ -2,6 +2,7 @@
 is free (a cold start), recycled when the function's code or configuration changes, and all closed when
 local AWS stops."""
 
+import dataclasses
 import threading
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ class EnvironmentPool:
         self._idle: dict[str, list[tuple[str, ExecutionEnvironment]]] = {}  # function -> (revision, environment)
         self._busy: set[ExecutionEnvironment] = set()
         self._retired: set[ExecutionEnvironment] = set()  # closed when their invocation ends
+        self._provisioned: set[ExecutionEnvironment] = set()  # started ahead (prewarm); taken first
         self._closes_with_local_aws = False
 
     def close_with(self, supervisor) -> None:
@@ -25,8 +27,9 @@ class EnvironmentPool:
         supervisor.on_shutdown(self.close_all)
 
     def invoke(self, function_name: str, revision: str, make: Callable[[], ExecutionEnvironment],
-               payload: bytes) -> Result:
-        """Run `payload` in a warm environment of `function_name` at `revision`, or in a new one from `make`."""
+               payload: bytes, on_environment: Callable[[bool], None] = lambda provisioned: None) -> Result:
+        """Run `payload` in a warm environment of `function_name` at `revision` (a provisioned one first), or in
+        a new one from `make`; `on_environment(provisioned)` is told which kind serves it before it runs."""
         environment = self._take(function_name, revision)
         if environment is None:
             environment = make()
@@ -36,8 +39,10 @@ class EnvironmentPool:
                 return Result(failure.payload, "Unhandled", 0.0, None)
         with self._lock:
             self._busy.add(environment)
+            provisioned = environment in self._provisioned
         try:
-            return environment.invoke(payload)
+            on_environment(provisioned)
+            return dataclasses.replace(environment.invoke(payload), provisioned=provisioned)
         finally:
             with self._lock:
                 self._busy.discard(environment)
@@ -55,6 +60,7 @@ class EnvironmentPool:
         environment.start()
         environment.initialised_ahead()
         with self._lock:
+            self._provisioned.add(environment)
             self._idle.setdefault(function_name, []).append((revision, environment))
         return environment
 
@@ -65,6 +71,7 @@ class EnvironmentPool:
             closing = [env for _, env in idle if env in environments]
             self._idle[function_name] = [(rev, env) for rev, env in idle if env not in environments]
             self._retired |= {env for env in environments if env in self._busy}
+            self._provisioned -= set(environments)
         for environment in closing:
             environment.close()
 
@@ -86,13 +93,11 @@ class EnvironmentPool:
         stale = []
         with self._lock:
             idle = self._idle.get(function_name, [])
-            found = None
-            while idle:
-                env_revision, environment = idle.pop()
-                if env_revision == revision and not environment.closed:
-                    found = environment
-                    break
-                stale.append(environment)
+            stale = [env for rev, env in idle if rev != revision or env.closed]
+            usable = [env for rev, env in idle if rev == revision and not env.closed]
+            # the most recently used, provisioned ones before on-demand ones
+            found = max(reversed(usable), key=lambda env: env in self._provisioned, default=None)
+            self._idle[function_name] = [(rev, env) for rev, env in idle if env in usable and env is not found]
         for environment in stale:
             environment.close()
         return found

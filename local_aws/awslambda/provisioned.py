@@ -47,6 +47,12 @@ class ProvisionedConfigs:
             return sum(c.requested for (name, qualifier), c in self.configs.items()
                        if name == function_name and qualifier != excluding)
 
+    def allocated(self, function_name: str, qualifier: str | None) -> int:
+        """The environments provisioned for the function's alias or version `qualifier` (0 for none)."""
+        with self.lock:
+            config = self.configs.get((function_name, qualifier)) if qualifier else None
+            return config.available if config is not None else 0
+
     def take(self, function_name: str, qualifier: str | None = None) -> list[ProvisionedConfig]:
         """Remove and return the function's config for `qualifier` (None: every one of the function's)."""
         with self.lock:

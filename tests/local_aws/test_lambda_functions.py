@@ -280,7 +280,8 @@ def test_versions_are_snapshots_and_aliases_point_at_them(lam, function):
     assert error_of(lam.get_alias, FunctionName=function, Name="live")["Code"] == "ResourceNotFoundException"
 
 
-def test_provisioned_concurrency_becomes_ready_and_its_invocations_are_warm(lam, function):
+def test_provisioned_concurrency_becomes_ready_and_its_invocations_are_warm(lam, function, aws_client, monkeypatch):
+    monkeypatch.setenv("LOCAL_AWS_TIME_SCALE", "60")  # a metric minute lasts a second
     lam.publish_version(FunctionName=function)
     lam.create_alias(FunctionName=function, Name="live", FunctionVersion="1")
     assert error_of(lam.put_provisioned_concurrency_config, FunctionName=function, Qualifier="$LATEST",
@@ -298,6 +299,28 @@ def test_provisioned_concurrency_becomes_ready_and_its_invocations_are_warm(lam,
         tail = base64.b64decode(lam.invoke(FunctionName=function, Qualifier="live", Payload=b"{}",
                                            LogType="Tail")["LogResult"]).decode()
         assert "Init Duration" not in tail
+    lam.invoke(FunctionName=function, Payload=b"{}")  # $LATEST: no provisioned concurrency, no spillover
+    cloudwatch = aws_client("cloudwatch")
+
+    def metric(name: str, statistic: str, resource: str | None = "live") -> float:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        dimensions = [{"Name": "FunctionName", "Value": function}] + (
+            [{"Name": "Resource", "Value": f"{function}:{resource}"}] if resource else [])
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=name, Dimensions=dimensions, StartTime=now - datetime.timedelta(
+                minutes=10), EndTime=now + datetime.timedelta(minutes=1), Period=1, Statistics=[statistic])["Datapoints"]
+        return sum(point[statistic] for point in points) if statistic == "Sum" else max(
+            (point[statistic] for point in points), default=0)
+
+    deadline = time.monotonic() + 30
+    while metric("ProvisionedConcurrencyInvocations", "Sum") < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    # per function too (moto's GetMetricStatistics also counts the Resource series under FunctionName alone)
+    assert metric("ProvisionedConcurrencyInvocations", "Sum", resource=None) >= 3
+    assert metric("ProvisionedConcurrencySpilloverInvocations", "Sum") == 0
+    assert metric("ProvisionedConcurrentExecutions", "Maximum") == 1
+    assert metric("ProvisionedConcurrencyUtilization", "Maximum") == 0.5  # one of the two busy at most
     listed = lam.list_provisioned_concurrency_configs(FunctionName=function)["ProvisionedConcurrencyConfigs"]
     assert [c["FunctionArn"].rsplit(":", 1)[-1] for c in listed] == ["live"]
     lam.delete_provisioned_concurrency_config(FunctionName=function, Qualifier="live")
