@@ -19,7 +19,8 @@ spooled to a temporary file. On top of waitress:
 - `screen(environ)` runs as soon as the header block of a request with a large, chunked or
   `Expect: 100-continue` body is complete: a request it refuses is answered then and the connection
   closed, its body never read and no `100 Continue` sent (a small body is read and refused by the
-  application, keeping the connection);
+  application, keeping the connection); a request with `Expect: 100-continue` and no body is answered
+  at once (waitress would wait for its body);
 - `body_limit(environ)` names a route's own limit on the body (`InvokeEndpoint`'s 6 MB), enforced
   whatever the transfer encoding: a declared length over it is refused before the body is read, a
   chunked body as soon as it passes it;
@@ -272,6 +273,15 @@ class _Channel(HTTPChannel):
         parser.body_limit = self.server.body_limit
         parser.body_limit_floor = self.server.body_limit_floor
         return parser
+
+    def send_continue(self) -> None:
+        if self.request.completed:
+            # No body is coming (`Content-Length: 0`, as boto3 sends an empty PutObject), so the final answer
+            # follows instead: waitress would send `100 Continue`, mark the request incomplete and wait for
+            # a body forever.
+            self.request.expect_continue = False
+            return
+        super().send_continue()
 
     def received(self, data: bytes) -> bool:
         partial = self.request

@@ -105,3 +105,18 @@ def test_clients_on_many_connections_at_once_are_all_answered(server):
     for thread in threads:
         thread.join(timeout=60)
     assert not failures
+
+
+def test_an_empty_body_sent_with_expect_continue_is_answered_at_once(server):
+    # boto3 sends PutObject of b"" so: `Expect: 100-continue` and `Content-Length: 0`. Waitress 3.0.2
+    # would send `100 Continue` and then wait for a body that was complete before it started.
+    with _connect(server) as connection:
+        connection.sendall(b"PUT /empty HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                           b"Content-Length: 0\r\n\r\n")
+        assert _answers(connection, 1) == [b"/empty"]
+        connection.sendall(b"PUT /then HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                           b"Content-Length: 4\r\n\r\n")
+        reader = connection.makefile("rb")
+        assert reader.readline() == b"HTTP/1.1 100 Continue\r\n" and reader.readline() == b"\r\n"
+        connection.sendall(b"body")
+        assert _answers(connection, 1) == [b"/then"]
