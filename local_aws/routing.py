@@ -35,6 +35,7 @@ SERVICE_MODULES = (
     "local_aws.awslambda.function_urls_api",
     "local_aws.awslambda.permissions_api",
     "local_aws.awslambda.layers_api",
+    "local_aws.awslambda.async_invocations",
 )
 
 ActionHandler = Callable[..., dict]

@@ -23,6 +23,7 @@ from local_aws.awslambda.api_requests import (
     request_params,
     target,
 )
+from local_aws.awslambda.async_invocations import EventInvokeConfigs, run_event
 from local_aws.awslambda.code_packages import MAX_ZIP_BYTES, RequestTooLargeException, read_code
 from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.concurrency_api import drop_provisioned
@@ -54,7 +55,7 @@ _REFUSED_MEMBERS = {
     "VpcConfig": "Functions run on this machine's loopback network; there is no VPC.",
     "FileSystemConfigs": "EFS is not available.",
     "CodeSigningConfigArn": "Code signing is not checked.",
-    "DeadLetterConfig": "Asynchronous invocations are not retried or sent to a dead-letter queue.",
+    "DeadLetterConfig": "A failed event is retried and then logged, not sent to a dead-letter queue.",
     "ImageConfig": "Only Zip packages run.",
     "KMSKeyArn": "Environment variables are not encrypted.",
     "CapacityProviderConfig": "Functions run on this machine.",
@@ -229,12 +230,15 @@ def delete_function(request: Request, ctx, name: str) -> Response:
     store = ctx.state(FunctionStore)
     function, snapshot = target(ctx, params["FunctionName"], params.get("Qualifier"))
     if snapshot.version != "$LATEST" or params.get("Qualifier") not in (None, "$LATEST"):
-        _delete_version(function, params.get("Qualifier") or snapshot.version)
+        version = params.get("Qualifier") or snapshot.version
+        _delete_version(function, version)
+        ctx.state(EventInvokeConfigs).forget(function.name, version)
         return Response(status=204)
     store.remove(function)
     drop_provisioned(ctx, function.name)
     ctx.state(EnvironmentPool).forget(function.name)
     ctx.state(Concurrency).unreserve(function.name)
+    ctx.state(EventInvokeConfigs).forget(function.name)
     return Response(status=204)
 
 
@@ -321,7 +325,8 @@ def invoke(request: Request, ctx, name: str) -> Response:
             raise RequestTooLargeException(f"Request must be smaller than {MAX_EVENT_PAYLOAD_BYTES} bytes for the "
                                            "Invoke operation")
         # Queued as Lambda queues it: a throttled event waits for a free unit instead of failing.
-        threading.Thread(target=run, args=(True,), name=f"lambda-event-{function.name}", daemon=True).start()
+        threading.Thread(target=run_event, args=(ctx, function, resource, lambda: run(True)),
+                         name=f"lambda-event-{function.name}", daemon=True).start()
         return Response(status=202)
     try:
         result = run(wait=False)

@@ -46,7 +46,7 @@ def run_invocation(ctx, function: LambdaFunction, snapshot: Snapshot, payload: b
 def new_environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> ExecutionEnvironment:
     settings = snapshot.settings
     credentials = ctx.client("sts").assume_role(RoleArn=settings["Role"],
-                                                RoleSessionName=function.name[:64])["Credentials"]
+                                                RoleSessionName=function.name[:64].ljust(2, "_"))["Credentials"]
     setup = FunctionSetup(
         name=function.name, arn=function.arn if snapshot.version == "$LATEST" else f"{function.arn}:{snapshot.version}",
         handler=settings["Handler"], code_dir=snapshot.code.directory, version=snapshot.version,

@@ -5,6 +5,7 @@ import uuid
 from werkzeug.wrappers import Request, Response
 
 from local_aws.awslambda.api_requests import API, function_named, json_response, paged, request_params
+from local_aws.awslambda.async_invocations import EventInvokeConfigs
 from local_aws.awslambda.functions import (
     Alias,
     LambdaFunction,
@@ -89,6 +90,7 @@ def delete_alias(request: Request, ctx, name: str, alias: str) -> Response:
     with function.lock:
         function.aliases.pop(params["Name"], None)  # AWS answers 204 for an alias that is not there
         function.policies.pop(params["Name"], None)  # its resource policy goes with it
+    ctx.state(EventInvokeConfigs).forget(function.name, params["Name"])  # and its event-invoke config
     return Response(status=204)
 
 
