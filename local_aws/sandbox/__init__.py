@@ -21,10 +21,12 @@ at every start: for a machine without user namespaces, at the user's own risk.
 This module imports nothing but the standard library, so that any Python can use it.
 """
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -215,6 +217,9 @@ class Sandbox:
             self._init_pid = None
         if lifeline is not None:
             os.close(lifeline)
+        if self.plain:  # no init to end the others: the program's session is what there is of the sandbox
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -235,16 +240,30 @@ def _relay_power_events(status, name: str, on_power: Callable[[str], None]) -> N
 
 def _plain_process(spec: SandboxSpec, argv: list[str], env: dict[str, str], cwd: str,
                    popen_kwargs: dict) -> subprocess.Popen:
+    env = {name: _host_path_list(spec, value) for name, value in env.items()}
     return subprocess.Popen(argv, env=env, cwd=_host_directory(spec, cwd), start_new_session=True, **popen_kwargs)
+
+
+def _host_path_list(spec: SandboxSpec, value: str) -> str:
+    """Without a sandbox, an environment value that is a list of absolute paths (`PYTHONPATH`, `PATH`,
+    `LAMBDA_TASK_ROOT`) with each path under a mount's target named by the mount's source; others unchanged."""
+    paths = value.split(":")
+    if not all(path.startswith("/") for path in paths):
+        return value
+    return ":".join(_mounted_source(spec, path) or path for path in paths)
+
+
+def _mounted_source(spec: SandboxSpec, path: str) -> str | None:
+    for mount in spec.mounts:
+        if path == mount.target or path.startswith(mount.target + "/"):
+            return str(mount.source) + path[len(mount.target):]
+    return None
 
 
 def _host_directory(spec: SandboxSpec, path: str) -> str | None:
     """Without a sandbox, the host directory a sandbox path names: a mount's source for its target (a
     function's /var/task is its unpacked code), the path itself if the host has it, else None."""
-    for mount in spec.mounts:
-        if path == mount.target or path.startswith(mount.target + "/"):
-            return str(mount.source) + path[len(mount.target):]
-    return path if os.path.isdir(path) else None
+    return _mounted_source(spec, path) or (path if os.path.isdir(path) else None)
 
 
 def _read_only_mounts(spec: SandboxSpec) -> list[list[str]]:

@@ -121,3 +121,12 @@ def test_a_packaged_module_imports_from_the_zip(environment, tmp_path):
     (env.setup.code_dir / "helper.py").write_text("VALUE = 42\n")
     env.start()
     assert json.loads(env.invoke(b"{}").payload) == 42
+
+
+def test_without_a_sandbox_the_function_runs_from_its_code_with_the_runtimes_packages(environment, monkeypatch):
+    """LOCAL_AWS_SANDBOX=none: no /var/task or /var/runtime exists, so the environment's paths name the host's."""
+    monkeypatch.setenv("LOCAL_AWS_SANDBOX", "none")
+    env = environment()
+    env.start()
+    answer = json.loads(env.invoke(b'{"n": 1}').payload)
+    assert answer["echo"] == {"n": 1} and answer["boto3"] and answer["cwd"] == str(env.setup.code_dir)

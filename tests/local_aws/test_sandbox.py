@@ -222,6 +222,13 @@ def test_without_sandboxes_by_choice_programs_run_plainly_with_a_warning(tmp_pat
                                 ["pwd"], ENV, cwd="/var/task", stdout=subprocess.PIPE)
         assert sandbox.process.communicate(timeout=10)[0].decode() == f"{code}\n"  # a mount's target is its source
         sandbox.close()
+        # and so are the paths of its environment's path lists (a function's PYTHONPATH names /var/task)
+        listed = Sandbox.start(SandboxSpec(name="i-plain", root=tmp_path / "root2", mounts=(Mount(code, "/var/task"),)),
+                               ["sh", "-c", 'echo "$PYTHONPATH|$NAME"'],
+                               {**ENV, "PYTHONPATH": "/var/task:/var/task/lib:/usr/lib", "NAME": "/var/task x"},
+                               stdout=subprocess.PIPE)
+        assert listed.process.communicate(timeout=10)[0].decode() == f"{code}:{code}/lib:/usr/lib|/var/task x\n"
+        listed.close()
     assert any("i-plain" in record.getMessage() and "outside any sandbox" in record.getMessage()
                for record in caplog.records)
 
