@@ -13,6 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 from front_door_events import b64
+from signed_requests import signed_request
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
@@ -139,3 +140,12 @@ def test_the_front_door_deployed_to_local_aws_lambda_answers_with_predictions(lo
     assert response["statusCode"] == 200 and body["endpoint"] == served_model, body
     assert len(body["predictions"]) == 2
     assert {p["label"] for p in body["predictions"]} <= {name.split(".", 1)[1] for name in CLASSES}
+
+    # and through its function URL: a SigV4-signed HTTP request becomes the payload 2.0 event
+    url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
+    keys = local_aws.credentials
+    over_url = signed_request("POST", url + "predict", "lambda", keys.access_key_id, keys.secret_access_key,
+                              json.dumps({"image": b64(jpeg), "top_k": 3}).encode(),
+                              {"Content-Type": "application/json"}, timeout=60)
+    assert over_url.status_code == 200, over_url.text
+    assert over_url.json()["endpoint"] == served_model and len(over_url.json()["predictions"]) == 3
