@@ -217,12 +217,13 @@ def wait_in_service(sagemaker, name: str) -> None:
 
 
 @contextlib.contextmanager
-def local_aws_edge(state_dir: Path, repo: Path = REPO):
-    """``python -m local_aws`` of the checkout ``repo`` in its own process, as users run it: yields boto3
-    client kwargs and the process."""
+def local_aws_edge(state_dir: Path, repo: Path = REPO, environment: dict[str, str] | None = None):
+    """``python -m local_aws`` of the checkout ``repo`` in its own process, as users run it, with
+    ``environment`` added to this one's: yields boto3 client kwargs and the process."""
     edge = subprocess.Popen(
         [sys.executable, "-m", "local_aws", "--port", "0", "--state-dir", str(state_dir)],
         cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+        env={**os.environ, **(environment or {})},
     )
     try:
         exported = {}
