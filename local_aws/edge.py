@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import time
+import urllib.parse
 from collections.abc import Callable
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -70,6 +71,8 @@ class Edge:
                 logger.info("%s %s -> %s %s (%.1f ms)", service or "-", what, refused.status, refused.code,
                             (time.perf_counter() - started) * 1e3)
                 return refusals.respond(start_response, refused)
+            if service in routing.services_around_moto():
+                return self._around_moto(environ, start_response, service, what, started, access_key, region)
             return self._to_moto(environ, start_response, service, what, started)
         ctx = RequestContext(self.platform, _account_id(environ, access_key), region,
                              environ.get(principals.PRINCIPAL_KEY), environ.get("REMOTE_ADDR"))
@@ -124,6 +127,38 @@ class Edge:
         authorize(ctx, action, params)
         result = handler(params, ctx)
         return Response(protocol.serialise(result), status=200, content_type=protocol.JSON_CONTENT_TYPE)
+
+    def _around_moto(self, environ, start_response, service, what, started, access_key, region):
+        """A query-protocol action local AWS wraps (`routing.around_moto`), or else moto's answer."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        params = {name: values[-1] for name, values in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+        handler = routing.find_around_moto(service, params.get("Action"))
+        if handler is None:
+            return self._to_moto(environ, start_response, service, what, started)
+        ctx = RequestContext(self.platform, _account_id(environ, access_key), region,
+                             environ.get(principals.PRINCIPAL_KEY), environ.get("REMOTE_ADDR"))
+
+        def moto() -> routing.MotoAnswer:
+            answered = {}
+
+            def captured(status, headers, exc_info=None):
+                answered.update(status=int(status[:3]), headers=list(headers))
+                return lambda data: None
+
+            chunks = self._to_moto(dict(environ, **{"wsgi.input": io.BytesIO(body)}), captured, service, what,
+                                   started)
+            return routing.MotoAnswer(answered["status"], answered["headers"], b"".join(chunks))
+
+        try:
+            response = handler(params, ctx, moto)
+        except AWSError as error:
+            refused = refusals.answer(error.status, error.code, error.message, refusals.family(environ, service))
+            logger.info("%s %s -> %s %s (%.1f ms)", service, what, refused.status, refused.code,
+                        (time.perf_counter() - started) * 1e3)
+            return refusals.respond(start_response, refused)
+        return response(environ, start_response)
 
     def _to_moto(self, environ, start_response, service, what, started):
         """moto's answer, except that a failure of moto (an exception, or its HTML error page) is

@@ -13,10 +13,18 @@ A non-JSON route (e.g. the SageMaker runtime's invocations) is a function
 
 A route's `max_body_bytes` is enforced by the HTTP server, before or while the body arrives.
 
+An action of a service whose state moto keeps but whose execution is local AWS's own (EC2's instances)
+wraps moto's answer: `handler(params: dict, ctx, moto: Callable[[], MotoAnswer]) -> werkzeug.Response`
+gets the request's form parameters and calls `moto()` for moto's answer, if at all:
+
+    @around_moto("ec2", "RunInstances")
+    def run_instances(params, ctx, moto): ...
+
 `service` is the SigV4 signing name. Modules register at import; `SERVICE_MODULES` lists them.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from werkzeug.routing import Map, Rule
 
@@ -36,6 +44,7 @@ SERVICE_MODULES = (
     "local_aws.awslambda.permissions_api",
     "local_aws.awslambda.layers_api",
     "local_aws.awslambda.async_invocations",
+    "local_aws.ec2.instances_api",
 )
 
 ActionHandler = Callable[..., dict]
@@ -47,6 +56,32 @@ _route_handlers: dict[str, RouteHandler] = {}
 _route_body_limits: dict[str, int] = {}
 _route_too_large: dict[str, tuple[str, str]] = {}
 _action_authorizers: dict[str, Callable[..., None]] = {}
+_around_moto: dict[tuple[str, str], RouteHandler] = {}
+
+
+@dataclass(frozen=True)
+class MotoAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def around_moto(service: str, name: str) -> Callable[[RouteHandler], RouteHandler]:
+    def register(handler: RouteHandler) -> RouteHandler:
+        if (service, name) in _around_moto:
+            raise RuntimeError(f"{service} action {name} is wrapped twice")
+        _around_moto[(service, name)] = handler
+        return handler
+
+    return register
+
+
+def find_around_moto(service: str | None, name: str | None) -> RouteHandler | None:
+    return _around_moto.get((service, name))
+
+
+def services_around_moto() -> frozenset[str]:
+    return frozenset(service for service, _ in _around_moto)
 
 
 def action(service: str, name: str) -> Callable[[ActionHandler], ActionHandler]:

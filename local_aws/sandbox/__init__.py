@@ -240,13 +240,15 @@ def _relay_power_events(status, name: str, on_power: Callable[[str], None]) -> N
 
 def _plain_process(spec: SandboxSpec, argv: list[str], env: dict[str, str], cwd: str,
                    popen_kwargs: dict) -> subprocess.Popen:
+    argv = [_host_path_list(spec, argument) for argument in argv]
     env = {name: _host_path_list(spec, value) for name, value in env.items()}
     return subprocess.Popen(argv, env=env, cwd=_host_directory(spec, cwd), start_new_session=True, **popen_kwargs)
 
 
 def _host_path_list(spec: SandboxSpec, value: str) -> str:
-    """Without a sandbox, an environment value that is a list of absolute paths (`PYTHONPATH`, `PATH`,
-    `LAMBDA_TASK_ROOT`) with each path under a mount's target named by the mount's source; others unchanged."""
+    """Without a sandbox, an argument or environment value that is a list of absolute paths (`PYTHONPATH`,
+    `PATH`, `LAMBDA_TASK_ROOT`) with each path under a mount's target named by the mount's source; others
+    unchanged."""
     paths = value.split(":")
     if not all(path.startswith("/") for path in paths):
         return value

@@ -77,10 +77,13 @@ def build_root(spec: dict) -> str:
     root = spec["root"]  # an empty directory of local AWS's state, private to this sandbox
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("sandbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-    under_tmp = [(source, target) for source, target in spec["read_only"] if _is_under(target, "/tmp")]
+    # Mounted once what they lie under is: local AWS's own Python may live under the host's /tmp, or under
+    # /root where an instance's root volume is mounted.
+    later = [(source, target) for source, target in spec["read_only"]
+             if any(_is_under(target, over) for over in ["/tmp", *(writable for _, writable in spec["writable"])])]
     for source, target in spec["read_only"]:
-        if (source, target) in under_tmp:
-            continue  # mounted once /tmp is (local AWS's own Python may live under the host's /tmp)
+        if (source, target) in later:
+            continue
         if os.path.islink(source) and source == target:
             os.symlink(os.readlink(source), root + target)  # a merged /usr's /bin -> usr/bin stays a link
         elif os.path.exists(source):
@@ -100,13 +103,13 @@ def build_root(spec: dict) -> str:
         bind(spec["tmp_dir"], root + "/tmp", writable=True)
     else:
         mount("tmp", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={spec['tmp_bytes']}")
-    for source, target in under_tmp:
-        bind(source, root + target, writable=False)
     for small in ("/run", "/var/tmp"):
         os.makedirs(root + small, exist_ok=True)
         mount("run", root + small, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m")
     for source, target in spec["writable"]:
         bind(source, root + target, writable=True)
+    for source, target in later:
+        bind(source, root + target, writable=False)
     if spec["power"]:
         install_power_commands(root)
     os.makedirs(root + "/.host", exist_ok=True)

@@ -1,0 +1,108 @@
+"""EC2 instances that really run (issue 15, step 1): moto keeps the state, local AWS's machines drive it
+(pending -> running -> stopping -> stopped -> pending -> running -> shutting-down -> terminated), user data
+runs once at first boot with the profile role's credentials, GetConsoleOutput is the instance's console,
+volumes survive a stop and go on terminate per DeleteOnTermination, a power-off inside stops the instance."""
+
+import json
+import sys
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="instances run in Linux namespace sandboxes")
+
+FAST = {"Delay": 0.2, "MaxAttempts": 150}
+USER_DATA = """#!/bin/bash
+echo "user data ran as $(id -u) in $(pwd)"
+echo boot >> /root/boots
+echo data > /mnt/sdf/kept
+touch /tmp/scratch
+python3 -c 'import boto3; print("caller", boto3.client("sts").get_caller_identity()["Arn"])'
+"""
+
+
+@pytest.fixture
+def ec2(aws_client):
+    return aws_client("ec2")
+
+
+@pytest.fixture
+def image_id(ec2):
+    return ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+
+@pytest.fixture
+def profile(aws_client):
+    iam = aws_client("iam")
+    name = f"trainer-{uuid.uuid4().hex[:6]}"
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return name
+
+
+def console(ec2, instance_id: str, expected: str, within: float = 30) -> str:
+    deadline = time.monotonic() + within
+    while True:
+        output = ec2.get_console_output(InstanceId=instance_id).get("Output", "")  # boto3 decodes its base64
+        if expected in output or time.monotonic() > deadline:
+            return output
+        time.sleep(0.2)
+
+
+def state(ec2, instance_id: str) -> str:
+    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]["Name"]
+
+
+def test_an_instance_boots_runs_its_user_data_once_and_stops_starts_and_terminates_truthfully(
+        ec2, image_id, profile, local_aws):
+    launched = ec2.run_instances(
+        ImageId=image_id, InstanceType="t2.xlarge", MinCount=1, MaxCount=1, UserData=USER_DATA,
+        IamInstanceProfile={"Name": profile},
+        BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 8, "DeleteOnTermination": False}}])
+    instance_id = launched["Instances"][0]["InstanceId"]
+    assert launched["Instances"][0]["State"]["Name"] == "pending"
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+
+    output = console(ec2, instance_id, "user data exited")
+    assert "user data ran as 0 in /root" in output and "user data exited with status 0" in output
+    assert f"assumed-role/{profile}/" in output  # the profile's role, through local AWS's STS
+    volumes = local_aws.state_dir / "123456789012" / "us-east-1" / "ec2" / instance_id / "volumes"
+    assert (volumes / "sdf" / "kept").read_text() == "data\n"
+
+    stopped = ec2.stop_instances(InstanceIds=[instance_id])["StoppingInstances"][0]
+    assert stopped["CurrentState"]["Name"] == "stopping"
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    assert not (local_aws.state_dir / "123456789012" / "us-east-1" / "ec2" / instance_id / "tmp").exists()
+
+    assert ec2.start_instances(InstanceIds=[instance_id])["StartingInstances"][0]["CurrentState"]["Name"] == "pending"
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    assert console(ec2, instance_id, "is running\nlocal AWS: booting").count("user data exited") == 1
+    assert list(volumes.glob("*/root/boots"))[0].read_text() == "boot\n"  # kept on the root volume, run once
+
+    assert ec2.terminate_instances(InstanceIds=[instance_id])["TerminatingInstances"][0]["CurrentState"]["Name"] \
+        == "shutting-down"
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    assert not list(volumes.glob("sda1")) and (volumes / "sdf" / "kept").exists()  # DeleteOnTermination false
+
+
+def test_a_power_off_inside_stops_the_instance(ec2, image_id):
+    instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
+                                    UserData="#!/bin/sh\nsleep 2\nshutdown -h now\n")["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    assert state(ec2, instance_id) == "stopped"
+
+
+def test_every_instance_of_a_launch_gets_the_profile_and_cloud_config_is_refused(ec2, image_id, profile):
+    launched = ec2.run_instances(ImageId=image_id, MinCount=2, MaxCount=2, IamInstanceProfile={"Name": profile})
+    ids = [instance["InstanceId"] for instance in launched["Instances"]]
+    associations = ec2.describe_iam_instance_profile_associations()["IamInstanceProfileAssociations"]
+    assert {a["InstanceId"] for a in associations if a["IamInstanceProfile"]["Arn"].endswith(profile)} == set(ids)
+    ec2.terminate_instances(InstanceIds=ids)
+    with pytest.raises(ClientError, match="cloud-config"):
+        ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData="#cloud-config\nruncmd: [ls]\n")
