@@ -107,11 +107,7 @@ def _configured(ctx, params: dict, merge: bool) -> Response:
     function, qualifier = _target(ctx, params)
     configs = ctx.state(EventInvokeConfigs)
     with configs.lock:
-        existing = configs.configs.get((function.name, qualifier))
-        if merge and existing is None:
-            raise ResourceNotFoundException(f"The function {function.arn}:{qualifier} doesn't have an "
-                                            "EventInvokeConfig")
-        config = existing if merge else EventInvokeConfig(f"{function.arn}:{qualifier}")
+        config = _existing(configs, function, qualifier) if merge else EventInvokeConfig(f"{function.arn}:{qualifier}")
         if "MaximumRetryAttempts" in params:
             config.retries = params["MaximumRetryAttempts"]
         if "MaximumEventAgeInSeconds" in params:
@@ -119,6 +115,14 @@ def _configured(ctx, params: dict, merge: bool) -> Response:
         config.last_modified = time.time()
         configs.configs[(function.name, qualifier)] = config
         return json_response(config.shape())
+
+
+def _existing(configs: EventInvokeConfigs, function: LambdaFunction, qualifier: str) -> EventInvokeConfig:
+    """The config of `qualifier` (under `configs.lock`), or Lambda's ResourceNotFoundException."""
+    config = configs.configs.get((function.name, qualifier))
+    if config is None:
+        raise ResourceNotFoundException(f"The function {function.arn}:{qualifier} doesn't have an EventInvokeConfig")
+    return config
 
 
 @route("lambda", CONFIG, methods=["PUT"])
@@ -139,11 +143,7 @@ def get_function_event_invoke_config(request: Request, ctx, name: str) -> Respon
     function, qualifier = _target(ctx, params)
     configs = ctx.state(EventInvokeConfigs)
     with configs.lock:
-        config = configs.configs.get((function.name, qualifier))
-        if config is None:
-            raise ResourceNotFoundException(f"The function {function.arn}:{qualifier} doesn't have an "
-                                            "EventInvokeConfig")
-        return json_response(config.shape())
+        return json_response(_existing(configs, function, qualifier).shape())
 
 
 @route("lambda", CONFIG, methods=["DELETE"])
@@ -152,9 +152,8 @@ def delete_function_event_invoke_config(request: Request, ctx, name: str) -> Res
     function, qualifier = _target(ctx, params)
     configs = ctx.state(EventInvokeConfigs)
     with configs.lock:
-        if configs.configs.pop((function.name, qualifier), None) is None:
-            raise ResourceNotFoundException(f"The function {function.arn}:{qualifier} doesn't have an "
-                                            "EventInvokeConfig")
+        _existing(configs, function, qualifier)
+        del configs.configs[(function.name, qualifier)]
     return Response(status=204)
 
 

@@ -9,6 +9,7 @@ import tarfile
 import textwrap
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 from model_code.metric_definitions import METRIC_DEFINITIONS as MODEL_CODE_METRIC_DEFINITIONS
@@ -69,6 +70,27 @@ _names = itertools.count()
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{next(_names)}-{uuid.uuid4().hex[:6]}"
+
+
+LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def lambda_function(client_kwargs: dict, prefix: str, source: str, **create) -> str:
+    """A python3.11 function whose app.py is `source` (handler `app.handler`), with a role of its own, Active."""
+    import boto3
+
+    role = boto3.client("iam", **client_kwargs).create_role(
+        RoleName=unique_name(prefix), AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    name = unique_name(prefix)
+    lam = boto3.client("lambda", **client_kwargs)
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                        Code={"ZipFile": buffer.getvalue()}, **create)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    return name
 
 
 def tarball(files: dict[str, str]) -> bytes:

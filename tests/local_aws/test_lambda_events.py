@@ -2,15 +2,14 @@
 LOCAL_AWS_TIME_SCALE) as many times as its event-invoke config allows; the config's API; destinations
 refused by name."""
 
-import io
 import json
 import sys
 import time
 import uuid
-import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
+from local_aws_testing import lambda_function
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="functions run in Linux namespace sandboxes")
 
@@ -26,21 +25,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def failing(local_aws):
-    import boto3
-
-    iam = boto3.client("iam", **local_aws.client_kwargs)
-    lam = boto3.client("lambda", **local_aws.client_kwargs)
-    role = iam.create_role(RoleName=f"events-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
-    name = f"failing-{uuid.uuid4().hex[:6]}"
-    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
-                        Code={"ZipFile": buffer.getvalue()}, Timeout=10)
-    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
-    return name
+    return lambda_function(local_aws.client_kwargs, "failing", HANDLER, Timeout=10)
 
 
 def attempts(s3, bucket: str, prefix: str, expected: int, within: float = 30) -> int:

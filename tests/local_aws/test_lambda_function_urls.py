@@ -2,15 +2,13 @@
 function returns for API Gateway's payload format 2.0 event; unsigned requests never reach it; AuthType
 NONE is refused by name."""
 
-import io
 import json
 import sys
-import uuid
-import zipfile
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from local_aws_testing import lambda_function
 from signed_requests import signed_request
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="functions run in Linux namespace sandboxes")
@@ -33,21 +31,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def url_function(local_aws):
-    import boto3
-
-    iam = boto3.client("iam", **local_aws.client_kwargs)
-    lam = boto3.client("lambda", **local_aws.client_kwargs)
-    role = iam.create_role(RoleName=f"url-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
-    name = f"url-{uuid.uuid4().hex[:6]}"
-    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
-                        Code={"ZipFile": buffer.getvalue()})
-    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
-    return name
+    return lambda_function(local_aws.client_kwargs, "url", HANDLER)
 
 
 def test_an_iam_url_answers_signed_requests_with_the_functions_response(local_aws, url_function, aws_client):
