@@ -1,12 +1,18 @@
 """The execution environments of one account and region's functions: reused while warm, made when none
-is free (a cold start), recycled when the function's code or configuration changes, and all closed when
-local AWS stops."""
+is free (a cold start), recycled when the function's code or configuration changes, closed once idle for
+`LOCAL_AWS_LAMBDA_IDLE_SECONDS` (default 600; provisioned ones are kept), and all closed when local AWS
+stops."""
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable
 
 from local_aws.awslambda.environment import ExecutionEnvironment, InitFailed, Result
+from local_aws.settings import positive_setting
+
+IDLE_SECONDS_VARIABLE = "LOCAL_AWS_LAMBDA_IDLE_SECONDS"
+DEFAULT_IDLE_SECONDS = 600.0  # AWS does not document how long it keeps an idle environment
 
 
 class EnvironmentPool:
@@ -16,6 +22,7 @@ class EnvironmentPool:
         self._busy: set[ExecutionEnvironment] = set()
         self._retired: set[ExecutionEnvironment] = set()  # closed when their invocation ends
         self._provisioned: set[ExecutionEnvironment] = set()  # started ahead (prewarm); taken first
+        self._idle_since: dict[ExecutionEnvironment, float] = {}  # when each idle environment last answered
         self._closes_with_local_aws = False
 
     def close_with(self, supervisor) -> None:
@@ -25,6 +32,29 @@ class EnvironmentPool:
                 return
             self._closes_with_local_aws = True
         supervisor.on_shutdown(self.close_all)
+        threading.Thread(target=self._reap_while_running, args=(supervisor.stopping,), daemon=True,
+                         name="lambda-idle-reaper").start()
+
+    def reap_idle(self, now: float) -> None:
+        """Close the on-demand environments that have been idle for longer than the setting allows."""
+        limit = positive_setting(IDLE_SECONDS_VARIABLE, DEFAULT_IDLE_SECONDS)
+        expired = []
+        with self._lock:
+            for function_name, idle in self._idle.items():
+                kept = []
+                for revision, environment in idle:
+                    too_long = now - self._idle_since.get(environment, now) > limit
+                    (expired if too_long and environment not in self._provisioned else kept).append(
+                        (revision, environment))
+                self._idle[function_name] = kept
+            still_idle = {environment for idle in self._idle.values() for _, environment in idle}
+            self._idle_since = {env: since for env, since in self._idle_since.items() if env in still_idle}
+        for _, environment in expired:
+            environment.close()
+
+    def _reap_while_running(self, stopping: threading.Event) -> None:
+        while not stopping.wait(min(1.0, positive_setting(IDLE_SECONDS_VARIABLE, DEFAULT_IDLE_SECONDS) / 4)):
+            self.reap_idle(time.monotonic())
 
     def invoke(self, function_name: str, revision: str, make: Callable[[], ExecutionEnvironment],
                payload: bytes, on_environment: Callable[[bool], None] = lambda provisioned: None) -> Result:
@@ -50,6 +80,7 @@ class EnvironmentPool:
                 self._retired.discard(environment)
                 if not environment.closed and not retired:
                     self._idle.setdefault(function_name, []).append((revision, environment))
+                    self._idle_since[environment] = time.monotonic()
             if retired:
                 environment.close()
 
@@ -98,6 +129,8 @@ class EnvironmentPool:
             # the most recently used, provisioned ones before on-demand ones
             found = max(reversed(usable), key=lambda env: env in self._provisioned, default=None)
             self._idle[function_name] = [(rev, env) for rev, env in idle if env in usable and env is not found]
+            for environment in [found, *stale]:
+                self._idle_since.pop(environment, None)
         for environment in stale:
             environment.close()
         return found

@@ -253,6 +253,7 @@ def test_versions_are_snapshots_and_aliases_point_at_them(lam, function):
     first = lam.publish_version(FunctionName=function, Description="first")
     assert (first["Version"], first["FunctionArn"].rsplit(":", 1)[-1]) == ("1", "1")
     assert lam.publish_version(FunctionName=function)["Version"] == "1"  # nothing changed: the same version
+    lam.get_waiter("published_version_active").wait(FunctionName=f"{function}:1", **waiter)
     lam.update_function_configuration(FunctionName=function, Environment={"Variables": {"STAGE": "prod"}})
     lam.get_waiter("function_updated_v2").wait(FunctionName=function, **waiter)
     assert lam.publish_version(FunctionName=function)["Version"] == "2"
@@ -380,3 +381,17 @@ def test_the_answers_are_of_the_shapes_botocores_model_gives_them(local_aws, fun
         assert answer.status_code == 200, answer.text
         report = ParamValidator().validate(answer.json(), model.operation_model(operation).output_shape)
         assert not report.has_errors(), report.generate_report()
+
+
+def test_an_environment_idle_for_longer_than_the_setting_is_reaped_and_the_next_invocation_is_cold(
+        lam, function, monkeypatch):
+    monkeypatch.setenv("LOCAL_AWS_LAMBDA_IDLE_SECONDS", "1")
+
+    def init_reported() -> bool:
+        answer = lam.invoke(FunctionName=function, Payload=b"{}", LogType="Tail")
+        return "Init Duration" in base64.b64decode(answer["LogResult"]).decode()
+
+    init_reported()
+    assert not init_reported()  # warm while used
+    time.sleep(3)  # idle past the limit: the reaper (every quarter of it) has closed the environment
+    assert init_reported()
