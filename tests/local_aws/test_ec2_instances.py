@@ -90,12 +90,15 @@ def test_an_instance_boots_runs_its_user_data_once_and_stops_starts_and_terminat
     assert not list(volumes.glob("sda1")) and (volumes / "sdf" / "kept").exists()  # DeleteOnTermination false
 
 
-def test_a_power_off_inside_stops_the_instance(ec2, image_id):
-    instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
+@pytest.mark.parametrize("behavior, final", [("stop", "stopped"), ("terminate", "terminated")])
+def test_a_power_off_inside_ends_that_instance_only_as_its_shutdown_behavior_says(ec2, image_id, behavior, final):
+    bystander = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceInitiatedShutdownBehavior=behavior,
                                     UserData="#!/bin/sh\nsleep 2\nshutdown -h now\n")["Instances"][0]["InstanceId"]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
-    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
-    assert state(ec2, instance_id) == "stopped"
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id, bystander], WaiterConfig=FAST)
+    ec2.get_waiter(f"instance_{final}").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    assert (state(ec2, instance_id), state(ec2, bystander)) == (final, "running")  # and local AWS still answers
+    ec2.terminate_instances(InstanceIds=[bystander])
 
 
 def test_every_instance_of_a_launch_gets_the_profile_and_cloud_config_is_refused(ec2, image_id, profile):
