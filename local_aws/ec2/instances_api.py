@@ -71,13 +71,14 @@ def run_instances(params: dict, ctx, moto) -> Response:
             return _response(answer)
         backend = ec2_backends[ctx.account_id][ctx.region]
         profile = params.get("IamInstanceProfile.Arn") or params.get("IamInstanceProfile.Name")
-        environment = _environment(ctx, profile)
+        role_arn = _profile_role(ctx, profile)
         made = []
         for instance_id in dict.fromkeys(match.decode() for match in _INSTANCE_ID.findall(answer.body)):
             instance = backend.get_instance(instance_id)
             if profile and instance_id not in backend.iam_instance_profile_associations:
                 backend.associate_iam_instance_profile(instance_id=instance_id, **_profile_argument(params))
-            machine = Machine(_setup(ctx, instance, params, user_data, environment),
+            machine = Machine(_setup(ctx, instance, params, user_data, _environment(ctx, role_arn, instance_id),
+                                     role_arn),
                               on_state=lambda name, instance=instance: _locked_set_state(instance, name))
             _set_state(instance, "pending")
             ctx.state(Machines).machines[instance_id] = machine
@@ -168,7 +169,8 @@ def _user_data(params: dict) -> bytes | None:
     return data
 
 
-def _setup(ctx, instance, params: dict, user_data: bytes | None, environment: dict[str, str]) -> MachineSetup:
+def _setup(ctx, instance, params: dict, user_data: bytes | None, environment: dict[str, str],
+           role_arn: str | None) -> MachineSetup:
     directory = ctx.files() / "ec2" / instance.id
     directory.mkdir(parents=True, exist_ok=True)
     root_device = getattr(instance, "root_device_name", None) or "/dev/sda1"
@@ -185,7 +187,7 @@ def _setup(ctx, instance, params: dict, user_data: bytes | None, environment: di
     return MachineSetup(instance_id=instance.id, directory=directory, volumes=tuple(volumes), user_data=script,
                         environment=environment, cpus=cores,
                         minute_seconds=real_seconds(60),
-                        shutdown_behavior=params.get("InstanceInitiatedShutdownBehavior", "stop"))
+                        shutdown_behavior=params.get("InstanceInitiatedShutdownBehavior", "stop"), role_arn=role_arn)
 
 
 def _block_device_mapping(params: dict) -> dict[str, bool]:
@@ -200,18 +202,26 @@ def _block_device_mapping(params: dict) -> dict[str, bool]:
     return devices
 
 
-def _environment(ctx, profile: str | None) -> dict[str, str]:
-    environment = {"AWS_ENDPOINT_URL": ctx.platform.url, "AWS_REGION": ctx.region, "AWS_DEFAULT_REGION": ctx.region}
+def _profile_role(ctx, profile: str | None) -> str | None:
+    """The role of the instance profile named (by name or ARN); None without one, as without a role in it."""
     if not profile:
-        return environment
+        return None
     name = profile.rsplit("/", 1)[-1]
     roles = ctx.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
-    if not roles:
-        return environment  # as on EC2: a profile without a role gives the instance no credentials
-    credentials = ctx.client("sts").assume_role(RoleArn=roles[0]["Arn"], RoleSessionName=f"ec2-{name}"[:64])
-    credentials = credentials["Credentials"]
-    return {**environment, "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"], "AWS_SESSION_TOKEN": credentials["SessionToken"]}
+    return roles[0]["Arn"] if roles else None
+
+
+def _environment(ctx, role_arn: str | None, instance_id: str) -> dict[str, str]:
+    environment = {"AWS_ENDPOINT_URL": ctx.platform.url, "AWS_REGION": ctx.region, "AWS_DEFAULT_REGION": ctx.region}
+    return {**environment, **role_credentials(ctx, role_arn, instance_id)} if role_arn else environment
+
+
+def role_credentials(ctx, role_arn: str, instance_id: str) -> dict[str, str]:
+    """Fresh temporary credentials of the instance's role (STS AssumeRole for an hour, the session named by
+    the instance id as EC2 names it), as its processes get them."""
+    credentials = ctx.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=instance_id)["Credentials"]
+    return {"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"]}
 
 
 def _profile_argument(params: dict) -> dict[str, str]:

@@ -17,13 +17,15 @@ shutting-down, terminated, as EC2 names them.
 
 import logging
 import shutil
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_aws.sandbox import Mount, Sandbox, SandboxSpec
+from local_aws.sandbox import Mount, Sandbox, SandboxError, SandboxSpec
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +65,15 @@ class MachineSetup:
     cpus: int | None
     minute_seconds: float
     shutdown_behavior: str = "stop"  # InstanceInitiatedShutdownBehavior: stop or terminate
+    role_arn: str | None = None  # the instance profile's role: its processes act as it
 
 
 class Machine:
     def __init__(self, setup: MachineSetup, on_state: Callable[[str], None]):
         self.setup = setup
-        self.on_state = on_state
+        self._on_state = on_state
+        self.state = "pending"
+        self.running_since: float | None = None  # time.time() of the last boot, None unless running
         self.console_path = setup.directory / "console.log"
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one power transition at a time
@@ -102,6 +107,18 @@ class Machine:
                 if volume.delete_on_termination:
                     shutil.rmtree(volume.directory, ignore_errors=True)
             self.on_state("terminated")
+
+    def on_state(self, name: str) -> None:
+        self.state = name
+        self.running_since = time.time() if name == "running" else None
+        self._on_state(name)
+
+    def run(self, argv: list[str], env: dict[str, str], cwd: str, **popen_kwargs) -> subprocess.Popen:
+        """Start `argv` on the running instance as root (its own process group); SandboxError if it is not up."""
+        sandbox = self._sandbox
+        if sandbox is None or self.state != "running":
+            raise SandboxError(f"instance {self.setup.instance_id} is not running")
+        return sandbox.run(argv, {**self._base_environment(), **env}, cwd=cwd, **popen_kwargs)
 
     def console_output(self) -> bytes:
         try:
@@ -139,13 +156,16 @@ class Machine:
         tmp.mkdir()
         spec = SandboxSpec(name=setup.instance_id, root=setup.directory / "sandbox-root", mounts=tuple(mounts),
                            tmp_dir=tmp, cpus=setup.cpus, power=True, minute_seconds=setup.minute_seconds)
-        # python3 is the interpreter local AWS runs on, with its packages (torch, boto3): the AMI's Python
-        environment = {"PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
-                               "/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8", **setup.environment}
+        environment = self._base_environment()
         with open(self.console_path, "ab") as console:
             return Sandbox.start(spec, ["/bin/sh", "-c", BOOT_SCRIPT, "boot", USER_DATA_PATH, RAN_MARKER],
                                  environment, cwd="/root",
                                  on_power=self._on_power, stdout=console, stderr=console)
+
+    def _base_environment(self) -> dict[str, str]:
+        # python3 is the interpreter local AWS runs on, with its packages (torch, boto3): the AMI's Python
+        return {"PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOME": "/root", "LANG": "C.UTF-8", **self.setup.environment}
 
     def _on_power(self, event: str) -> None:
         if event == "poweroff":

@@ -70,7 +70,7 @@ def test_an_instance_boots_runs_its_user_data_once_and_stops_starts_and_terminat
 
     output = console(ec2, instance_id, "user data exited")
     assert "user data ran as 0 in /root" in output and "user data exited with status 0" in output
-    assert f"assumed-role/{profile}/" in output  # the profile's role, through local AWS's STS
+    assert f"assumed-role/{profile}/{instance_id}" in output  # the profile's role, the session named as EC2 names it
     volumes = local_aws.state_dir / "123456789012" / "us-east-1" / "ec2" / instance_id / "volumes"
     assert (volumes / "sdf" / "kept").read_text() == "data\n"
 
