@@ -129,12 +129,19 @@ class Edge:
         return Response(protocol.serialise(result), status=200, content_type=protocol.JSON_CONTENT_TYPE)
 
     def _around_moto(self, environ, start_response, service, what, started, access_key, region):
-        """A query-protocol action local AWS wraps (`routing.around_moto`), or else moto's answer."""
+        """An action local AWS wraps (`routing.around_moto`), or else moto's answer: a JSON service's action
+        named by its `X-Amz-Target` with its validated parameters, a query one's by its form's `Action`."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        params = {name: values[-1] for name, values in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
-        handler = routing.find_around_moto(service, params.get("Action"))
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            action = target.rpartition(".")[2]
+            handler = routing.find_around_moto(service, action)
+            params = None  # parsed below, where its errors are answered
+        else:
+            params = {name: values[-1] for name, values in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+            handler = routing.find_around_moto(service, params.get("Action"))
         if handler is None:
             return self._to_moto(environ, start_response, service, what, started)
         ctx = RequestContext(self.platform, _account_id(environ, access_key), region,
@@ -152,6 +159,8 @@ class Edge:
             return routing.MotoAnswer(answered["status"], answered["headers"], b"".join(chunks))
 
         try:
+            if params is None:
+                params = protocol.parse_request(service, action, body)
             response = handler(params, ctx, moto)
         except AWSError as error:
             refused = refusals.answer(error.status, error.code, error.message, refusals.family(environ, service))

@@ -45,6 +45,7 @@ SERVICE_MODULES = (
     "local_aws.awslambda.layers_api",
     "local_aws.awslambda.async_invocations",
     "local_aws.ec2.instances_api",
+    "local_aws.ssm.run_command_api",
 )
 
 ActionHandler = Callable[..., dict]

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 ROOT_VOLUME_DIRECTORIES = ("/root", "/home", "/opt", "/srv")
 USER_DATA_PATH = "/var/lib/cloud/instance/user-data"
+SSM_DIRECTORY = "/var/lib/amazon/ssm"
 RAN_MARKER = "/var/lib/cloud/data/user-data-ran"  # on the instance's own state: user data runs once, ever
 CONSOLE_BYTES = 64 * 1024  # GetConsoleOutput's most recent 64 KB
 # $1: the user data script, $2: the marker that it ran (paths, so that a plain process gets the host's)
@@ -141,6 +142,9 @@ class Machine:
                     mounts.append(Mount(source, directory, writable=True))
             else:
                 mounts.append(Mount(volume.directory, volume.mount_point, writable=True))
+        ssm = setup.directory / "ssm"  # the SSM agent's own directory: orchestration, a command's output
+        ssm.mkdir(exist_ok=True)
+        mounts.append(Mount(ssm, SSM_DIRECTORY, writable=True))
         cloud_data = setup.directory / "cloud-data"
         cloud_data.mkdir(exist_ok=True)
         mounts.append(Mount(cloud_data, RAN_MARKER.rsplit("/", 1)[0], writable=True))
