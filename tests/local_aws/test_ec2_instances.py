@@ -109,3 +109,30 @@ def test_every_instance_of_a_launch_gets_the_profile_and_cloud_config_is_refused
     ec2.terminate_instances(InstanceIds=ids)
     with pytest.raises(ClientError, match="cloud-config"):
         ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData="#cloud-config\nruncmd: [ls]\n")
+
+
+def test_the_providers_ec2_operators_and_the_deferrable_sensors_trigger_see_the_truth(aws_env, ec2, image_id):
+    import asyncio
+
+    from airflow.providers.amazon.aws.operators.ec2 import (EC2CreateInstanceOperator, EC2StopInstanceOperator,
+                                                            EC2TerminateInstanceOperator)
+    from airflow.providers.amazon.aws.triggers.ec2 import EC2StateSensorTrigger
+
+    created = EC2CreateInstanceOperator(task_id="create", image_id=image_id, aws_conn_id=None, poll_interval=1,
+                                        wait_for_completion=True, config={"UserData": "#!/bin/sh\necho provider\n"})
+    instance_id = created.execute(context={})[0]
+    assert state(ec2, instance_id) == "running" and "provider" in console(ec2, instance_id, "provider")
+    EC2StopInstanceOperator(task_id="stop", instance_id=instance_id, aws_conn_id=None, check_interval=1).execute(
+        context={})
+    assert state(ec2, instance_id) == "stopped"
+
+    async def first_event():
+        trigger = EC2StateSensorTrigger(instance_id=instance_id, target_state="stopped", aws_conn_id=None,
+                                        poll_interval=1)
+        async for event in trigger.run():
+            return event.payload
+
+    assert asyncio.run(asyncio.wait_for(first_event(), timeout=60)) == {"status": "success", "message": "target state met"}
+    EC2TerminateInstanceOperator(task_id="terminate", instance_ids=[instance_id], aws_conn_id=None,
+                                 wait_for_completion=True, poll_interval=1).execute(context={})
+    assert state(ec2, instance_id) == "terminated"
