@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response
 
 SERVICE_MODULES = (
     "local_aws.sagemaker.permissions",
@@ -46,6 +47,7 @@ SERVICE_MODULES = (
     "local_aws.awslambda.async_invocations",
     "local_aws.ec2.instances_api",
     "local_aws.ssm.run_command_api",
+    "local_aws.hosting.autoscaling_api",
 )
 
 ActionHandler = Callable[..., dict]
@@ -65,6 +67,9 @@ class MotoAnswer:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+    def response(self) -> Response:
+        return Response(self.body, status=self.status, headers=self.headers)
 
 
 def around_moto(service: str, name: str) -> Callable[[RouteHandler], RouteHandler]:

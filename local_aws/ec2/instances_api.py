@@ -52,13 +52,13 @@ class Machines:
 @around_moto("ec2", "DescribeInstances")
 def describe_instances(params: dict, ctx, moto) -> Response:
     with _ec2_lock:
-        return _response(moto())
+        return moto().response()
 
 
 @around_moto("ec2", "DescribeInstanceStatus")
 def describe_instance_status(params: dict, ctx, moto) -> Response:
     with _ec2_lock:
-        return _response(moto())
+        return moto().response()
 
 
 @around_moto("ec2", "RunInstances")
@@ -68,7 +68,7 @@ def run_instances(params: dict, ctx, moto) -> Response:
     with _ec2_lock:
         answer = moto()
         if answer.status != 200 or _dry_run(params):
-            return _response(answer)
+            return answer.response()
         backend = ec2_backends[ctx.account_id][ctx.region]
         profile = params.get("IamInstanceProfile.Arn") or params.get("IamInstanceProfile.Name")
         role_arn = _profile_role(ctx, profile)
@@ -85,7 +85,7 @@ def run_instances(params: dict, ctx, moto) -> Response:
             made.append(machine)
     for machine in made:
         _in_background(machine.boot, machine)
-    return _response(answer)
+    return answer.response()
 
 
 @around_moto("ec2", "StartInstances")
@@ -113,7 +113,7 @@ def terminate_instances(params: dict, ctx, moto) -> Response:
 def get_console_output(params: dict, ctx, moto) -> Response:
     answer = moto()  # moto's answer is a sample text, but its errors (no such instance) are EC2's
     if answer.status != 200:
-        return _response(answer)
+        return answer.response()
     machine = ctx.state(Machines).machines.get(params["InstanceId"])
     output = machine.console_output() if machine is not None else b""
     timestamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -136,7 +136,7 @@ def _transition(params: dict, ctx, moto, from_states: set[str], to_state: str, a
                 pass  # moto answers InvalidInstanceID.NotFound
         answer = moto()
         if answer.status != 200 or _dry_run(params):
-            return _response(answer)
+            return answer.response()
         moving = []
         for instance_id, before in states.items():
             machine = ctx.state(Machines).machines.get(instance_id)
@@ -147,7 +147,7 @@ def _transition(params: dict, ctx, moto, from_states: set[str], to_state: str, a
                 _set_state(backend.get_instance(instance_id), before)  # nothing happens to it, as on EC2
     for machine in moving:
         _in_background(lambda machine=machine: action(machine), machine)
-    return _response(answer)
+    return answer.response()
 
 
 def _refuse_what_cannot_run(params: dict) -> None:
@@ -256,6 +256,3 @@ def _request_id(answer: MotoAnswer) -> str:
     found = re.search(rb"<requestId>([^<]+)</requestId>", answer.body)
     return found.group(1).decode() if found else ""
 
-
-def _response(answer: MotoAnswer) -> Response:
-    return Response(answer.body, status=answer.status, headers=answer.headers)

@@ -169,3 +169,35 @@ def test_an_endpoint_scales_out_under_load_and_back_in_when_idle(
     assert 0 < latency["Datapoints"][0]["Average"] <= latency["Datapoints"][0]["Maximum"] < 60_000_000
     per_instance = cloudwatch.get_metric_statistics(MetricName="InvocationsPerInstance", Statistics=["Maximum"], **window)
     assert per_instance["Datapoints"][0]["Maximum"] > 10.0
+
+
+def test_what_the_monitor_cannot_honour_is_refused_and_a_policy_needs_a_registered_target(local_aws):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    scaling = boto3.client("application-autoscaling", **local_aws.client_kwargs)
+    resource_id = "endpoint/not-registered/variant/AllTraffic"
+    tracking = {"TargetValue": 10.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}
+
+    def code(call, **params) -> str:
+        with pytest.raises(ClientError) as refused:
+            call(ServiceNamespace="sagemaker", ScalableDimension=DIMENSION, **params)
+        return refused.value.response["Error"]["Code"]
+
+    policy = {"PolicyName": "p", "ResourceId": resource_id}
+    assert code(scaling.put_scaling_policy, PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration=tracking, **policy) == "ObjectNotFoundException"
+    assert code(scaling.register_scalable_target, ResourceId="endpoint/missing-variant", MinCapacity=1,
+                MaxCapacity=2) == "ValidationException"
+    scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=DIMENSION,
+                                     MinCapacity=1, MaxCapacity=2)
+    for refused in ({"PolicyType": "StepScaling", "StepScalingPolicyConfiguration": {"AdjustmentType": "ChangeInCapacity"}},
+                    {"PolicyType": "TargetTrackingScaling", "TargetTrackingScalingPolicyConfiguration": {
+                        "TargetValue": 1.0, "CustomizedMetricSpecification": {
+                            "MetricName": "CPUUtilization", "Namespace": "/aws/sagemaker/Endpoints", "Statistic": "Average"}}}):
+        assert code(scaling.put_scaling_policy, **policy, **refused) == "ValidationException"
+    assert not scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id)["ScalingPolicies"]
+    scaling.put_scaling_policy(ServiceNamespace="sagemaker", ScalableDimension=DIMENSION, PolicyType="TargetTrackingScaling",
+                               TargetTrackingScalingPolicyConfiguration=tracking, **policy)
+    scaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=DIMENSION)

@@ -1,0 +1,74 @@
+"""Application Auto Scaling on SageMaker variants: what local AWS's monitor (`monitor.py`, `autoscaling.py`) can
+honour passes on to moto, which keeps the targets and policies; what it cannot is refused by name, never
+stored and ignored.
+
+For the `sagemaker` namespace: a `ResourceId` must be `endpoint/<name>/variant/<variant>` and the dimension
+`sagemaker:variant:DesiredInstanceCount` (moto answers a malformed id with HTTP 500); a scaling policy needs
+a registered scalable target, as AWS requires (`ObjectNotFoundException`); only target tracking on the
+predefined `SageMakerVariantInvocationsPerInstance` is honoured, so step scaling, customized metrics and
+other predefined metrics are refused. Other namespaces are moto's alone.
+"""
+
+from werkzeug.wrappers import Response
+
+from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
+from local_aws.hosting.autoscaling import PREDEFINED_METRIC, SCALABLE_DIMENSION, parse_resource_id
+from local_aws.routing import around_moto
+
+ObjectNotFoundException = aws_error("ObjectNotFoundException")
+NAMESPACE = "sagemaker"
+
+
+@around_moto("application-autoscaling", "RegisterScalableTarget")
+def register_scalable_target(params: dict, ctx, moto) -> Response:
+    _checked_variant(params)
+    return moto().response()
+
+
+@around_moto("application-autoscaling", "DeregisterScalableTarget")
+def deregister_scalable_target(params: dict, ctx, moto) -> Response:
+    _checked_variant(params)
+    return moto().response()
+
+
+@around_moto("application-autoscaling", "DeleteScalingPolicy")
+def delete_scaling_policy(params: dict, ctx, moto) -> Response:
+    _checked_variant(params)
+    return moto().response()
+
+
+@around_moto("application-autoscaling", "PutScalingPolicy")
+def put_scaling_policy(params: dict, ctx, moto) -> Response:
+    if params["ServiceNamespace"] != NAMESPACE:
+        return moto().response()
+    _checked_variant(params)
+    if params.get("PolicyType", "StepScaling") != "TargetTrackingScaling":
+        raise NotSupportedLocally("step scaling policies on SageMaker variants",
+                                  f"Use TargetTrackingScaling on {PREDEFINED_METRIC}.")
+    configuration = params.get("TargetTrackingScalingPolicyConfiguration", {})
+    if "CustomizedMetricSpecification" in configuration:
+        raise NotSupportedLocally("CustomizedMetricSpecification", f"Track the predefined {PREDEFINED_METRIC}.")
+    metric = configuration.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType")
+    if metric != PREDEFINED_METRIC:
+        raise NotSupportedLocally(f"target tracking on {metric or 'no metric'}",
+                                  f"Local AWS's endpoints publish and track {PREDEFINED_METRIC}.")
+    registered = ctx.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace=NAMESPACE, ResourceIds=[params["ResourceId"]],
+        ScalableDimension=params["ScalableDimension"])["ScalableTargets"]
+    if not registered:
+        raise ObjectNotFoundException(
+            f"No scalable target registered for service namespace: {NAMESPACE}, resource ID: {params['ResourceId']}, "
+            f"scalable dimension: {params['ScalableDimension']}")
+    return moto().response()
+
+
+def _checked_variant(params: dict) -> None:
+    if params.get("ServiceNamespace") != NAMESPACE:
+        return
+    if parse_resource_id(params["ResourceId"]) is None:
+        raise ValidationException(f"Unsupported resource ID {params['ResourceId']!r} for service namespace "
+                                  f"{NAMESPACE}: it must be endpoint/<endpoint name>/variant/<variant name>.")
+    if params["ScalableDimension"] != SCALABLE_DIMENSION:
+        raise ValidationException(f"Unsupported scalable dimension {params['ScalableDimension']!r} for "
+                                  f"{params['ResourceId']}: SageMaker variants scale {SCALABLE_DIMENSION}.")
+
