@@ -40,8 +40,6 @@ def _refuse_unsupported_config(params: dict) -> None:
     for member, supported in _UNSUPPORTED_CONFIG_MEMBERS.items():
         if member in params:
             raise NotSupportedLocally(member, supported)
-    if params.get("EnableNetworkIsolation"):
-        raise NotSupportedLocally("EnableNetworkIsolation", "Replicas share the machine's network.")
     for variant in params["ProductionVariants"]:
         for member, supported in _UNSUPPORTED_VARIANT_MEMBERS.items():
             if member in variant:

@@ -38,6 +38,7 @@ class ReplicaSpec:
     startup_timeout: float = 600.0
     # Where each new instance's output goes besides its local log file (CloudWatch Logs).
     log_streams: StreamFactory | None = None
+    network_isolation: bool = False  # the model's EnableNetworkIsolation: no outbound connection at all
 
 
 class VariantFleet:
@@ -153,6 +154,7 @@ class VariantFleet:
                 spec.environment,
                 spec.threads,
                 spec.log_streams(instance_id) if spec.log_streams else None,
+                network_isolation=spec.network_isolation,
             )
             for instance_id in instance_ids
         ]

@@ -85,6 +85,7 @@ def plan_deployment(
                 "ContainerStartupHealthCheckTimeoutInSeconds", DEFAULT_STARTUP_TIMEOUT_SECONDS
             ),
             log_streams=cloudwatch_streams(logs, endpoint_name, name),
+            network_isolation=model.enable_network_isolation or config.request.get("EnableNetworkIsolation", False),
         )
         plans.append(VariantPlan(name, variant.get("InitialVariantWeight", 1.0), counts[name], spec))
     return plans

@@ -7,6 +7,7 @@ here before launch, and a keep-alive connection pool the edge forwards requests 
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from local_aws.hosting.container_connections import (
     ContainerUnreachable,
 )
 from local_aws.hosting.replica_logs import ship_output
+from local_aws.sandbox import unavailable_reason
 from local_aws.supervisor import Supervisor
 
 HEALTH_POLL_SECONDS = 0.05
@@ -65,8 +67,11 @@ def launch_replica(
     environment: dict[str, str],
     threads: int,
     log_stream: LogStream | None,
+    network_isolation: bool = False,
 ) -> Replica:
-    """Start a replica process serving ``model_dir``; it is not healthy yet."""
+    """Start a replica process serving ``model_dir``; it is not healthy yet. With ``network_isolation`` it runs
+    in a network namespace of its own, with no interface up: it can open no connection to anything, while its
+    listening socket, made here in the host's namespace, still takes the edge's requests."""
     work_dir.mkdir(parents=True, exist_ok=True)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
@@ -92,6 +97,7 @@ def launch_replica(
         "PYTHONUNBUFFERED": "1",
     }
     command = [
+        *(isolated_network_prefix() if network_isolation else []),
         sys.executable, "-m", "local_aws.hosting.replica_server",
         "--model-dir", str(model_dir),
         "--listen-fd", str(listener.fileno()),
@@ -111,6 +117,19 @@ def launch_replica(
     shipper = ship_output(process.stdout, log_path, log_stream)
     pool = ContainerConnections("127.0.0.1", port, max_idle=POOL_CONNECTIONS)
     return Replica(instance_id, port, process, log_path, failure_file, pool, shipper)
+
+
+def isolated_network_prefix() -> list[str]:
+    """The command prefix that starts a program in a new, empty network namespace (as an unprivileged user
+    too); NetworkIsolationUnavailable where this machine cannot make one."""
+    reason = unavailable_reason()
+    if reason is not None or shutil.which("unshare") is None:
+        raise NetworkIsolationUnavailable(f"EnableNetworkIsolation needs a network namespace: {reason or 'no unshare'}")
+    return [shutil.which("unshare"), "--user", "--map-root-user", "--net", "--"]
+
+
+class NetworkIsolationUnavailable(ReplicaStartError):
+    """The model asks for network isolation and this machine cannot give it: the variant does not start."""
 
 
 def wait_until_healthy(replica: Replica, deadline: float) -> None:

@@ -66,7 +66,6 @@ def test_a_config_naming_an_unknown_model_is_refused(sagemaker):
     ({"ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "{model}", "InitialInstanceCount": 1,
                               "InstanceType": "ml.m5.large", "RoutingConfig": {"RoutingStrategy": "RANDOM"}}]},
      "routing strategy RANDOM"),
-    ({"EnableNetworkIsolation": True}, "EnableNetworkIsolation"),
 ])
 def test_features_local_aws_cannot_run_are_refused_by_name(sagemaker, model_name, extra, member):
     params = {"EndpointConfigName": unique_name("config"), "ProductionVariants": [variant(model_name)], **extra}
