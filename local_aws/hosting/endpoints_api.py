@@ -10,6 +10,7 @@ from local_aws.hosting import provisioning
 from local_aws.hosting.monitor import HostingMonitor
 from local_aws.hosting.state import Endpoint, EndpointConfig, EndpointConfigStore, EndpointStore
 from local_aws.routing import action
+from local_aws.sagemaker.kms_keys import ENDPOINT_CONFIG_KEY_MEMBERS, require_keys
 from local_aws.sagemaker.models import ModelStore
 from local_aws.sagemaker.resource_actions import delete_action, describe_action, list_action
 
@@ -69,6 +70,7 @@ def _check_variants(ctx, variants: list[dict]) -> None:
 @action("sagemaker", "CreateEndpointConfig")
 def create_endpoint_config(params, ctx):
     _refuse_unsupported_config(params)
+    require_keys(ctx, params, ENDPOINT_CONFIG_KEY_MEMBERS)
     _check_variants(ctx, params["ProductionVariants"])
     configs = ctx.state(EndpointConfigStore)
     name = params["EndpointConfigName"]

@@ -3,6 +3,7 @@ ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob."""
 
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
+from local_aws.sagemaker.kms_keys import TRAINING_KEY_MEMBERS, require_keys
 from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.resource_actions import describe_action, list_action
 from local_aws.sagemaker.search_space import search_space
@@ -31,7 +32,9 @@ def create_tuning_job(params, ctx):
     parameters = search_space(config.get("ParameterRanges", {}), definition.get("StaticHyperParameters", {}))
     if "HyperParameterTuningResourceConfig" in definition:
         raise NotSupportedLocally("HyperParameterTuningResourceConfig", "Give ResourceConfig.")
-    refuse_unsupported(trial_request(definition, "trial", {}, config["HyperParameterTuningJobObjective"]["MetricName"]))
+    trial = trial_request(definition, "trial", {}, config["HyperParameterTuningJobObjective"]["MetricName"])
+    refuse_unsupported(trial)
+    require_keys(ctx, trial, TRAINING_KEY_MEMBERS)
     jobs = ctx.state(TuningJobStore)
     name = params["HyperParameterTuningJobName"]
     job = TuningJob(name, jobs.arn(name), {k: v for k, v in params.items() if k != "Tags"})

@@ -256,3 +256,26 @@ def test_what_cannot_run_locally_is_refused(sm, probe_request, change, refused):
     assert refused in raised.value.response["Error"]["Message"]
     with pytest.raises(ClientError, match="Requested resource not found"):  # nothing half-created
         sm.describe_training_job(TrainingJobName=request["TrainingJobName"])
+
+
+def test_a_kms_key_must_exist_and_be_enabled_in_local_kms(sm, probe_request, aws_client, bucket):
+    kms = aws_client("kms")
+    key = kms.create_key(Description="training output")["KeyMetadata"]
+    disabled = kms.create_key(Description="disabled")["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=disabled)
+    for member, key_id, refused in (("OutputDataConfig", "1234abcd-12ab-34cd-56ef-1234567890ab", "does not exist"),
+                                    ("ResourceConfig", disabled, "is Disabled")):
+        request = probe_request(unique_name("kms"))
+        place = "KmsKeyId" if member == "OutputDataConfig" else "VolumeKmsKeyId"
+        request[member] = {**request[member], place: key_id}
+        with pytest.raises(ClientError) as raised:
+            sm.create_training_job(**request)
+        assert f"{member}.{place}" in raised.value.response["Error"]["Message"]
+        assert refused in raised.value.response["Error"]["Message"]
+        with pytest.raises(ClientError, match="Requested resource not found"):  # nothing half-created
+            sm.describe_training_job(TrainingJobName=request["TrainingJobName"])
+    request = probe_request(unique_name("kms"))
+    request["OutputDataConfig"] = {**request["OutputDataConfig"], "KmsKeyId": key["Arn"]}
+    sm.create_training_job(**request)
+    assert sm.describe_training_job(TrainingJobName=request["TrainingJobName"])["OutputDataConfig"]["KmsKeyId"] == \
+        key["Arn"]

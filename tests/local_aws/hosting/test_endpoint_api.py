@@ -168,3 +168,10 @@ def test_invoke_endpoint_options_local_aws_cannot_honour_are_refused_by_name(run
 def test_invoke_endpoint_options_within_limits_reach_the_endpoint_lookup(runtime):
     message = _invoke_error(runtime, CustomAttributes="a" * 1024, InferenceId="run-1")
     assert message.startswith("Endpoint no-such-endpoint of account")
+
+
+def test_an_endpoint_configs_kms_key_must_exist(sagemaker, model_name):
+    error = error_of(sagemaker.create_endpoint_config, EndpointConfigName=unique_name("config"),
+                     ProductionVariants=[variant(model_name)], KmsKeyId="alias/no-such-key")
+    assert error["Code"] == "ValidationException" and "KmsKeyId: the KMS key alias/no-such-key does not exist" in \
+        error["Message"]
