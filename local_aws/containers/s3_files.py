@@ -78,9 +78,12 @@ def download_uri(s3, uri: str, destination: Path) -> None:
     download(s3, bucket, key, destination)
 
 
-def upload(s3, source: Path, uri: str) -> None:
+def upload(s3, source: Path, uri: str, kms_key_id: str | None = None) -> None:
+    """Upload `source` to `uri`, encrypted with the KMS key when one is given (SSE-KMS, as SageMaker writes
+    a job's output with its OutputDataConfig.KmsKeyId)."""
     bucket, key = parse_s3_uri(uri)
-    s3.upload_file(str(source), bucket, key)
+    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else None
+    s3.upload_file(str(source), bucket, key, ExtraArgs=extra)
 
 
 def tar_directory(directory: Path, archive: Path) -> None:

@@ -331,10 +331,11 @@ class TrainingRun:
         first = self.dirs[self.hosts[0]]
         model_archive = self.root / "model.tar.gz"
         s3_files.tar_directory(first.model, model_archive)
-        s3_files.upload(self.s3, model_archive, f"{prefix}/model.tar.gz")
+        kms_key_id = self.job.request["OutputDataConfig"].get("KmsKeyId")
+        s3_files.upload(self.s3, model_archive, f"{prefix}/model.tar.gz", kms_key_id)
         output_archive = self.root / "output.tar.gz"
         s3_files.tar_directory(first.output_data, output_archive)
-        s3_files.upload(self.s3, output_archive, f"{prefix}/output.tar.gz")
+        s3_files.upload(self.s3, output_archive, f"{prefix}/output.tar.gz", kms_key_id)
         if self.checkpoint_uri:
             self._sync_checkpoints()
         return f"{prefix}/model.tar.gz"

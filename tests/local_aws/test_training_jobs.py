@@ -277,5 +277,9 @@ def test_a_kms_key_must_exist_and_be_enabled_in_local_kms(sm, probe_request, aws
     request = probe_request(unique_name("kms"))
     request["OutputDataConfig"] = {**request["OutputDataConfig"], "KmsKeyId": key["Arn"]}
     sm.create_training_job(**request)
-    assert sm.describe_training_job(TrainingJobName=request["TrainingJobName"])["OutputDataConfig"]["KmsKeyId"] == \
-        key["Arn"]
+    described = wait_for(lambda: sm.describe_training_job(TrainingJobName=request["TrainingJobName"]),
+                         "TrainingJobStatus")
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    bucket_name, _, key_name = described["ModelArtifacts"]["S3ModelArtifacts"].removeprefix("s3://").partition("/")
+    stored = aws_client("s3").head_object(Bucket=bucket_name, Key=key_name)
+    assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"]) == ("aws:kms", key["Arn"])  # written with it
