@@ -97,11 +97,17 @@ def _check_deployment_config(deployment_config: dict | None) -> None:
         raise NotSupportedLocally(
             "DeploymentConfig.RollingUpdatePolicy", "Updates are blue/green (BlueGreenUpdatePolicy ALL_AT_ONCE)."
         )
-    routing = deployment_config.get("BlueGreenUpdatePolicy", {}).get("TrafficRoutingConfiguration", {})
+    policy = deployment_config.get("BlueGreenUpdatePolicy", {})
+    routing = policy.get("TrafficRoutingConfiguration", {})
     if routing.get("Type", "ALL_AT_ONCE") != "ALL_AT_ONCE":
         raise NotSupportedLocally(
             f"blue/green traffic routing {routing['Type']}", "Traffic shifts ALL_AT_ONCE once the new fleet is healthy."
         )
+    waits = routing.get("WaitIntervalInSeconds", 0) + policy.get("TerminationWaitInSeconds", 0)
+    if "MaximumExecutionTimeoutInSeconds" in policy and policy["MaximumExecutionTimeoutInSeconds"] <= waits:
+        raise ValidationException(
+            "MaximumExecutionTimeoutInSeconds must be larger than the total waiting time of WaitIntervalInSeconds "
+            f"and TerminationWaitInSeconds ({waits} s).")
 
 
 @action("sagemaker", "CreateEndpoint")

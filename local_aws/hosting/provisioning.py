@@ -5,6 +5,7 @@ becomes data on the endpoint (``Failed`` with a ``FailureReason``, or a rolled-b
 reported in ``FailureReason``), never an exception through the API.
 """
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -19,6 +20,7 @@ from local_aws.hosting.fleet import ReplicaSpec
 from local_aws.hosting.replica import ReplicaStartError
 from local_aws.hosting.replica_logs import cloudwatch_streams
 from local_aws.hosting.state import Endpoint, EndpointConfig, EndpointStore
+from local_aws.hosting.time_scale import real_seconds
 from local_aws.platform import RequestContext
 from local_aws.sagemaker.models import ModelStore
 
@@ -92,10 +94,17 @@ def plan_deployment(
 
 
 def start_deployment(
-    ctx: RequestContext, endpoint: Endpoint, config: EndpointConfig, counts: dict[str, int]
+    ctx: RequestContext, endpoint: Endpoint, config: EndpointConfig, counts: dict[str, int],
+    startup_limit: float | None = None,
 ) -> Deployment:
+    """Start the config's fleets and wait until they are healthy; each replica gets at most `startup_limit`
+    seconds to become healthy when one is given (an update's MaximumExecutionTimeoutInSeconds)."""
     work_dir = ctx.files() / "endpoints" / endpoint.name / f"deployment-{next(_deployment_numbers)}"
-    deployment = Deployment(ctx.platform.supervisor, plan_deployment(ctx, endpoint.name, config, counts, work_dir))
+    plans = plan_deployment(ctx, endpoint.name, config, counts, work_dir)
+    if startup_limit is not None:
+        plans = [dataclasses.replace(plan, spec=dataclasses.replace(
+            plan.spec, startup_timeout=min(plan.spec.startup_timeout, startup_limit))) for plan in plans]
+    deployment = Deployment(ctx.platform.supervisor, plans)
     try:
         deployment.start()
     except VariantStartError as error:
@@ -122,23 +131,36 @@ def run_create(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint
 
 def run_update(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint,
                counts: dict[str, int], deployment_config: dict | None) -> None:
-    """Blue/green: the new fleet serves only once healthy; the old one then drains and stops.
+    """Blue/green, all at once: the new fleet takes all traffic only once healthy, the update bakes for
+    `WaitIntervalInSeconds` (still Updating, the old fleet kept), the endpoint is then InService and the old
+    fleet stops after `TerminationWaitInSeconds`. The waits follow LOCAL_AWS_TIME_SCALE.
 
-    If the new fleet cannot start, traffic never leaves the old one and the endpoint returns to
-    InService on its old configuration with the failure in FailureReason (SageMaker's rollback).
+    If the new fleet cannot start, or is not healthy within `MaximumExecutionTimeoutInSeconds` less the
+    waits, traffic never leaves the old one and the endpoint returns to InService on its old configuration
+    with the failure in FailureReason (SageMaker's rollback).
     """
+    policy = (deployment_config or {}).get("BlueGreenUpdatePolicy", {})
+    bake = policy.get("TrafficRoutingConfiguration", {}).get("WaitIntervalInSeconds", 0)
+    termination_wait = policy.get("TerminationWaitInSeconds", 0)
+    limit = policy.get("MaximumExecutionTimeoutInSeconds")
+    startup_limit = None if limit is None else real_seconds(limit - bake - termination_wait)
+    started = time.monotonic()
     try:
-        deployment = start_deployment(ctx, endpoint, endpoint.pending_config, counts)
+        deployment = start_deployment(ctx, endpoint, endpoint.pending_config, counts, startup_limit)
     except Exception as error:
         if not isinstance(error, DeploymentError):
             logger.exception("updating endpoint %s failed", endpoint.name)
+        elif startup_limit is not None and time.monotonic() - started >= startup_limit:
+            error = DeploymentError(f"{error}: the deployment exceeded its MaximumExecutionTimeoutInSeconds ({limit} s)")
         with endpoints.lock:
             endpoint.roll_back_update(error)
         return
     with endpoints.lock:
-        replaced = endpoint.finish_update(deployment, counts, deployment_config)
-    wait = (deployment_config or {}).get("BlueGreenUpdatePolicy", {}).get("TerminationWaitInSeconds", 0)
-    time.sleep(wait)
+        replaced = endpoint.shift_traffic(deployment, counts)
+    time.sleep(real_seconds(bake))
+    with endpoints.lock:
+        endpoint.finish_update(deployment_config)
+    time.sleep(real_seconds(termination_wait))
     replaced.close()
 
 

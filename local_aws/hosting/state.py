@@ -56,6 +56,7 @@ class Endpoint:
     deployment: Deployment | None = None
     pending_config: EndpointConfig | None = None
     pending_since: datetime.datetime | None = None
+    baking_since: datetime.datetime | None = None  # the pending configuration serves; the update bakes
     # Per variant, the instance count asked for (by the config, autoscaling or the API).
     desired_counts: dict[str, int] = field(default_factory=dict)
     metrics: InvocationMetrics = field(default_factory=InvocationMetrics)
@@ -76,18 +77,22 @@ class Endpoint:
         self.pending_since = now()
         self._set_status(UPDATING)
 
-    def finish_update(self, deployment: Deployment, counts: dict[str, int],
-                      deployment_config: dict | None) -> Deployment:
-        """The pending configuration's deployment is healthy and now serves; returns the one it replaced."""
+    def shift_traffic(self, deployment: Deployment, counts: dict[str, int]) -> Deployment:
+        """The pending configuration's deployment is healthy and now takes all traffic while the update bakes
+        (still Updating, its variants `Baking`); returns the one it replaced."""
         replaced = self.deployment
         self.deployment = deployment
-        self.config = self.pending_config
         self.desired_counts = counts
-        self.pending_config = None
+        self.baking_since = now()
+        return replaced
+
+    def finish_update(self, deployment_config: dict | None) -> None:
+        """The update has baked: the endpoint is InService on its new configuration."""
+        self.config = self.pending_config
+        self.pending_config = self.baking_since = None
         if deployment_config is not None:
             self.deployment_config = deployment_config
         self._set_status(IN_SERVICE)
-        return replaced
 
     def roll_back_update(self, error: Exception) -> None:
         """The pending configuration could not start: the old one keeps serving, and FailureReason says why."""
@@ -162,7 +167,8 @@ class Endpoint:
                         "VariantName": variant["VariantName"],
                         "DesiredInstanceCount": variant["InitialInstanceCount"],
                         "DesiredWeight": variant.get("InitialVariantWeight", 1.0),
-                        "VariantStatus": [{"Status": CREATING, "StartTime": self.pending_since}],
+                        "VariantStatus": [{"Status": "Baking", "StartTime": self.baking_since} if self.baking_since
+                                          else {"Status": CREATING, "StartTime": self.pending_since}],
                     }
                     for variant in self.pending_config.production_variants
                 ],
