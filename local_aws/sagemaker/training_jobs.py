@@ -7,6 +7,7 @@ the job runs.
 
 import datetime
 import threading
+import time
 from dataclasses import dataclass
 
 from local_aws.clock import now
@@ -52,6 +53,11 @@ class TrainingJob:
         self.failure_reason: str | None = None
         self.model_artifacts: str | None = None
         self.metrics: dict[str, tuple[float, datetime.datetime]] = {}
+        self.interrupted_seconds = 0.0  # spot interruptions: time without instances, not billed
+        stopping = request.get("StoppingCondition", {})
+        self.max_wait_deadline = (time.monotonic() + stopping["MaxWaitTimeInSeconds"]
+                                  if request.get("EnableManagedSpotTraining") and "MaxWaitTimeInSeconds" in stopping
+                                  else None)
 
     @property
     def hyperparameters(self) -> dict[str, str]:
@@ -72,6 +78,10 @@ class TrainingJob:
             if secondary_status == "Downloading":
                 self.training_start_time = now()
             self._transition(secondary_status, message)
+
+    def add_interrupted_seconds(self, seconds: float) -> None:
+        with self.lock:
+            self.interrupted_seconds += seconds
 
     def record_metric(self, name: str, value: float) -> None:
         with self.lock:
@@ -160,7 +170,7 @@ class TrainingJob:
                 if self.training_start_time:
                     seconds = int((self.training_end_time - self.training_start_time).total_seconds())
                     described["TrainingTimeInSeconds"] = seconds
-                    described["BillableTimeInSeconds"] = seconds
+                    described["BillableTimeInSeconds"] = max(1, seconds - int(self.interrupted_seconds))
             return described
 
     def summary(self) -> dict:

@@ -4,7 +4,9 @@ Starting -> Downloading (source dir, channels and checkpoints from S3 into each 
 stand-in) -> Training (one process per host, `python <sagemaker_program> <hyperparameters>` as the
 PyTorch container's toolkit runs it, output to CloudWatch Logs, metrics parsed from it) ->
 Uploading (`model.tar.gz` and `output.tar.gz` of algo-1, checkpoints) -> Completed, Failed or
-Stopped. Whatever happens becomes data on the job; nothing here raises into the API.
+Stopped. A managed spot job may be interrupted once (`LOCAL_AWS_SPOT_INTERRUPTION_SECONDS`): Interrupted ->
+Starting -> Training again on new hosts with the checkpoints from S3. Whatever happens becomes data on the
+job; nothing here raises into the API.
 """
 
 import collections
@@ -26,6 +28,7 @@ from local_aws.loopback import free_port
 from local_aws.platform import Platform
 from local_aws.sagemaker.metric_parser import MetricParser
 from local_aws.sagemaker.training_jobs import TrainingJob
+from local_aws.settings import positive_setting
 from local_aws.training import toolkit
 
 logger = logging.getLogger(__name__)
@@ -34,6 +37,8 @@ logger = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 20
 POLL_SECONDS = 0.2
 CHECKPOINT_SYNC_SECONDS = 10
+# Managed spot training: a spot job is interrupted once, this many seconds into training (unset: never).
+SPOT_INTERRUPTION_VARIABLE = "LOCAL_AWS_SPOT_INTERRUPTION_SECONDS"
 FAILURE_REASON_MAX = 1024
 TAIL_LINES = 10
 
@@ -44,7 +49,7 @@ class JobFailure(Exception):
 
 @dataclass
 class Ending:
-    kind: str  # completed, failed, stopped, max_runtime
+    kind: str  # completed, failed, stopped, max_runtime, max_wait, interrupted
     failure_reason: str | None = None
 
 
@@ -83,6 +88,9 @@ class TrainingRun:
         )
         self.checkpoint_uri = job.request.get("CheckpointConfig", {}).get("S3Uri")
         self._checkpoint_uploads: dict[Path, tuple[float, int]] = {}
+        self.spot = job.request.get("EnableManagedSpotTraining", False)
+        self._interruption_after = positive_setting(SPOT_INTERRUPTION_VARIABLE, None) if self.spot else None
+        self._interrupt_at: float | None = None
 
     def run(self) -> None:
         deadline = time.monotonic() + self.job.max_runtime_seconds
@@ -91,7 +99,11 @@ class TrainingRun:
             self.job.advance("Downloading", "Downloading input data")
             self._download()
             self.job.advance("Training", "Training image download completed. Training in progress.")
+            if self._interruption_after is not None:
+                self._interrupt_at = time.monotonic() + self._interruption_after
             ending = self._train(deadline)
+            while ending.kind == "interrupted":
+                ending = self._resume_after_interruption(deadline)
             if ending.kind == "failed":
                 self.job.finish("Failed", "Failed", "Training job failed", failure_reason=ending.failure_reason)
                 return
@@ -115,6 +127,10 @@ class TrainingRun:
         elif ending.kind == "max_runtime":
             self.job.finish("Stopped", "MaxRuntimeExceeded",
                             "Training job stopped: it exceeded StoppingCondition.MaxRuntimeInSeconds",
+                            model_artifacts=artifacts)
+        elif ending.kind == "max_wait":
+            self.job.finish("Stopped", "MaxWaitTimeExceeded",
+                            "Training job stopped: it exceeded StoppingCondition.MaxWaitTimeInSeconds",
                             model_artifacts=artifacts)
         else:
             self.job.finish("Stopped", "Stopped", "Training job stopped", model_artifacts=artifacts)
@@ -231,6 +247,25 @@ class TrainingRun:
                 host.stream.flush()
         return ending
 
+    def _resume_after_interruption(self, deadline: float) -> Ending:
+        """A spot interruption: the hosts are gone (their checkpoints synced to S3 first, as SageMaker
+        copies /opt/ml/checkpoints), new ones start with the checkpoints downloaded, and training goes on."""
+        interrupted = time.monotonic()
+        if self.checkpoint_uri:
+            self._sync_checkpoints()
+        self.job.advance("Interrupted", "Training job interrupted: the spot instances were reclaimed "
+                                        f"({SPOT_INTERRUPTION_VARIABLE})")
+        self.job.advance("Starting", "Launching requested ML instances after the spot interruption")
+        for dirs in self.dirs.values():
+            shutil.rmtree(dirs.checkpoints, ignore_errors=True)  # new instances: nothing local survives
+            dirs.checkpoints.mkdir(parents=True)
+        if self.checkpoint_uri:
+            self._checkpoint_uploads.clear()
+            self._download_prefix(self.checkpoint_uri, [dirs.checkpoints for dirs in self.dirs.values()])
+        self.job.add_interrupted_seconds(time.monotonic() - interrupted)
+        self.job.advance("Training", "Training resumed after the spot interruption")
+        return self._train(deadline)
+
     def _ending(self, started: list[HostProcess], deadline: float) -> Ending | None:
         for host in started:
             code = host.process.poll()
@@ -242,6 +277,11 @@ class TrainingRun:
             return Ending("stopped")
         if time.monotonic() > deadline:
             return Ending("max_runtime")
+        if self.job.max_wait_deadline is not None and time.monotonic() > self.job.max_wait_deadline:
+            return Ending("max_wait")
+        if self._interrupt_at is not None and time.monotonic() > self._interrupt_at:
+            self._interrupt_at = None  # once
+            return Ending("interrupted")
         return None
 
     def _role_credentials(self) -> dict[str, str]:

@@ -283,3 +283,43 @@ def test_a_kms_key_must_exist_and_be_enabled_in_local_kms(sm, probe_request, aws
     bucket_name, _, key_name = described["ModelArtifacts"]["S3ModelArtifacts"].removeprefix("s3://").partition("/")
     stored = aws_client("s3").head_object(Bucket=bucket_name, Key=key_name)
     assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"]) == ("aws:kms", key["Arn"])  # written with it
+
+
+SPOT_SCRIPT = '''
+import argparse, os, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--checkpoint_dir")
+args = parser.parse_args()
+progress = os.path.join(args.checkpoint_dir, "progress")
+step = int(open(progress).read()) if os.path.exists(progress) else 0
+print(f"resumed from step {step}", flush=True)
+while step < 15:
+    time.sleep(0.2)
+    step += 1
+    with open(progress + ".tmp", "w") as out:
+        out.write(str(step))
+    os.replace(progress + ".tmp", progress)
+'''
+
+
+def test_a_spot_job_is_interrupted_when_asked_and_resumes_from_its_checkpoints(sm, probe_request, aws_client, bucket,
+                                                                                monkeypatch):
+    from local_aws_testing import tarball
+
+    monkeypatch.setenv("LOCAL_AWS_SPOT_INTERRUPTION_SECONDS", "1.5")
+    aws_client("s3").put_object(Bucket=bucket, Key="spot/sourcedir.tar.gz", Body=tarball({"train.py": SPOT_SCRIPT}))
+    name = unique_name("spot")
+    request = probe_request(name, EnableManagedSpotTraining=True,
+                            StoppingCondition={"MaxRuntimeInSeconds": 120, "MaxWaitTimeInSeconds": 240},
+                            CheckpointConfig={"S3Uri": f"s3://{bucket}/spot-checkpoints/{name}"})
+    request["HyperParameters"]["sagemaker_submit_directory"] = f'"s3://{bucket}/spot/sourcedir.tar.gz"'
+    sm.create_training_job(**request)
+    described = wait_for(lambda: sm.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    statuses = [t["Status"] for t in described["SecondaryStatusTransitions"]]
+    assert statuses.count("Interrupted") == 1 and statuses.index("Interrupted") < len(statuses) - 1
+    events = aws_client("logs").filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                                  logStreamNamePrefix=f"{name}/")["events"]
+    resumed = [int(e["message"].split()[-1]) for e in events if e["message"].startswith("resumed from step")]
+    assert resumed[0] == 0 and resumed[1] > 0  # the second start read the checkpoint the first one wrote
+    assert described["BillableTimeInSeconds"] <= described["TrainingTimeInSeconds"]
