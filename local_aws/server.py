@@ -8,6 +8,7 @@ from pathlib import Path
 from local_aws import http_server, routing, sandbox
 from local_aws.access import callers, credentials
 from local_aws.access.gate import Gate
+from local_aws.cloudwatch.alarm_evaluator import AlarmEvaluator
 from local_aws.edge import DEFAULT_REGION, Edge
 from local_aws.platform import Platform
 from local_aws.supervisor import Supervisor
@@ -93,6 +94,7 @@ class LocalAWS:
         self._server.body_limit = edge.body_limit
         self._server.body_limit_floor = routing.smallest_body_limit()
         self._thread = http_server.serve_in_thread(self._server)
+        AlarmEvaluator(self.supervisor.stopping).start()
         logger.info("local_aws serving on %s (state in %s)", self.url, state_dir)
         logger.log(*sandbox.machine_report())
         return self

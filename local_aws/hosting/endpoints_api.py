@@ -88,11 +88,6 @@ def _check_deployment_config(deployment_config: dict | None) -> None:
     """Blue/green all at once is what an update does; other strategies are refused, not faked."""
     if not deployment_config:
         return
-    if "AutoRollbackConfiguration" in deployment_config:
-        raise NotSupportedLocally(
-            "DeploymentConfig.AutoRollbackConfiguration",
-            "An update rolls back when the new fleet fails its health checks; CloudWatch alarms do not trigger it.",
-        )
     if "RollingUpdatePolicy" in deployment_config:
         raise NotSupportedLocally(
             "DeploymentConfig.RollingUpdatePolicy", "Updates are blue/green (BlueGreenUpdatePolicy ALL_AT_ONCE)."

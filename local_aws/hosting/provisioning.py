@@ -27,6 +27,7 @@ from local_aws.sagemaker.models import ModelStore
 logger = logging.getLogger(__name__)
 
 DEFAULT_STARTUP_TIMEOUT_SECONDS = 600
+ALARM_POLL_SECONDS = 0.2  # how often a baking update looks at its rollback alarms
 _deployment_numbers = itertools.count(1)
 
 
@@ -157,11 +158,32 @@ def run_update(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint
         return
     with endpoints.lock:
         replaced = endpoint.shift_traffic(deployment, counts)
-    time.sleep(real_seconds(bake))
+    alarms = [alarm["AlarmName"] for alarm in
+              (deployment_config or {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])]
+    fired = _alarm_while_baking(ctx, alarms, real_seconds(bake))
+    if fired is not None:
+        with endpoints.lock:
+            rolled_back = endpoint.roll_back_bake(replaced, f"the alarm {fired} went into ALARM while the update baked")
+        rolled_back.close()
+        return
     with endpoints.lock:
         endpoint.finish_update(deployment_config)
     time.sleep(real_seconds(termination_wait))
     replaced.close()
+
+
+def _alarm_while_baking(ctx: RequestContext, alarms: list[str], seconds: float) -> str | None:
+    """Watch `alarms` for `seconds` (the bake period); the first one found in ALARM, or None."""
+    deadline = time.monotonic() + seconds
+    cloudwatch = ctx.client("cloudwatch") if alarms else None
+    while True:
+        if cloudwatch is not None:
+            for alarm in cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]:
+                if alarm["StateValue"] == "ALARM":
+                    return alarm["AlarmName"]
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(min(ALARM_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
 def run_scale(ctx: RequestContext, endpoints: EndpointStore, endpoint: Endpoint, counts: dict[str, int]) -> None:

@@ -57,6 +57,7 @@ class Endpoint:
     pending_config: EndpointConfig | None = None
     pending_since: datetime.datetime | None = None
     baking_since: datetime.datetime | None = None  # the pending configuration serves; the update bakes
+    counts_before_shift: dict[str, int] = field(default_factory=dict)
     # Per variant, the instance count asked for (by the config, autoscaling or the API).
     desired_counts: dict[str, int] = field(default_factory=dict)
     metrics: InvocationMetrics = field(default_factory=InvocationMetrics)
@@ -82,9 +83,20 @@ class Endpoint:
         (still Updating, its variants `Baking`); returns the one it replaced."""
         replaced = self.deployment
         self.deployment = deployment
-        self.desired_counts = counts
+        self.desired_counts, self.counts_before_shift = counts, self.desired_counts
         self.baking_since = now()
         return replaced
+
+    def roll_back_bake(self, replaced: Deployment, reason: str) -> Deployment:
+        """An alarm fired while the update baked: traffic goes back to the fleet it replaced (still running),
+        InService on the old configuration with FailureReason saying why; returns the new deployment."""
+        rolled_back, self.deployment = self.deployment, replaced
+        self.desired_counts = self.counts_before_shift
+        failed = self.pending_config
+        self.pending_config = self.baking_since = None
+        self._set_status(IN_SERVICE, f"Update to endpoint configuration {failed.name} failed and was rolled back to "
+                                     f"{self.config.name}: {reason}")
+        return rolled_back
 
     def finish_update(self, deployment_config: dict | None) -> None:
         """The update has baked: the endpoint is InService on its new configuration."""

@@ -73,3 +73,34 @@ def test_an_execution_timeout_no_larger_than_the_waits_is_refused(sagemaker, cre
     with pytest.raises(ClientError, match="MaximumExecutionTimeoutInSeconds must be larger"):
         sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=create_config(create_model(probe_model_archive)),
                                   DeploymentConfig=blue_green(bake=600, MaximumExecutionTimeoutInSeconds=600))
+
+
+def test_an_update_whose_rollback_alarm_fires_while_baking_is_rolled_back(
+        sagemaker, runtime, create_model, create_config, probe_model_archive, endpoint, local_aws, monkeypatch):
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("LOCAL_AWS_TIME_SCALE", "60")  # alarms are evaluated every second; the 600 s bake lasts 10 s
+    cloudwatch = boto3.client("cloudwatch", **local_aws.client_kwargs)
+    alarm = f"errors-{uuid.uuid4().hex[:6]}"
+    dimensions = [{"Name": "Deployment", "Value": alarm}]
+    cloudwatch.put_metric_alarm(AlarmName=alarm, Namespace="Test/Rollback", MetricName="Errors", Dimensions=dimensions,
+                                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+                                ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    blue = create_config(create_model(probe_model_archive))
+    name, _ = endpoint(blue)
+    old_pid = pid_of(runtime, name)
+    green = create_config(create_model(probe_model_archive))
+    sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=green, DeploymentConfig={
+        **blue_green(bake=600), "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}})
+    deadline = time.monotonic() + 60
+    while pid_of(runtime, name) == old_pid:  # the new fleet serves: the update bakes
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    cloudwatch.put_metric_data(Namespace="Test/Rollback", MetricData=[
+        {"MetricName": "Errors", "Dimensions": dimensions, "Value": 1, "StorageResolution": 1}])
+    described = wait_while(sagemaker, name, {"Updating"})
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", blue)
+    assert f"the alarm {alarm} went into ALARM while the update baked" in described["FailureReason"]
+    assert pid_of(runtime, name) == old_pid  # traffic is back on the old fleet

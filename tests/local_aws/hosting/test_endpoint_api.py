@@ -105,10 +105,6 @@ def test_rolling_updates_and_gradual_traffic_shifting_are_refused(sagemaker, mod
     error = error_of(sagemaker.create_endpoint, EndpointName=unique_name("endpoint"), EndpointConfigName=config,
                      DeploymentConfig=canary)
     assert error["Message"].startswith("local_aws does not support blue/green traffic routing CANARY.")
-    alarms = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]}}
-    error = error_of(sagemaker.create_endpoint, EndpointName=unique_name("endpoint"), EndpointConfigName=config,
-                     DeploymentConfig=alarms)
-    assert error["Message"].startswith("local_aws does not support DeploymentConfig.AutoRollbackConfiguration.")
 
 
 def test_a_creating_endpoint_cannot_be_updated_or_deleted_and_a_failed_one_is_listed(sagemaker, model_name):
