@@ -71,6 +71,8 @@ from preprocessing import IMAGENET_MEAN, IMAGENET_STD, normalize, to_model_input
 
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.5.1-cpu-py311"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+SAGEMAKER_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 BUCKET = "bench-hosting"
 NUM_CLASSES = 133  # dogImages' breeds
 
@@ -217,6 +219,12 @@ def wait_in_service(sagemaker, name: str) -> None:
 
 
 @contextlib.contextmanager
+def create_sagemaker_role(client_kwargs: dict) -> None:
+    """ROLE, trusting sagemaker.amazonaws.com: local AWS, as SageMaker, refuses models and jobs without it."""
+    boto3.client("iam", **client_kwargs).create_role(RoleName=ROLE.rsplit("/", 1)[-1],
+                                                     AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
+
+
 def local_aws_edge(state_dir: Path, repo: Path = REPO, environment: dict[str, str] | None = None):
     """``python -m local_aws`` of the checkout ``repo`` in its own process, as users run it, with
     ``environment`` added to this one's: yields boto3 client kwargs and the process."""
@@ -541,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     checks = []
     with tempfile.TemporaryDirectory(prefix="bench-hosting-") as tmp, local_aws_edge(Path(tmp) / "state") as (aws, edge):
         boto3.client("s3", **aws).create_bucket(Bucket=BUCKET)
+        create_sagemaker_role(aws)
         for label in labels:
             measured = run_case(label, CASES[label], aws, edge, Path(tmp), args.seconds, args.rounds,
                                 args.torchserve_dir, torchserve_skipped is None)

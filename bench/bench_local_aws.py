@@ -127,6 +127,9 @@ def latency_ms(sm, name: str, requests: int) -> list[float]:
 
 def main(args) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-local-aws-") as tmp, LocalAWS(port=0, state_dir=Path(tmp) / "state") as aws:
+        boto3.client("iam", **aws.client_kwargs).create_role(RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}))
         work = Path(tmp)
         dataset = sample_dataset.build(work / "data", sample_dataset.DatasetSpec(image_size=args.image_size))
         kwargs = aws.client_kwargs

@@ -25,7 +25,7 @@ from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplic
 from werkzeug.wrappers import Request, Response
 
 from local_aws import protocol, routing, s3_integrity, validation
-from local_aws.access import principals, refusals, sigv4
+from local_aws.access import principals, refusals, role_trust, sigv4
 from local_aws.access.refusals import Refusal
 from local_aws.exceptions import AccessDeniedException, AWSError, UnknownOperationException, aws_error
 from local_aws.platform import Platform, RequestContext
@@ -74,8 +74,7 @@ class Edge:
             if service in routing.services_around_moto():
                 return self._around_moto(environ, start_response, service, what, started, access_key, region)
             return self._to_moto(environ, start_response, service, what, started)
-        ctx = RequestContext(self.platform, _account_id(environ, access_key), region,
-                             environ.get(principals.PRINCIPAL_KEY), environ.get("REMOTE_ADDR"))
+        ctx = _request_context(self.platform, environ, access_key, region)
         response = self._serve(Request(environ), service, target, ctx)
         logger.info(
             "%s %s -> %s (%.1f ms)", service, what, response.status_code, (time.perf_counter() - started) * 1e3
@@ -144,8 +143,7 @@ class Edge:
             handler = routing.find_around_moto(service, params.get("Action"))
         if handler is None:
             return self._to_moto(environ, start_response, service, what, started)
-        ctx = RequestContext(self.platform, _account_id(environ, access_key), region,
-                             environ.get(principals.PRINCIPAL_KEY), environ.get("REMOTE_ADDR"))
+        ctx = _request_context(self.platform, environ, access_key, region)
 
         def moto() -> routing.MotoAnswer:
             answered = {}
@@ -266,6 +264,14 @@ def _scope(environ) -> tuple[str | None, str, str | None]:
     if found is None:
         return None, DEFAULT_REGION, None
     return found.access_key_id, found.region, found.service.lower()
+
+
+def _request_context(platform: Platform, environ, access_key: str | None, region: str) -> RequestContext:
+    principal = environ.get(principals.PRINCIPAL_KEY)
+    # Only local AWS's own key pair may say which AWS service it acts for.
+    on_behalf_of = environ.get(role_trust.SERVICE_ENVIRON_KEY) if principal is not None and principal.is_owner else None
+    return RequestContext(platform, _account_id(environ, access_key), region, principal, environ.get("REMOTE_ADDR"),
+                          on_behalf_of)
 
 
 def _account_id(environ, access_key: str | None) -> str:

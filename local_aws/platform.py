@@ -20,6 +20,7 @@ from local_aws.access import authorization
 from local_aws.access.credentials import KeyPair
 from local_aws.access.policy_evaluation import Policy
 from local_aws.access.principals import Principal
+from local_aws.access.role_trust import SERVICE_HEADER
 from local_aws.supervisor import Supervisor
 
 State = TypeVar("State")
@@ -50,8 +51,10 @@ class Platform:
         another account or region never shares a byte with it."""
         return self.state_dir / account_id / region
 
-    def client(self, service: str, account_id: str, region: str):
-        key = (service, account_id, region)
+    def client(self, service: str, account_id: str, region: str, on_behalf_of: str | None = None):
+        """A client of the edge signed with the key pair, acting in `account_id`; `on_behalf_of`: the AWS service
+        principal the request is made for (STS's AssumeRole checks the role's trust policy names it)."""
+        key = (service, account_id, region, on_behalf_of)
         with self._lock:
             if key not in self._clients:
                 client = boto3.session.Session().client(
@@ -63,6 +66,8 @@ class Platform:
                     config=_CLIENT_CONFIG,
                 )
                 client.meta.events.register("before-sign", functools.partial(_act_as, account_id))
+                if on_behalf_of is not None:
+                    client.meta.events.register("before-sign", functools.partial(_on_behalf_of, on_behalf_of))
                 self._clients[key] = client
             return self._clients[key]
 
@@ -77,6 +82,10 @@ def _act_as(account_id: str, request, **_) -> None:
     request.headers["x-moto-account-id"] = account_id
 
 
+def _on_behalf_of(service_principal: str, request, **_) -> None:
+    request.headers[SERVICE_HEADER] = service_principal
+
+
 @dataclass(frozen=True)
 class RequestContext:
     """Who is calling (account and region from the request's signature, the principal whose key signed it,
@@ -87,6 +96,7 @@ class RequestContext:
     region: str
     principal: Principal | None = None
     source_ip: str | None = None
+    on_behalf_of: str | None = None  # the AWS service the key pair acts for (SERVICE_HEADER), if it says one
 
     def authorize(self, action: str, resource: str, resource_policy: Sequence[Policy] = (),
                   condition_keys: Mapping[str, str] | None = None) -> None:
@@ -100,8 +110,8 @@ class RequestContext:
     def state(self, state_class: type[State]) -> State:
         return self.platform.state(state_class, self.account_id, self.region)
 
-    def client(self, service: str):
-        return self.platform.client(service, self.account_id, self.region)
+    def client(self, service: str, on_behalf_of: str | None = None):
+        return self.platform.client(service, self.account_id, self.region, on_behalf_of)
 
     def files(self) -> Path:
         return self.platform.files(self.account_id, self.region)

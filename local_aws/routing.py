@@ -48,6 +48,7 @@ SERVICE_MODULES = (
     "local_aws.ec2.instances_api",
     "local_aws.ssm.run_command_api",
     "local_aws.hosting.autoscaling_api",
+    "local_aws.access.assume_role_api",
 )
 
 ActionHandler = Callable[..., dict]

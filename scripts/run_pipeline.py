@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from local_aws.access.credentials import without_credentials  # noqa: E402
+from scripts import local_account  # noqa: E402
 from scripts.airflow_env import SAMPLE_ZIP, airflow_env as project_airflow_env  # noqa: E402
 BUILD = REPO / "build"
 SAMPLE_DIR = SAMPLE_ZIP.parent
@@ -231,6 +232,7 @@ def run_once(conf: dict[str, Any]) -> dict[str, Any]:
     else:
         print(f"Reusing local AWS at {aws['env']['AWS_ENDPOINT_URL']} (pid {aws['pid']}) from an earlier run",
               flush=True)
+    local_account.prepare_from_environment(aws["env"])
     env = airflow_env(aws["env"], AIRFLOW_HOME)
     log_path = BUILD / "run_pipeline.log"
     if airflow(env, "db", "migrate") != 0:

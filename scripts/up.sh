@@ -58,6 +58,8 @@ PASSWORDS=$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
 UI_HOST=$([[ $AIRFLOW__API__HOST == 0.0.0.0 ]] && echo 127.0.0.1 || echo "$AIRFLOW__API__HOST")
 for _ in $(seq 120); do
     if [[ -s $PASSWORDS ]] && curl -sf "http://$UI_HOST:8080/api/v2/monitor/health" > /dev/null; then
+        # What an administrator makes once in an AWS account: the pipeline's SageMaker role (local AWS is up by now).
+        "$BIN/python" scripts/local_account.py
         echo "Airflow UI: http://$UI_HOST:8080   login: admin / $("$BIN/python" -c \
             'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$PASSWORDS")"
         echo "Local AWS:  $AWS_ENDPOINT_URL (keys: $AWS_SHARED_CREDENTIALS_FILE, profile local)   logs: build/airflow_standalone.log, build/local_aws_up.log"

@@ -1,15 +1,32 @@
 """Shared fixtures: one local AWS edge for the whole session, and clients against it."""
 
+import json
+
 import boto3
 import pytest
 
 from local_aws import LocalAWS
 
 
+# The tests' SageMaker execution role (tests/local_aws/local_aws_testing.py's ROLE).
+SAGEMAKER_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
 @pytest.fixture(scope="session")
 def local_aws(tmp_path_factory):
-    """A running edge: `.url`, `.env` (AWS_ENDPOINT_URL, region, dummy credentials), `.client_kwargs`."""
+    """A running edge: `.url`, `.env` (AWS_ENDPOINT_URL, region, dummy credentials), `.client_kwargs`.
+    Its account holds what SageMaker's jobs and models need, as an account would: the tests' role
+    (`SageMakerRole`) and the local profile's pipeline role (scripts/local_account.py)."""
+    from scripts import local_account
+
     with LocalAWS(port=0, state_dir=tmp_path_factory.mktemp("local-aws-state")) as aws:
+        boto3.client("iam", **aws.client_kwargs).create_role(RoleName="SageMakerRole",
+                                                             AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
+        session = boto3.session.Session(aws_access_key_id=aws.credentials.access_key_id,
+                                        aws_secret_access_key=aws.credentials.secret_access_key,
+                                        region_name="us-east-1")
+        local_account.prepare(session, aws.url)
         yield aws
 
 

@@ -11,9 +11,9 @@ import json
 import threading
 import zipfile
 
-from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request, Response
 
+from local_aws.access.assume_role_api import assumable_by
 from local_aws.awslambda.api_requests import (
     API,
     function_named,
@@ -122,26 +122,8 @@ def _refuse_unsupported(params: dict) -> None:
 
 def _check_role(ctx, role_arn: str) -> None:
     """As AWS checks: the role exists and trusts lambda.amazonaws.com."""
-    refused = InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")
-    try:
-        role = ctx.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
-    except ClientError:
-        raise refused
-    if role["Arn"] != role_arn or not _trusts_lambda(role.get("AssumeRolePolicyDocument", {})):
-        raise refused
-
-
-def _trusts_lambda(document) -> bool:
-    statements = document.get("Statement", []) if isinstance(document, dict) else []
-    for statement in statements if isinstance(statements, list) else [statements]:
-        actions = statement.get("Action", [])
-        services = statement.get("Principal", {}).get("Service", []) if isinstance(statement.get("Principal"), dict) else []
-        actions = [actions] if isinstance(actions, str) else actions
-        services = [services] if isinstance(services, str) else services
-        if (statement.get("Effect") == "Allow" and {"sts:AssumeRole", "sts:*", "*"} & set(actions)
-                and "lambda.amazonaws.com" in services):
-            return True
-    return False
+    if not assumable_by(role_arn, "lambda.amazonaws.com", ctx.account_id):
+        raise InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")
 
 
 def _unpack(ctx, function: LambdaFunction) -> None:

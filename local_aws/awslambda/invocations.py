@@ -5,10 +5,12 @@ unit of concurrency held while it runs, an environment from the pool (warm, or s
 import datetime
 import uuid
 
+from local_aws.access.assume_role_api import assume_role_for
+from local_aws.access.role_trust import RoleNotAssumable
 from local_aws.awslambda.concurrency import Concurrency, Throttled
 from local_aws.awslambda.environment import ExecutionEnvironment, FunctionSetup, Result
 from local_aws.awslambda.function_metrics import FunctionMetrics
-from local_aws.awslambda.functions import LambdaFunction, Snapshot
+from local_aws.awslambda.functions import InvalidParameterValueException, LambdaFunction, Snapshot
 from local_aws.awslambda.layers_api import layer_content
 from local_aws.awslambda.log_shipping import LogShipper
 from local_aws.awslambda.pool import EnvironmentPool
@@ -45,8 +47,11 @@ def run_invocation(ctx, function: LambdaFunction, snapshot: Snapshot, payload: b
 
 def new_environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> ExecutionEnvironment:
     settings = snapshot.settings
-    credentials = ctx.client("sts").assume_role(RoleArn=settings["Role"],
-                                                RoleSessionName=function.name[:64].ljust(2, "_"))["Credentials"]
+    try:
+        credentials = assume_role_for(ctx.platform, ctx.account_id, ctx.region, settings["Role"],
+                                      "lambda.amazonaws.com", function.name[:64].ljust(2, "_"))
+    except RoleNotAssumable:
+        raise InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")
     setup = FunctionSetup(
         name=function.name, arn=function.arn if snapshot.version == "$LATEST" else f"{function.arn}:{snapshot.version}",
         handler=settings["Handler"], code_dir=snapshot.code.directory, version=snapshot.version,
@@ -54,9 +59,7 @@ def new_environment(ctx, function: LambdaFunction, snapshot: Snapshot) -> Execut
         region=ctx.region, memory_mb=settings["MemorySize"], timeout_seconds=float(settings["Timeout"]),
         ephemeral_mb=settings["EphemeralStorage"]["Size"], environment=dict(snapshot.environment),
         endpoint_url=ctx.platform.url, opt_dir=layer_content(ctx, settings.get("Layers", [])),
-        credentials={"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-                     "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-                     "AWS_SESSION_TOKEN": credentials["SessionToken"]})
+        credentials=credentials)
     instance = uuid.uuid4().hex
     environment = ctx.files() / "lambda" / function.name / "environments" / instance[:12]
     return ExecutionEnvironment(setup, environment / "state", environment / "runtime.log",

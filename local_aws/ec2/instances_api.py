@@ -12,6 +12,7 @@ credentials and `AWS_ENDPOINT_URL` pointing at local AWS.
 
 import base64
 import datetime
+import logging
 import re
 import threading
 from pathlib import Path
@@ -21,16 +22,20 @@ from moto.ec2.models import ec2_backends
 from werkzeug.wrappers import Response
 
 from local_aws import sandbox
+from local_aws.access.assume_role_api import assume_role_for
+from local_aws.access.role_trust import RoleNotAssumable
 from local_aws.ec2.machines import Machine, MachineSetup, Volume
 from local_aws.exceptions import aws_error
 from local_aws.hosting.time_scale import real_seconds
 from local_aws.routing import MotoAnswer, around_moto
 from local_aws.settings import positive_setting
 
+logger = logging.getLogger(__name__)
 Unsupported = aws_error("Unsupported")
 InvalidParameterValue = aws_error("InvalidParameterValue")
 
 CORES_VARIABLE = "LOCAL_AWS_EC2_CORES"
+EC2_PRINCIPAL = "ec2.amazonaws.com"
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
 EC2_XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 _INSTANCE_ID = re.compile(rb"<instanceId>(i-[0-9a-f]+)</instanceId>")
@@ -217,11 +222,14 @@ def _environment(ctx, role_arn: str | None, instance_id: str) -> dict[str, str]:
 
 
 def role_credentials(ctx, role_arn: str, instance_id: str) -> dict[str, str]:
-    """Fresh temporary credentials of the instance's role (STS AssumeRole for an hour, the session named by
-    the instance id as EC2 names it), as its processes get them."""
-    credentials = ctx.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=instance_id)["Credentials"]
-    return {"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": credentials["SessionToken"]}
+    """Fresh temporary credentials of the instance's role (STS AssumeRole for an hour, as ec2.amazonaws.com, the
+    session named by the instance id as EC2 names it), as its processes get them; none, as on EC2, when the
+    role does not trust EC2 (the console says why)."""
+    try:
+        return assume_role_for(ctx.platform, ctx.account_id, ctx.region, role_arn, EC2_PRINCIPAL, instance_id)
+    except RoleNotAssumable as refused:
+        logger.warning("instance %s gets no credentials: %s", instance_id, refused)
+        return {}
 
 
 def _profile_argument(params: dict) -> dict[str, str]:

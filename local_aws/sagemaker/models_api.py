@@ -3,6 +3,7 @@
 from local_aws.containers import s3_files
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
+from local_aws.sagemaker.execution_roles import require_assumable
 from local_aws.sagemaker.models import Model, ModelStore
 from local_aws.sagemaker.pytorch_images import require_pytorch_image
 from local_aws.sagemaker.resource_actions import delete_action, describe_action, list_action
@@ -13,6 +14,8 @@ def create_model(params, ctx):
     container = _single_container(params)
     _refuse_unsupported(params, container)
     require_pytorch_image(container.get("Image", ""), "inference")
+    if "ExecutionRoleArn" in params:
+        require_assumable(ctx, params["ExecutionRoleArn"])
     data_url = container.get("ModelDataUrl")
     if data_url is None:
         raise ValidationException("The PyTorch inference container needs PrimaryContainer.ModelDataUrl.")

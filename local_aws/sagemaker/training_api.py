@@ -6,6 +6,7 @@ what it accepts really runs (local_aws.training.training_runner).
 
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
+from local_aws.sagemaker.execution_roles import require_assumable
 from local_aws.sagemaker.kms_keys import TRAINING_KEY_MEMBERS, require_keys
 from local_aws.sagemaker.metric_parser import MetricParser
 from local_aws.sagemaker.pytorch_images import require_pytorch_image
@@ -39,6 +40,7 @@ def create_training_job_action(params, ctx):
 def create_training_job(params: dict, ctx, tuning_job_arn: str | None = None) -> TrainingJob:
     """Validate, record and start a training job (also used for a tuning job's trials)."""
     refuse_unsupported(params)
+    require_assumable(ctx, params["RoleArn"])
     require_keys(ctx, params, TRAINING_KEY_MEMBERS)
     request = {k: v for k, v in params.items() if k != "Tags"}
     jobs = ctx.state(TrainingJobStore)

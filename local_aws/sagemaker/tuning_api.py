@@ -3,6 +3,7 @@ ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob."""
 
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
+from local_aws.sagemaker.execution_roles import require_assumable
 from local_aws.sagemaker.kms_keys import TRAINING_KEY_MEMBERS, require_keys
 from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.resource_actions import describe_action, list_action
@@ -34,6 +35,7 @@ def create_tuning_job(params, ctx):
         raise NotSupportedLocally("HyperParameterTuningResourceConfig", "Give ResourceConfig.")
     trial = trial_request(definition, "trial", {}, config["HyperParameterTuningJobObjective"]["MetricName"])
     refuse_unsupported(trial)
+    require_assumable(ctx, trial["RoleArn"])
     require_keys(ctx, trial, TRAINING_KEY_MEMBERS)
     jobs = ctx.state(TuningJobStore)
     name = params["HyperParameterTuningJobName"]

@@ -20,12 +20,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_aws.access.assume_role_api import assume_role_for
 from local_aws.access.credentials import without_credentials
+from local_aws.access.role_trust import RoleNotAssumable
 from local_aws.containers import s3_files
 from local_aws.containers.log_streams import TRAINING_LOG_GROUP, LogStream, ensure_log_group
 from local_aws.containers.requirements import unmet_requirements
 from local_aws.loopback import free_port
 from local_aws.platform import Platform
+from local_aws.sagemaker.execution_roles import SAGEMAKER_PRINCIPAL
 from local_aws.sagemaker.metric_parser import MetricParser
 from local_aws.sagemaker.training_jobs import TrainingJob
 from local_aws.settings import positive_setting
@@ -287,10 +290,11 @@ class TrainingRun:
     def _role_credentials(self) -> dict[str, str]:
         """The script acts as the job's execution role, as on SageMaker: credentials from AssumeRole,
         which moto files under the role's account."""
-        sts = self.platform.client("sts", self.account_id, self.region)
-        found = sts.assume_role(RoleArn=self.job.request["RoleArn"], RoleSessionName="SageMaker")["Credentials"]
-        return {"AWS_ACCESS_KEY_ID": found["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
-                "AWS_SESSION_TOKEN": found["SessionToken"]}
+        try:
+            return assume_role_for(self.platform, self.account_id, self.region, self.job.request["RoleArn"],
+                                   SAGEMAKER_PRINCIPAL, "SageMaker")
+        except RoleNotAssumable as refused:
+            raise JobFailure(f"ClientError: Could not assume role {self.job.request['RoleArn']}: {refused}")
 
     def _start_host(self, host: str, master_port: int, credentials: dict[str, str]) -> HostProcess:
         dirs = self.dirs[host]

@@ -76,6 +76,19 @@ LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
+SAGEMAKER_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def sagemaker_role(iam) -> str:
+    """ROLE (`SageMakerRole`, trusting sagemaker.amazonaws.com) in the account `iam` acts in; idempotent."""
+    try:
+        return iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))[
+            "Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName="SageMakerRole")["Role"]["Arn"]
+
+
 def lambda_function(client_kwargs: dict, prefix: str, source: str, **create) -> str:
     """A python3.11 function whose app.py is `source` (handler `app.handler`), with a role of its own, Active."""
     import boto3

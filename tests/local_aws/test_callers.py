@@ -215,12 +215,14 @@ def test_credentials_from_iam_and_sts_work_and_are_held_to_their_limits(local_aw
     with pytest.raises(ClientError, match="InvalidClientTokenId"):
         as_user.get_caller_identity()
 
-    role_arn = "arn:aws:iam::123456789012:role/CallerTestRole"
+    role_arn = iam.create_role(RoleName=unique_name("CallerTestRole"), AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
     found = aws_client("sts").assume_role(RoleArn=role_arn, RoleSessionName="callers")["Credentials"]
     temporary = {"endpoint_url": local_aws.url, "region_name": "us-east-1", "config": NO_RETRY,
                  "aws_access_key_id": found["AccessKeyId"], "aws_secret_access_key": found["SecretAccessKey"]}
     as_role = boto3.client("sts", aws_session_token=found["SessionToken"], **temporary)
-    assert ":assumed-role/CallerTestRole/callers" in as_role.get_caller_identity()["Arn"]
+    assert f":assumed-role/{role_arn.rsplit('/', 1)[-1]}/callers" in as_role.get_caller_identity()["Arn"]
     with pytest.raises(ClientError, match="InvalidClientTokenId"):
         boto3.client("sts", **temporary).get_caller_identity()  # the session token left out
     with pytest.raises(ClientError, match="InvalidClientTokenId"):

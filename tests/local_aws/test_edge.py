@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 
 from local_aws.access import credentials
-from local_aws_testing import PROBE_SCRIPT, probe_training_request, tarball, unique_name, wait_for
+from local_aws_testing import PROBE_SCRIPT, probe_training_request, sagemaker_role, tarball, unique_name, wait_for
 from signed_requests import signed_request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +75,7 @@ def test_the_calling_account_owns_what_it_creates_and_the_script_acts_as_its_rol
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="data/train/x.txt", Body=b"x")
     s3.put_object(Bucket=bucket, Key="probe/sourcedir.tar.gz", Body=tarball({"train.py": PROBE_SCRIPT}))
+    sagemaker_role(_as_account(boto3.client("iam", **local_aws.client_kwargs), account))
     client = _as_account(boto3.client("sagemaker", **local_aws.client_kwargs), account)
     name = unique_name("other-account")
     request = probe_training_request(bucket, name, {"mode": "whoami"},
@@ -150,6 +151,7 @@ def test_cli_prints_the_environment_logs_requests_and_a_signal_stops_every_child
         s3.create_bucket(Bucket=bucket)
         s3.put_object(Bucket=bucket, Key="data/train/x.txt", Body=b"x")
         s3.put_object(Bucket=bucket, Key="probe/sourcedir.tar.gz", Body=tarball({"train.py": PROBE_SCRIPT}))
+        sagemaker_role(session.client("iam", **kwargs))
         sm = session.client("sagemaker", **kwargs)
         name = unique_name("orphan")
         sm.create_training_job(**probe_training_request(bucket, name, {"mode": "sleep"}))
