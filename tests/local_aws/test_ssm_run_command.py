@@ -181,3 +181,18 @@ def test_the_providers_operators_and_sensor_succeed_and_fail_with_the_command(aw
 
     event = asyncio.run(asyncio.wait_for(first_event(), timeout=120))
     assert event["status"] == "success" and event["command_id"] == succeeding
+
+
+def test_a_commands_output_goes_to_cloudwatch_logs_when_asked(ssm, instance, aws_client):
+    group = f"/ssm/tests/{uuid.uuid4().hex[:6]}"
+    answer = run(ssm, instance, "echo to-the-logs", "echo and-stderr >&2",
+                 CloudWatchOutputConfig={"CloudWatchOutputEnabled": True, "CloudWatchLogGroupName": group})
+    assert answer["Status"] == "Success" and answer["CloudWatchOutputConfig"]["CloudWatchLogGroupName"] == group
+    logs = aws_client("logs")
+    prefix = f"{answer['CommandId']}/{instance}/aws-runShellScript/"
+    streams = {stream["logStreamName"].removeprefix(prefix): stream["logStreamName"] for stream in
+               logs.describe_log_streams(logGroupName=group)["logStreams"]}
+    assert set(streams) == {"stdout", "stderr"}
+    messages = {name: [event["message"] for event in logs.get_log_events(logGroupName=group, logStreamName=stream)[
+        "events"]] for name, stream in streams.items()}
+    assert messages == {"stdout": ["to-the-logs"], "stderr": ["and-stderr"]}
