@@ -89,6 +89,16 @@ def sagemaker_role(iam) -> str:
         return iam.get_role(RoleName="SageMakerRole")["Role"]["Arn"]
 
 
+def instance_profile(iam, prefix: str) -> str:
+    """An instance profile whose role (of the same name) trusts ec2.amazonaws.com; returns its name."""
+    name = unique_name(prefix)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return name
+
+
 def lambda_function(client_kwargs: dict, prefix: str, source: str, **create) -> str:
     """A python3.11 function whose app.py is `source` (handler `app.handler`), with a role of its own, Active."""
     import boto3

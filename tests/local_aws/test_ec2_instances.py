@@ -3,13 +3,12 @@
 runs once at first boot with the profile role's credentials, GetConsoleOutput is the instance's console,
 volumes survive a stop and go on terminate per DeleteOnTermination, a power-off inside stops the instance."""
 
-import json
 import sys
 import time
-import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from local_aws_testing import instance_profile
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="instances run in Linux namespace sandboxes")
 
@@ -35,14 +34,7 @@ def image_id(ec2):
 
 @pytest.fixture
 def profile(aws_client):
-    iam = aws_client("iam")
-    name = f"trainer-{uuid.uuid4().hex[:6]}"
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))
-    iam.create_instance_profile(InstanceProfileName=name)
-    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
-    return name
+    return instance_profile(aws_client("iam"), "trainer")
 
 
 def console(ec2, instance_id: str, expected: str, within: float = 30) -> str:

@@ -4,13 +4,13 @@ S3, their timeout and cancellation; a stopped instance's command times out on de
 operators and sensor succeed on a command that succeeds and fail on one that fails."""
 
 import asyncio
-import json
 import sys
 import time
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
+from local_aws_testing import instance_profile
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="instances run in Linux namespace sandboxes")
 
@@ -24,12 +24,7 @@ def instance(local_aws):
 
     iam = boto3.client("iam", **local_aws.client_kwargs)
     ec2 = boto3.client("ec2", **local_aws.client_kwargs)
-    name = f"ssm-{uuid.uuid4().hex[:6]}"
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))
-    iam.create_instance_profile(InstanceProfileName=name)
-    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    name = instance_profile(iam, "ssm")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     instance_id = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, IamInstanceProfile={"Name": name},
                                     TagSpecifications=[{"ResourceType": "instance", "Tags": [
