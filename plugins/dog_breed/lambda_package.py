@@ -19,23 +19,34 @@ from packaging.requirements import Requirement
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"})
 
 
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can say
+
+
 class PackagingError(Exception):
     pass
 
 
 def build(source_dir: Path, requirements_file: Path) -> bytes:
-    """The zip of `source_dir`'s Python code and the distributions `requirements_file` needs."""
+    """The zip of `source_dir`'s Python code and the distributions `requirements_file` needs. Its bytes depend
+    on the files' names and contents only (entries sorted, one fixed date and mode), so the same code gives the
+    same CodeSha256 and an unchanged function is not redeployed."""
+    entries: dict[str, Path] = {}
+    for path in sorted(source_dir.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            entries[path.relative_to(source_dir).as_posix()] = path
+    for distribution in _closure(_pinned(requirements_file)):
+        for file in distribution.files or []:
+            located = Path(distribution.locate_file(file))
+            if ".." in file.parts or "__pycache__" in file.parts or not located.is_file():
+                continue  # scripts outside site-packages, caches
+            entries[file.as_posix()] = located
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(source_dir.rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                archive.write(path, path.relative_to(source_dir).as_posix())
-        for distribution in _closure(_pinned(requirements_file)):
-            for file in distribution.files or []:
-                located = Path(distribution.locate_file(file))
-                if ".." in file.parts or "__pycache__" in file.parts or not located.is_file():
-                    continue  # scripts outside site-packages, caches
-                archive.write(located, file.as_posix())
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[name].read_bytes())
     return buffer.getvalue()
 
 

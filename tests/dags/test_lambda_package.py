@@ -29,3 +29,17 @@ def test_a_pin_the_environment_does_not_satisfy_is_refused(tmp_path):
     requirements.write_text("no-such-package-anywhere==1.0\n")
     with pytest.raises(PackagingError, match="no-such-package-anywhere is not installed"):
         build(REPO / "lambda", requirements)
+
+
+def test_the_same_code_packs_to_the_same_bytes_whatever_the_files_dates(tmp_path):
+    import os
+    import shutil
+
+    source = tmp_path / "lambda"
+    shutil.copytree(REPO / "lambda", source, ignore=shutil.ignore_patterns("__pycache__"))
+    first = build(source, source / "requirements.txt")
+    for path in source.rglob("*.py"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert build(source, source / "requirements.txt") == first
+    (source / "handler.py").write_text((source / "handler.py").read_text() + "\n# changed\n")
+    assert build(source, source / "requirements.txt") != first
