@@ -1,0 +1,59 @@
+"""LambdaDeploymentOperator (issue 16): the project's front door deployed to local AWS's Lambda with its
+least-privilege role, a version behind alias `live`, reserved and provisioned concurrency READY and a
+function URL; a re-run changes nothing, a changed setting publishes a new version; bad settings are refused
+naming them."""
+
+import json
+import sys
+
+import pytest
+
+from local_aws_testing import unique_name
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="functions run in Linux namespace sandboxes")
+
+
+@pytest.mark.slow
+def test_the_front_door_is_deployed_once_then_left_alone_then_updated(aws_env, aws_client):
+    from dog_breed.front_door_operator import LambdaDeploymentOperator
+
+    name = unique_name("front-door")
+
+    def deploy(**settings) -> dict:
+        return LambdaDeploymentOperator(task_id="deploy_lambda", function_name=name, endpoint_name="dog-breed",
+                                        aws_conn_id=None, reserved_concurrency=2, provisioned_concurrency=1,
+                                        function_url_auth="AWS_IAM", **settings).execute(context={})
+
+    first = deploy()
+    assert first["Changed"] and (first["Version"], first["Alias"]) == ("1", "live")
+    assert first["ProvisionedConcurrency"]["Status"] == "READY"
+    assert first["FunctionUrl"] and first["Configuration"]["Runtime"] == "python3.11"
+    assert first["Configuration"]["Environment"]["Variables"]["ALLOWED_IMAGE_HOSTS"] == "s3.amazonaws.com"
+    statements = first["RolePolicy"]["Statement"]
+    assert [s["Action"] for s in statements][0] == "sagemaker:InvokeEndpoint"
+    assert statements[0]["Resource"] == "arn:aws:sagemaker:us-east-1:123456789012:endpoint/dog-breed"
+    lam = aws_client("lambda")
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 2
+    answer = lam.invoke(FunctionName=f"{name}:live", Payload=json.dumps({"image": "aGVsbG8="}).encode())
+    assert "FunctionError" not in answer  # the front door answers (its endpoint does not exist: a 503 body)
+    assert json.loads(answer["Payload"].read())["statusCode"] in (400, 415, 503)
+
+    again = deploy()
+    assert (again["Changed"], again["Version"]) == (False, "1")  # a re-run changes nothing
+    assert deploy(memory_mb="1024")["Version"] == "2"  # as Jinja renders it
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+
+
+@pytest.mark.parametrize("settings, named", [({"provisioned_concurrency": 5, "reserved_concurrency": 3},
+                                              "provisioned_concurrency"),
+                                             ({"memory_mb": 64}, "memory_mb"),
+                                             ({"function_url_auth": "OPEN"}, "function_url_auth"),
+                                             ({"timeout_seconds": "soon"}, "whole numbers")])
+def test_bad_settings_are_refused_naming_them(aws_env, settings, named):
+    from airflow.providers.common.compat.sdk import AirflowException
+
+    from dog_breed.front_door_operator import LambdaDeploymentOperator
+
+    with pytest.raises(AirflowException, match=named):
+        LambdaDeploymentOperator(task_id="deploy_lambda", function_name="f", endpoint_name="e", aws_conn_id=None,
+                                 **settings).execute(context={})
