@@ -1,0 +1,107 @@
+"""Every boto3 call of training on EC2 through SSM: the instance's role and profile (IAM), the instance (the
+provider's `EC2Hook`), SSM's agent and Run Command (the provider's `SsmHook`), the artifact (S3)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
+from airflow.providers.amazon.aws.hooks.ssm import SsmHook
+from airflow.providers.common.compat.sdk import AirflowException
+
+from dog_breed.ec2_training import Ec2Training, commands, role_policy, trust_policy
+
+POLICY_NAME = "run-code-data-output"
+JOB_TAG = "dog-breed:job"
+TERMINAL = {"Success", "Failed", "TimedOut", "Cancelled"}
+
+
+class Ec2TrainingHook(AwsBaseHook):
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs["client_type"] = "ec2"
+        super().__init__(*args, **kwargs)
+        rest = {k: v for k, v in kwargs.items() if k != "client_type"}
+        self.ec2 = EC2Hook(*args, api_type="client_type", **rest)
+        self.ssm = SsmHook(*args, **rest)
+        self._iam = AwsBaseHook(*args, client_type="iam", **rest)
+        self._s3 = AwsBaseHook(*args, client_type="s3", **rest)
+
+    def artifact_exists(self, training: Ec2Training) -> bool:
+        bucket, _, key = training.model_uri[len("s3://"):].partition("/")
+        try:
+            self._s3.conn.head_object(Bucket=bucket, Key=key)
+            return True
+        except self._s3.conn.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def ensure_profile(self, training: Ec2Training) -> str:
+        """The training instances' role and instance profile, its policy scoped to this run; the profile's name."""
+        iam, name = self._iam.conn, training.role_name
+        try:
+            iam.get_role(RoleName=name)
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust_policy()))
+        except iam.exceptions.NoSuchEntityException:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy()),
+                            Description="dog-breed training on EC2: the run's code, data and output only")
+        iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(role_policy(training)))
+        try:
+            profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        except iam.exceptions.NoSuchEntityException:
+            profile = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        if not any(role["RoleName"] == name for role in profile["Roles"]):
+            iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+        return name
+
+    def launch(self, training: Ec2Training, profile: str, wait: dict[str, int]) -> str:
+        """One instance of the run, gp3 root volume of `volume_gb`, tagged; waited for until running."""
+        image = self.conn.describe_images(ImageIds=[training.image_id])["Images"][0]
+        instance_id = self.conn.run_instances(
+            ImageId=training.image_id, InstanceType=training.instance_type, MinCount=1, MaxCount=1,
+            IamInstanceProfile={"Name": profile}, InstanceInitiatedShutdownBehavior="terminate",
+            BlockDeviceMappings=[{"DeviceName": image.get("RootDeviceName", "/dev/sda1"), "Ebs": {
+                "VolumeSize": training.volume_gb, "VolumeType": "gp3", "DeleteOnTermination": True}}],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                {"Key": JOB_TAG, "Value": training.job_name}, {"Key": "Name", "Value": training.job_name}]}],
+        )["Instances"][0]["InstanceId"]
+        self.conn.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=wait)
+        return instance_id
+
+    def wait_online(self, instance_id: str, timeout_seconds: float, poll_seconds: float) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            found = self.ssm.conn.describe_instance_information(Filters=[
+                {"Key": "InstanceIds", "Values": [instance_id]}])["InstanceInformationList"]
+            if found and found[0]["PingStatus"] == "Online":
+                return
+            if time.monotonic() > deadline:
+                raise AirflowException(f"the SSM agent of {instance_id} was not Online within {timeout_seconds:.0f} s "
+                                       "(does its role allow ssm:UpdateInstanceInformation?)")
+            time.sleep(poll_seconds)
+
+    def send(self, training: Ec2Training, instance_id: str, output_bucket: str, output_prefix: str) -> str:
+        return self.ssm.conn.send_command(
+            InstanceIds=[instance_id], DocumentName="AWS-RunShellScript",
+            Comment=f"dog-breed training {training.job_name}"[:100],
+            Parameters={"commands": commands(training),
+                        "executionTimeout": [str(training.execution_timeout_seconds)]},
+            OutputS3BucketName=output_bucket, OutputS3KeyPrefix=output_prefix)["Command"]["CommandId"]
+
+    def invocation(self, command_id: str, instance_id: str) -> dict[str, Any]:
+        try:
+            return self.ssm.conn.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
+        except self.ssm.conn.exceptions.InvocationDoesNotExist:
+            return {"Status": "Pending"}
+
+    def terminate(self, instance_id: str, wait: dict[str, int] | None = None) -> None:
+        self.conn.terminate_instances(InstanceIds=[instance_id])
+        if wait is not None:
+            self.conn.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=wait)
+
+    def instance_type(self, instance_id: str) -> str:
+        return self.conn.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0][
+            "InstanceType"]

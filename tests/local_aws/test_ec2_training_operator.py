@@ -1,0 +1,67 @@
+"""Ec2SsmTrainingOperator (issue 16): model_code/train.py trained on a local EC2 instance through SSM, the
+artifact in SageMaker's layout (evaluate reads its metrics), the instance terminated; a re-run adopts the
+artifact; a hostile hyperparameter value stays inert data and its failure names the exit code and stderr;
+a hostile name is refused before anything is launched."""
+
+import sys
+
+import boto3
+import pytest
+
+from local_aws_testing import unique_name
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="instances run in Linux namespace sandboxes")
+HYPERPARAMETERS = {"arch": "resnet18", "image_size": "16", "epochs": "1", "batch_size": "8", "augment": "false",
+                   "workers": "0"}
+
+
+def operator(model_code_in_s3, bucket, image_id, job_name, **changes):
+    from dog_breed.ec2_training_operator import Ec2SsmTrainingOperator
+
+    data_uri, code_uri = model_code_in_s3
+    return Ec2SsmTrainingOperator(task_id="train_on_ec2", job_name=job_name, code_uri=code_uri, data_uri=data_uri,
+                                  output_uri=f"s3://{bucket}/ec2-training", image_id=image_id, aws_conn_id=None,
+                                  waiter_delay=1, **{"hyperparameters": HYPERPARAMETERS, **changes})
+
+
+@pytest.fixture
+def image_id(aws_client):
+    return aws_client("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+
+@pytest.mark.slow
+def test_trains_on_an_instance_through_ssm_terminates_it_and_adopts_on_a_rerun(aws_env, model_code_in_s3, bucket,
+                                                                              image_id, local_aws):
+    from dog_breed.evaluation import read_metrics
+
+    job = unique_name("ec2-train")
+    result = operator(model_code_in_s3, bucket, image_id, job).execute(context={})["Training"]
+    assert result["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://{bucket}/ec2-training/{job}/output/model.tar.gz"
+    s3 = boto3.client("s3", **local_aws.client_kwargs)
+    assert 0.0 <= read_metrics(s3, result["ModelArtifacts"]["S3ModelArtifacts"])["test_accuracy"] <= 1.0
+    ec2 = boto3.client("ec2", **local_aws.client_kwargs)
+    state = ec2.describe_instances(InstanceIds=[result["InstanceId"]])["Reservations"][0]["Instances"][0]["State"]
+    assert state["Name"] in ("shutting-down", "terminated")
+    again = operator(model_code_in_s3, bucket, image_id, job).execute(context={})["Training"]
+    assert again["Adopted"] and again["InstanceId"] is None
+
+
+def test_a_hostile_value_is_inert_data_and_the_failure_says_how_it_ended(aws_env, model_code_in_s3, bucket,
+                                                                         image_id, local_aws):
+    from airflow.providers.common.compat.sdk import AirflowException
+
+    hostile = {**HYPERPARAMETERS, "arch": "$(touch /root/pwned); `touch /root/pwned`"}
+    with pytest.raises(AirflowException) as failed:
+        operator(model_code_in_s3, bucket, image_id, unique_name("ec2-hostile"), hyperparameters=hostile).execute(
+            context={})
+    message = str(failed.value)
+    assert "exit code 2" in message and "invalid choice: '$(touch /root/pwned); `touch /root/pwned`'" in message
+
+
+def test_a_hostile_hyperparameter_name_is_refused_before_anything_is_launched(aws_env, model_code_in_s3, bucket,
+                                                                              image_id):
+    from airflow.providers.common.compat.sdk import AirflowException
+
+    with pytest.raises(AirflowException, match="hyperparameter name 'x; rm -rf ~'"):
+        operator(model_code_in_s3, bucket, image_id, unique_name("ec2-name"),
+                 hyperparameters={"x; rm -rf ~": "1"}).execute(context={})
