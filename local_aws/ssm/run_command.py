@@ -7,9 +7,9 @@ An invocation waits (`Pending`) until its instance is running, at most the comma
 `/var/lib/amazon/ssm/<instance>/document/orchestration/<command>/awsrunShellScript/0.awsrunShellScript`),
 with the instance role's fresh temporary credentials and `AWS_ENDPOINT_URL`. Its exit status is its
 `ResponseCode`; past `executionTimeout` its process group is killed (`TimedOut`, `Execution Timed Out`);
-`CancelCommand` kills it (`Cancelled`). The full output stays in the orchestration directory and goes to
-S3 and CloudWatch Logs when the command asks; the answers hold its first 24,000 (stdout) and 8,000
-(stderr) characters.
+`CancelCommand` kills it (`Cancelled`). The full output stays in the orchestration directory, goes to
+CloudWatch Logs as it is written (once a second) and to S3 when it ends, when the command asks; the answers
+hold its first 24,000 (stdout) and 8,000 (stderr) characters.
 """
 
 import logging
@@ -122,7 +122,9 @@ class Delivery:
     command: Command
     invocation: Invocation
     environment: Callable[[], dict[str, str]]  # the role's fresh credentials and the endpoint, at start
-    keep_output: Callable[[Command, Invocation, Path, Path], None]  # S3 and CloudWatch Logs, if asked
+    keep_output: Callable[[Command, Invocation, Path, Path], None]  # to S3, if asked, once it ends
+    # CloudWatch Logs while it runs, if asked: started with the streams' files, returns what ends it
+    stream_output: Callable[[Command, Invocation, Path, Path], Callable[[], None]]
 
 
 class Agent:
@@ -171,6 +173,7 @@ class Agent:
             except SandboxError:
                 return invocation.finish("TimedOut", "DeliveryTimedOut")
         invocation.process = process
+        end_streaming = delivery.stream_output(command, invocation, stdout_path, stderr_path)
         invocation.status = invocation.details = "InProgress"
         invocation.started = time.time()
         if invocation.cancelled:  # cancelled while it was being started
@@ -183,6 +186,7 @@ class Agent:
             code, outcome = -1, ("TimedOut", "ExecutionTimedOut")
         if invocation.cancelled:
             code, outcome = -1, ("Cancelled", "Cancelled")
+        end_streaming()
         invocation.response_code = code if outcome is None else -1
         invocation.stdout = _head(stdout_path, STDOUT_CHARACTERS)
         invocation.stderr = _head(stderr_path, STDERR_CHARACTERS)

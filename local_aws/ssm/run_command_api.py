@@ -7,6 +7,7 @@ instance runs and `ConnectionLost` otherwise. Only `AWS-RunShellScript` runs; `A
 refused as AWS refuses it for a Linux instance, any other document by name.
 """
 
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -37,7 +38,8 @@ MAX_EXECUTION_TIMEOUT = 172_800  # AWS-RunShellScript's own limit
 DEFAULT_DELIVERY_TIMEOUT = 3600
 AGENT_VERSION = "3.3.0.0-local"
 DEFAULT_LOG_GROUP = f"/aws/ssm/{DOCUMENT}"
-PLUGIN_OUTPUT_CHARACTERS = 2500  # ListCommandInvocations' Details: the plugin's Output
+PLUGIN_OUTPUT_CHARACTERS = 2500
+OUTPUT_SHIP_SECONDS = 1.0  # how often a running command's new output lines go to CloudWatch Logs  # ListCommandInvocations' Details: the plugin's Output
 
 
 @around_moto("ssm", "DescribeInstanceInformation")
@@ -93,7 +95,8 @@ def send_command(params: dict, ctx, moto) -> Response:
         agent = commands.agent(instance_id, lambda machine=machine: Agent(machine))
         agent.deliver(Delivery(command, command.invocations[instance_id],
                                environment=lambda machine=machine: _environment(ctx, machine),
-                               keep_output=lambda c, i, out, err: _keep_output(ctx, c, i, out, err)))
+                               keep_output=lambda c, i, out, err: _keep_output(ctx, c, i, out, err),
+                               stream_output=lambda c, i, out, err: _stream_output(ctx, c, i, out, err)))
     return _answer({"Command": command.shape()})
 
 
@@ -221,7 +224,7 @@ def _environment(ctx, machine) -> dict[str, str]:
 
 
 def _keep_output(ctx, command: Command, invocation: Invocation, stdout: Path, stderr: Path) -> None:
-    """The whole output to S3 at the agent's key layout, and to CloudWatch Logs, where the command asks."""
+    """The whole output to S3 at the agent's key layout, where the command asks."""
     streams = {"stdout": stdout, "stderr": stderr}
     if command.output_bucket:
         prefix = f"{command.output_prefix.rstrip('/')}/" if command.output_prefix else ""
@@ -230,21 +233,54 @@ def _keep_output(ctx, command: Command, invocation: Invocation, stdout: Path, st
                 key = f"{prefix}{command.command_id}/{invocation.instance_id}/{PLUGIN_DIRECTORY}/{name}"
                 ctx.client("s3").upload_file(str(path), command.output_bucket, key)
                 setattr(invocation, f"{name}_url", f"{ctx.platform.url}/{command.output_bucket}/{key}")
-    if command.cloudwatch.get("CloudWatchOutputEnabled"):
-        logs = ctx.client("logs")
-        group = command.cloudwatch.get("CloudWatchLogGroupName") or DEFAULT_LOG_GROUP
-        try:
-            logs.create_log_group(logGroupName=group)
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass
-        for name, path in streams.items():
-            lines = path.read_text(errors="replace").splitlines()
-            if lines:
-                stream = f"{command.command_id}/{invocation.instance_id}/aws-runShellScript/{name}"
-                logs.create_log_stream(logGroupName=group, logStreamName=stream)
-                now = int(time.time() * 1000)
-                logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                    logEvents=[{"timestamp": now, "message": line} for line in lines])
+
+
+def _stream_output(ctx, command: Command, invocation: Invocation, stdout: Path, stderr: Path):
+    """Ship the streams' lines to CloudWatch Logs as they are written (once a second), where the command asks,
+    as the agent does; returns what ships the rest and stops."""
+    if not command.cloudwatch.get("CloudWatchOutputEnabled"):
+        return lambda: None
+    logs = ctx.client("logs")
+    group = command.cloudwatch.get("CloudWatchLogGroupName") or DEFAULT_LOG_GROUP
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    offsets = {"stdout": 0, "stderr": 0}
+    created = set()
+    stop = threading.Event()
+
+    def ship(final: bool) -> None:
+        for name, path in {"stdout": stdout, "stderr": stderr}.items():
+            with open(path, "rb") as stream:
+                stream.seek(offsets[name])
+                data = stream.read()
+            complete = data if final else data[:data.rfind(b"\n") + 1]
+            lines = complete.decode("utf-8", "replace").splitlines()
+            offsets[name] += len(complete)
+            if not lines:
+                continue
+            log_stream = f"{command.command_id}/{invocation.instance_id}/aws-runShellScript/{name}"
+            if name not in created:
+                logs.create_log_stream(logGroupName=group, logStreamName=log_stream)
+                created.add(name)
+            now = int(time.time() * 1000)
+            logs.put_log_events(logGroupName=group, logStreamName=log_stream,
+                                logEvents=[{"timestamp": now, "message": line} for line in lines])
+
+    def run() -> None:
+        while not stop.wait(OUTPUT_SHIP_SECONDS):
+            ship(final=False)
+
+    thread = threading.Thread(target=run, name=f"ssm-output-{command.command_id}", daemon=True)
+    thread.start()
+
+    def end() -> None:
+        stop.set()
+        thread.join()
+        ship(final=True)
+
+    return end
 
 
 def _invocation_shape(command: Command, invocation: Invocation, details: bool) -> dict:

@@ -15,6 +15,7 @@ NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?$")
 EC2_PRINCIPAL = "ec2.amazonaws.com"
+LOG_GROUP = "/dog-breed/ec2-training"  # where the command's output streams while it runs
 
 # Copies from and to S3 with boto3, which the Deep Learning AMI has (as local AWS's instances do).
 S3_COPY = """
@@ -122,6 +123,10 @@ def role_policy(training: Ec2Training) -> dict[str, Any]:
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arns,
          "Condition": {"StringLike": {"s3:prefix": [data_prefix + "*"]}}},
         {"Effect": "Allow", "Action": "s3:PutObject", "Resource": arn(training.artifact_prefix) + "/*"},
+        # The agent streams the command's output to the run's log group with the instance's role.
+        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                                       "logs:DescribeLogStreams"],
+         "Resource": [f"arn:aws:logs:*:*:log-group:{LOG_GROUP}", f"arn:aws:logs:*:*:log-group:{LOG_GROUP}:*"]},
         # What the SSM agent needs to register and take commands (AmazonSSMManagedInstanceCore's core).
         {"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
                                        "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",

@@ -12,7 +12,7 @@ from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 from airflow.providers.amazon.aws.hooks.ssm import SsmHook
 from airflow.providers.common.compat.sdk import AirflowException
 
-from dog_breed.ec2_training import Ec2Training, commands, role_policy, trust_policy
+from dog_breed.ec2_training import LOG_GROUP, Ec2Training, commands, role_policy, trust_policy
 
 POLICY_NAME = "run-code-data-output"
 JOB_TAG = "dog-breed:job"
@@ -28,6 +28,7 @@ class Ec2TrainingHook(AwsBaseHook):
         self.ssm = SsmHook(*args, **rest)
         self._iam = AwsBaseHook(*args, client_type="iam", **rest)
         self._s3 = AwsBaseHook(*args, client_type="s3", **rest)
+        self._logs = AwsBaseHook(*args, client_type="logs", **rest)
 
     def artifact_exists(self, training: Ec2Training) -> bool:
         bucket, _, key = training.model_uri[len("s3://"):].partition("/")
@@ -89,7 +90,20 @@ class Ec2TrainingHook(AwsBaseHook):
             Comment=f"dog-breed training {training.job_name}"[:100],
             Parameters={"commands": commands(training),
                         "executionTimeout": [str(training.execution_timeout_seconds)]},
-            OutputS3BucketName=output_bucket, OutputS3KeyPrefix=output_prefix)["Command"]["CommandId"]
+            OutputS3BucketName=output_bucket, OutputS3KeyPrefix=output_prefix,
+            CloudWatchOutputConfig={"CloudWatchOutputEnabled": True, "CloudWatchLogGroupName": LOG_GROUP},
+        )["Command"]["CommandId"]
+
+    def output_since(self, command_id: str, instance_id: str, token: str | None) -> tuple[list[str], str | None]:
+        """The command's stdout lines streamed since `token` (None: from the start), and the next token."""
+        logs = self._logs.conn
+        kwargs = {"nextToken": token} if token else {"startFromHead": True}
+        try:
+            page = logs.get_log_events(logGroupName=LOG_GROUP,
+                                       logStreamName=f"{command_id}/{instance_id}/aws-runShellScript/stdout", **kwargs)
+        except logs.exceptions.ResourceNotFoundException:
+            return [], token  # nothing written yet
+        return [event["message"] for event in page["events"]], page["nextForwardToken"]
 
     def invocation(self, command_id: str, instance_id: str) -> dict[str, Any]:
         try:

@@ -97,15 +97,19 @@ class Ec2SsmTrainingOperator(AwsBaseOperator[Ec2TrainingHook]):
             self.hook.terminate(self._instance_id)
 
     def _follow(self, command_id: str, instance_id: str) -> dict[str, Any]:
-        """Poll the invocation until it ends, logging each change of status and its output once it ends."""
-        seen = None
+        """Poll the invocation until it ends, streaming its output into the task log as the agent ships it."""
+        seen, token = None, None
         while True:
             invocation = self.hook.invocation(command_id, instance_id)
             if invocation["Status"] != seen:
                 seen = invocation["Status"]
                 self.log.info("command %s on %s: %s", command_id, instance_id, seen)
+            lines, token = self.hook.output_since(command_id, instance_id, token)
+            for line in lines:
+                self.log.info("  %s", line)
             if seen in TERMINAL:
-                for line in invocation.get("StandardOutputContent", "").splitlines():
+                lines, token = self.hook.output_since(command_id, instance_id, token)  # what came with the end
+                for line in lines:
                     self.log.info("  %s", line)
                 return invocation
             time.sleep(self.waiter_delay)

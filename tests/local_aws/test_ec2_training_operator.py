@@ -24,6 +24,18 @@ def operator(model_code_in_s3, bucket, image_id, job_name, **changes):
                                   waiter_delay=1, **{"hyperparameters": HYPERPARAMETERS, **changes})
 
 
+class TaskLog:
+    """Records what the operator logs."""
+
+    def __init__(self):
+        self.lines = []
+
+    def _record(self, message, *args, **_):
+        self.lines.append(message % args if args else message)
+
+    info = warning = error = debug = exception = _record
+
+
 @pytest.fixture
 def image_id(aws_client):
     return aws_client("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
@@ -31,11 +43,16 @@ def image_id(aws_client):
 
 @pytest.mark.slow
 def test_trains_on_an_instance_through_ssm_terminates_it_and_adopts_on_a_rerun(aws_env, model_code_in_s3, bucket,
-                                                                              image_id, local_aws):
+                                                                              image_id, local_aws, monkeypatch):
+    from dog_breed.ec2_training_operator import Ec2SsmTrainingOperator
     from dog_breed.evaluation import read_metrics
 
     job = unique_name("ec2-train")
+    task_log = TaskLog()  # what the task log shows
+    monkeypatch.setattr(Ec2SsmTrainingOperator, "log", property(lambda self: task_log))
     result = operator(model_code_in_s3, bucket, image_id, job).execute(context={})["Training"]
+    streamed = "\n".join(task_log.lines)
+    assert "dog-breed: training on" in streamed and "test:accuracy=" in streamed  # train.py's own lines, streamed
     assert result["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://{bucket}/ec2-training/{job}/output/model.tar.gz"
     s3 = boto3.client("s3", **local_aws.client_kwargs)
     assert 0.0 <= read_metrics(s3, result["ModelArtifacts"]["S3ModelArtifacts"])["test_accuracy"] <= 1.0
