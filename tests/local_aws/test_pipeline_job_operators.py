@@ -71,7 +71,9 @@ def test_a_failed_job_moves_the_run_to_the_next_attempt_name(aws_env, sm, probe_
 
 def test_a_job_that_fails_while_waited_for_fails_the_task_with_its_reason(aws_env, sm, probe_request):
     name = unique_name("fails-later")
-    sm.create_training_job(**probe_request(name, {"mode": "fail", "seconds": "2"}))
+    # Long enough that the operator finds it still running even on a loaded machine (CI once saw the
+    # operator's first describe 2.8 s after the create, when a 2 s job had already failed).
+    sm.create_training_job(**probe_request(name, {"mode": "fail", "seconds": "8"}))
 
     with pytest.raises(AirflowException, match="the probe was told to fail"):
         training_operator(probe_request(name)).execute({})
