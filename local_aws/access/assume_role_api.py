@@ -4,21 +4,16 @@ the role must exist and its trust policy must let the one assuming it do so, a s
 local AWS's compute plane gets a job's, function's or instance's credentials on the service's behalf.
 """
 
-import json
-from urllib.parse import unquote
-
 from botocore.exceptions import ClientError
-from moto.iam.models import iam_backends
 from werkzeug.wrappers import Response
 
-from local_aws.access.authorization import identity_of
+from local_aws.access.authorization import identity_of, policy_document, role_by_arn
 from local_aws.access.policy_evaluation import Caller
 from local_aws.access.role_trust import RoleNotAssumable, trusts_caller, trusts_service
 from local_aws.exceptions import aws_error
 from local_aws.routing import around_moto
 
 AccessDenied = aws_error("AccessDenied", 403)
-PARTITION = "aws"
 
 
 @around_moto("sts", "AssumeRole")
@@ -58,20 +53,10 @@ def _trust(role_arn: str, trusts) -> bool:
     parts = role_arn.split(":", 5)
     if len(parts) != 6 or not parts[5].startswith("role/"):
         return False
-    role = next((role for role in list(iam_backends[parts[4]][PARTITION].roles.values()) if role.arn == role_arn),
-                None)
+    role = role_by_arn(parts[4], role_arn)
     if role is None:
         return False
-    return trusts(_document(role.assume_role_policy_document))
-
-
-def _document(text) -> dict:
-    if isinstance(text, dict):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return json.loads(unquote(text))
+    return trusts(policy_document(role.assume_role_policy_document, f"{role_arn}'s trust policy"))
 
 
 def _caller(ctx) -> Caller:

@@ -64,7 +64,7 @@ def identity_of(principal: Principal) -> Identity:
     """The caller's policies as local AWS's IAM holds them now."""
     iam = iam_backends[principal.account_id][_PARTITION]
     if principal.role_arn is not None:
-        role = next((role for role in list(iam.roles.values()) if role.arn == principal.role_arn), None)
+        role = role_by_arn(principal.account_id, principal.role_arn)
         if role is None:
             raise PolicyEvaluationError(f"the role {principal.role_arn} of these credentials does not exist")
         name = principal.role_arn.rsplit("/", 1)[-1]
@@ -72,7 +72,8 @@ def identity_of(principal: Principal) -> Identity:
                         principal.role_arn, principal.account_id)
         session = None
         if principal.session_policy:
-            session = Policy(f"{caller.arn}/session-policy", _document(principal.session_policy, "session policy"))
+            session = Policy(f"{caller.arn}/session-policy",
+                             policy_document(principal.session_policy, "session policy"))
         return Identity(caller, "AssumedRole", f"{role.id}:{principal.session_name}", _held_by(role, f"role/{name}"),
                         _boundary(iam, role), session)
     if principal.user_name is not None:
@@ -86,9 +87,17 @@ def identity_of(principal: Principal) -> Identity:
     raise PolicyEvaluationError(f"local_aws cannot tell whose key {principal.access_key_id} is")
 
 
+def role_by_arn(account_id: str, role_arn: str):
+    """The IAM role of `account_id` whose ARN is `role_arn` (moto's), or None."""
+    return next((role for role in list(iam_backends[account_id][_PARTITION].roles.values()) if role.arn == role_arn),
+                None)
+
+
 def _held_by(holder, label: str) -> tuple[Policy, ...]:
-    inline = [Policy(f"{label}/{name}", _document(text, f"{label}/{name}")) for name, text in holder.policies.items()]
-    attached = [Policy(arn, _document(_default_version(policy), arn)) for arn, policy in holder.managed_policies.items()]
+    inline = [Policy(f"{label}/{name}", policy_document(text, f"{label}/{name}"))
+              for name, text in holder.policies.items()]
+    attached = [Policy(arn, policy_document(_default_version(policy), arn))
+                for arn, policy in holder.managed_policies.items()]
     return tuple(inline + attached)
 
 
@@ -96,14 +105,14 @@ def _boundary(iam, holder) -> Policy | None:
     arn = getattr(holder, "permissions_boundary_arn", None)
     if not arn:
         return None
-    return Policy(arn, _document(_default_version(iam.get_policy(arn)), arn))
+    return Policy(arn, policy_document(_default_version(iam.get_policy(arn)), arn))
 
 
 def _default_version(policy) -> str:
     return next(version.document for version in policy.versions if version.is_default)
 
 
-def _document(text, source: str) -> Mapping:
+def policy_document(text, source: str) -> Mapping:
     if isinstance(text, Mapping):
         return text
     try:
