@@ -48,8 +48,6 @@ class Machines:
     """One account and region's machines, by instance id."""
 
     def __init__(self, account_id: str, region: str):
-        self.account_id = account_id
-        self.region = region
         self.lock = threading.Lock()
         self.machines: dict[str, Machine] = {}
 
@@ -82,11 +80,13 @@ def run_instances(params: dict, ctx, moto) -> Response:
             instance = backend.get_instance(instance_id)
             if profile and instance_id not in backend.iam_instance_profile_associations:
                 backend.associate_iam_instance_profile(instance_id=instance_id, **_profile_argument(params))
-            machine = Machine(_setup(ctx, instance, params, user_data, _environment(ctx, role_arn, instance_id),
+            machine = Machine(_setup(ctx, instance, params, user_data, instance_environment(ctx, role_arn, instance_id),
                                      role_arn),
                               on_state=lambda name, instance=instance: _locked_set_state(instance, name))
             _set_state(instance, "pending")
-            ctx.state(Machines).machines[instance_id] = machine
+            machines = ctx.state(Machines)
+            with machines.lock:
+                machines.machines[instance_id] = machine
             made.append(machine)
     for machine in made:
         _in_background(machine.boot, machine)
@@ -216,12 +216,13 @@ def _profile_role(ctx, profile: str | None) -> str | None:
     return roles[0]["Arn"] if roles else None
 
 
-def _environment(ctx, role_arn: str | None, instance_id: str) -> dict[str, str]:
+def instance_environment(ctx, role_arn: str | None, instance_id: str) -> dict[str, str]:
+    """What an instance's processes get: local AWS as the endpoint, the region, its role's fresh credentials."""
     environment = {"AWS_ENDPOINT_URL": ctx.platform.url, "AWS_REGION": ctx.region, "AWS_DEFAULT_REGION": ctx.region}
-    return {**environment, **role_credentials(ctx, role_arn, instance_id)} if role_arn else environment
+    return {**environment, **_role_credentials(ctx, role_arn, instance_id)} if role_arn else environment
 
 
-def role_credentials(ctx, role_arn: str, instance_id: str) -> dict[str, str]:
+def _role_credentials(ctx, role_arn: str, instance_id: str) -> dict[str, str]:
     """Fresh temporary credentials of the instance's role (STS AssumeRole for an hour, as ec2.amazonaws.com, the
     session named by the instance id as EC2 names it), as its processes get them; none, as on EC2, when the
     role does not trust EC2 (the console says why)."""

@@ -74,8 +74,10 @@ class Machine:
         self.setup = setup
         self._on_state = on_state
         self.state = "pending"
-        self.running_since: float | None = None  # time.time() of the last boot, None unless running
+        self.state_since = time.time()  # when it reached its state (a stopped agent last pinged then)
         self.console_path = setup.directory / "console.log"
+        # The host side of the SSM agent's SSM_DIRECTORY: orchestration, each command's script and output.
+        self.ssm_directory = setup.directory / "ssm"
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one power transition at a time
 
@@ -111,7 +113,7 @@ class Machine:
 
     def on_state(self, name: str) -> None:
         self.state = name
-        self.running_since = time.time() if name == "running" else None
+        self.state_since = time.time()
         self._on_state(name)
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str, **popen_kwargs) -> subprocess.Popen:
@@ -142,9 +144,8 @@ class Machine:
                     mounts.append(Mount(source, directory, writable=True))
             else:
                 mounts.append(Mount(volume.directory, volume.mount_point, writable=True))
-        ssm = setup.directory / "ssm"  # the SSM agent's own directory: orchestration, a command's output
-        ssm.mkdir(exist_ok=True)
-        mounts.append(Mount(ssm, SSM_DIRECTORY, writable=True))
+        self.ssm_directory.mkdir(exist_ok=True)
+        mounts.append(Mount(self.ssm_directory, SSM_DIRECTORY, writable=True))
         cloud_data = setup.directory / "cloud-data"
         cloud_data.mkdir(exist_ok=True)
         mounts.append(Mount(cloud_data, RAN_MARKER.rsplit("/", 1)[0], writable=True))

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_aws.ec2.machines import SSM_DIRECTORY
 from local_aws.sandbox import SandboxError
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class Agent:
 
     def __init__(self, machine):
         self.machine = machine
-        self.ssm_directory = machine.setup.directory / "ssm"  # the host side of its /var/lib/amazon/ssm
+        self.ssm_directory = machine.ssm_directory
         self._queue: queue.Queue[Delivery] = queue.Queue()
         threading.Thread(target=self._run_forever, daemon=True, name=f"ssm-agent-{machine.setup.instance_id}").start()
 
@@ -163,7 +164,7 @@ class Agent:
         host_directory = self.ssm_directory / relative
         host_directory.mkdir(parents=True, exist_ok=True)
         (host_directory / "_script.sh").write_text("\n".join(command.parameters["commands"]) + "\n")
-        inside = f"/var/lib/amazon/ssm/{relative.as_posix()}"
+        inside = f"{SSM_DIRECTORY}/{relative.as_posix()}"
         working = (command.parameters.get("workingDirectory") or [""])[0] or inside
         stdout_path, stderr_path = host_directory / "stdout", host_directory / "stderr"
         with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:

@@ -16,7 +16,7 @@ from moto.ec2.models import ec2_backends
 from werkzeug.wrappers import Response
 
 from local_aws import protocol
-from local_aws.ec2.instances_api import Machines, role_credentials
+from local_aws.ec2.instances_api import Machines, instance_environment
 from local_aws.exceptions import aws_error
 from local_aws.routing import around_moto
 from local_aws.ssm.run_command import PLUGIN, PLUGIN_DIRECTORY, Agent, Command, Commands, Delivery, Invocation, cancel
@@ -38,8 +38,8 @@ MAX_EXECUTION_TIMEOUT = 172_800  # AWS-RunShellScript's own limit
 DEFAULT_DELIVERY_TIMEOUT = 3600
 AGENT_VERSION = "3.3.0.0-local"
 DEFAULT_LOG_GROUP = f"/aws/ssm/{DOCUMENT}"
-PLUGIN_OUTPUT_CHARACTERS = 2500
-OUTPUT_SHIP_SECONDS = 1.0  # how often a running command's new output lines go to CloudWatch Logs  # ListCommandInvocations' Details: the plugin's Output
+PLUGIN_OUTPUT_CHARACTERS = 2500  # ListCommandInvocations' Details: the plugin's Output
+OUTPUT_SHIP_SECONDS = 1.0  # how often a running command's new output lines go to CloudWatch Logs
 
 
 @around_moto("ssm", "DescribeInstanceInformation")
@@ -50,7 +50,8 @@ def describe_instance_information(params: dict, ctx, moto) -> Response:
     wanted = {}
     for found in params.get("Filters", []):
         if found["Key"] not in ("InstanceIds", "PingStatus"):
-            raise InvalidFilterKey(f"local_aws filters instances by InstanceIds and PingStatus only, not {found['Key']}")
+            raise InvalidFilterKey(
+                f"local_aws filters instances by InstanceIds and PingStatus only, not {found['Key']}")
         wanted[found["Key"]] = set(found["Values"])
     listed = []
     for instance_id, machine in sorted(_managed(ctx).items()):
@@ -94,7 +95,8 @@ def send_command(params: dict, ctx, moto) -> Response:
         machine = managed[instance_id]
         agent = commands.agent(instance_id, lambda machine=machine: Agent(machine))
         agent.deliver(Delivery(command, command.invocations[instance_id],
-                               environment=lambda machine=machine: _environment(ctx, machine),
+                               environment=lambda machine=machine: instance_environment(
+                                   ctx, machine.setup.role_arn, machine.setup.instance_id),
                                keep_output=lambda c, i, out, err: _keep_output(ctx, c, i, out, err),
                                stream_output=lambda c, i, out, err: _stream_output(ctx, c, i, out, err)))
     return _answer({"Command": command.shape()})
@@ -200,7 +202,8 @@ def _instances(ctx, params: dict, managed: dict) -> list[str]:
             named += sorted(values)
         elif key.startswith("tag:"):
             named += sorted(instance_id for instance_id in managed if any(
-                tag["key"] == key[4:] and tag["value"] in values for tag in backend.get_instance(instance_id).get_tags()))
+                tag["key"] == key[4:] and tag["value"] in values
+                for tag in backend.get_instance(instance_id).get_tags()))
         else:
             raise InvalidParameters(f"local_aws targets instances by InstanceIds and tag:<key>, not {key}.")
     unmanaged = [instance_id for instance_id in named if instance_id not in managed]
@@ -212,15 +215,10 @@ def _instances(ctx, params: dict, managed: dict) -> list[str]:
 def _information(instance_id: str, machine) -> dict:
     online = machine.state == "running"
     return {"InstanceId": instance_id, "PingStatus": "Online" if online else "ConnectionLost",
-            "LastPingDateTime": time.time() if online else (machine.running_since or time.time()),
+            "LastPingDateTime": time.time() if online else machine.state_since,
             "AgentVersion": AGENT_VERSION, "IsLatestVersion": True, "PlatformType": "Linux",
             "PlatformName": _os_release("NAME"), "PlatformVersion": _os_release("VERSION_ID"),
             "ResourceType": "EC2Instance", "IPAddress": "127.0.0.1", "ComputerName": instance_id}
-
-
-def _environment(ctx, machine) -> dict[str, str]:
-    return {"AWS_ENDPOINT_URL": ctx.platform.url, "AWS_REGION": ctx.region, "AWS_DEFAULT_REGION": ctx.region,
-            **role_credentials(ctx, machine.setup.role_arn, machine.setup.instance_id)}
 
 
 def _keep_output(ctx, command: Command, invocation: Invocation, stdout: Path, stderr: Path) -> None:
