@@ -122,9 +122,9 @@ def launch_replica(
 def isolated_network_prefix() -> list[str]:
     """The command prefix that starts a program in a new, empty network namespace (as an unprivileged user
     too); NetworkIsolationUnavailable where this machine cannot make one."""
-    reason = unavailable_reason()
-    if reason is not None or shutil.which("unshare") is None:
-        raise NetworkIsolationUnavailable(f"EnableNetworkIsolation needs a network namespace: {reason or 'no unshare'}")
+    reason = unavailable_reason()  # it names a missing unshare too
+    if reason is not None:
+        raise NetworkIsolationUnavailable(f"EnableNetworkIsolation needs a network namespace: {reason}")
     return [shutil.which("unshare"), "--user", "--map-root-user", "--net", "--"]
 
 

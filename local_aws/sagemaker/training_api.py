@@ -39,15 +39,21 @@ def create_training_job_action(params, ctx):
 
 def create_training_job(params: dict, ctx, tuning_job_arn: str | None = None) -> TrainingJob:
     """Validate, record and start a training job (also used for a tuning job's trials)."""
-    refuse_unsupported(params)
-    require_assumable(ctx, params["RoleArn"])
-    require_keys(ctx, params, TRAINING_KEY_MEMBERS)
+    check_training_request(ctx, params)
     request = {k: v for k, v in params.items() if k != "Tags"}
     jobs = ctx.state(TrainingJobStore)
     name = params["TrainingJobName"]
     job = jobs.add(TrainingJob(name, jobs.arn(name), request, tuning_job_arn), params.get("Tags"))
     start_training_job(job, ctx.platform, ctx.account_id, ctx.region)
     return job
+
+
+def check_training_request(ctx, params: dict) -> None:
+    """What SageMaker checks of a training request (a job's, or a tuning job's trial): what local processes
+    cannot honour, the role it must be able to assume, the KMS keys that must exist."""
+    refuse_unsupported(params)
+    require_assumable(ctx, params["RoleArn"])
+    require_keys(ctx, params, TRAINING_KEY_MEMBERS)
 
 
 def refuse_unsupported(params: dict) -> None:

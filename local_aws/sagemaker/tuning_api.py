@@ -3,12 +3,10 @@ ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob."""
 
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
-from local_aws.sagemaker.execution_roles import require_assumable
-from local_aws.sagemaker.kms_keys import TRAINING_KEY_MEMBERS, require_keys
 from local_aws.sagemaker.listing import listed
 from local_aws.sagemaker.resource_actions import describe_action, list_action
 from local_aws.sagemaker.search_space import search_space
-from local_aws.sagemaker.training_api import create_training_job, refuse_unsupported
+from local_aws.sagemaker.training_api import check_training_request, create_training_job
 from local_aws.sagemaker.tuning_jobs import TuningJob, TuningJobStore
 from local_aws.training.tuner import start_tuning_job, trial_request
 
@@ -33,10 +31,8 @@ def create_tuning_job(params, ctx):
     parameters = search_space(config.get("ParameterRanges", {}), definition.get("StaticHyperParameters", {}))
     if "HyperParameterTuningResourceConfig" in definition:
         raise NotSupportedLocally("HyperParameterTuningResourceConfig", "Give ResourceConfig.")
-    trial = trial_request(definition, "trial", {}, config["HyperParameterTuningJobObjective"]["MetricName"])
-    refuse_unsupported(trial)
-    require_assumable(ctx, trial["RoleArn"])
-    require_keys(ctx, trial, TRAINING_KEY_MEMBERS)
+    check_training_request(ctx, trial_request(definition, "trial", {},
+                                              config["HyperParameterTuningJobObjective"]["MetricName"]))
     jobs = ctx.state(TuningJobStore)
     name = params["HyperParameterTuningJobName"]
     job = TuningJob(name, jobs.arn(name), {k: v for k, v in params.items() if k != "Tags"})
