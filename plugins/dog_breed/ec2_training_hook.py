@@ -3,7 +3,6 @@ provider's `EC2Hook`), SSM's agent and Run Command (the provider's `SsmHook`), t
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -13,22 +12,20 @@ from airflow.providers.amazon.aws.hooks.ssm import SsmHook
 from airflow.providers.common.compat.sdk import AirflowException
 
 from dog_breed.ec2_training import LOG_GROUP, Ec2Training, commands, role_policy, trust_policy
+from dog_breed.iam_roles import ensure_role
 
 POLICY_NAME = "run-code-data-output"
 JOB_TAG = "dog-breed:job"
 TERMINAL = {"Success", "Failed", "TimedOut", "Cancelled"}
 
 
-class Ec2TrainingHook(AwsBaseHook):
+class Ec2TrainingHook(EC2Hook):
     def __init__(self, *args: Any, **kwargs: Any):
-        kwargs["client_type"] = "ec2"
-        super().__init__(*args, **kwargs)
-        rest = {k: v for k, v in kwargs.items() if k != "client_type"}
-        self.ec2 = EC2Hook(*args, api_type="client_type", **rest)
-        self.ssm = SsmHook(*args, **rest)
-        self._iam = AwsBaseHook(*args, client_type="iam", **rest)
-        self._s3 = AwsBaseHook(*args, client_type="s3", **rest)
-        self._logs = AwsBaseHook(*args, client_type="logs", **rest)
+        super().__init__(*args, api_type="client_type", **kwargs)
+        self.ssm = SsmHook(*args, **kwargs)
+        self._iam = AwsBaseHook(*args, client_type="iam", **kwargs)
+        self._s3 = AwsBaseHook(*args, client_type="s3", **kwargs)
+        self._logs = AwsBaseHook(*args, client_type="logs", **kwargs)
 
     def artifact_exists(self, training: Ec2Training) -> bool:
         bucket, _, key = training.model_uri[len("s3://"):].partition("/")
@@ -43,13 +40,8 @@ class Ec2TrainingHook(AwsBaseHook):
     def ensure_profile(self, training: Ec2Training) -> str:
         """The training instances' role and instance profile, its policy scoped to this run; the profile's name."""
         iam, name = self._iam.conn, training.role_name
-        try:
-            iam.get_role(RoleName=name)
-            iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust_policy()))
-        except iam.exceptions.NoSuchEntityException:
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy()),
-                            Description="dog-breed training on EC2: the run's code, data and output only")
-        iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(role_policy(training)))
+        ensure_role(iam, name, trust_policy(), POLICY_NAME, role_policy(training),
+                    "dog-breed training on EC2: the run's code, data and output only")
         try:
             profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
         except iam.exceptions.NoSuchEntityException:
@@ -111,11 +103,5 @@ class Ec2TrainingHook(AwsBaseHook):
         except self.ssm.conn.exceptions.InvocationDoesNotExist:
             return {"Status": "Pending"}
 
-    def terminate(self, instance_id: str, wait: dict[str, int] | None = None) -> None:
+    def terminate(self, instance_id: str) -> None:
         self.conn.terminate_instances(InstanceIds=[instance_id])
-        if wait is not None:
-            self.conn.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=wait)
-
-    def instance_type(self, instance_id: str) -> str:
-        return self.conn.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0][
-            "InstanceType"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from dog_breed.front_door_deployment import (ALIAS, FrontDoor, configuration_differs, function_configuration,
                                              role_policy, trust_policy)
+from dog_breed.iam_roles import ensure_role
 
 ROLE_POLICY_NAME = "invoke-its-endpoint"
 WAIT = {"Delay": 1, "MaxAttempts": 300}
@@ -31,16 +31,11 @@ class FrontDoorHook(LambdaHook):
         """The function's execution role, created or brought to its least-privilege policies; its ARN."""
         iam = self._iam.conn
         account_id = self._sts.conn.get_caller_identity()["Account"]
-        try:
-            arn = iam.get_role(RoleName=front_door.role_name)["Role"]["Arn"]
-            iam.update_assume_role_policy(RoleName=front_door.role_name, PolicyDocument=json.dumps(trust_policy()))
-        except iam.exceptions.NoSuchEntityException:
-            arn = iam.create_role(RoleName=front_door.role_name, AssumeRolePolicyDocument=json.dumps(trust_policy()),
-                                  Description=f"Execution role of {front_door.function_name}")["Role"]["Arn"]
+        arn = ensure_role(iam, front_door.role_name, trust_policy(), ROLE_POLICY_NAME,
+                          role_policy(front_door, self.conn_region_name, account_id),
+                          f"Execution role of {front_door.function_name}")
         for attached in iam.list_attached_role_policies(RoleName=front_door.role_name)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=front_door.role_name, PolicyArn=attached["PolicyArn"])  # least privilege
-        iam.put_role_policy(RoleName=front_door.role_name, PolicyName=ROLE_POLICY_NAME, PolicyDocument=json.dumps(
-            role_policy(front_door, self.conn_region_name, account_id)))
         return arn
 
     def role_policy(self, front_door: FrontDoor) -> dict[str, Any]:

@@ -5,7 +5,7 @@ creates it once (`ensure` does it with their credentials); on the local profile 
 create it in local AWS, which, like SageMaker, refuses a job or model whose role it cannot assume.
 """
 
-import json
+from dog_breed.iam_roles import ensure_role
 
 POLICY_NAME = "dog-breed-pipeline"
 
@@ -30,11 +30,5 @@ def role_policy(bucket: str) -> dict:
 
 def ensure(iam, role_arn: str, bucket: str) -> None:
     """Create the role `role_arn` names, or bring its trust and inline policy to what the pipeline needs."""
-    name = role_arn.rsplit("/", 1)[-1]
-    try:
-        iam.get_role(RoleName=name)
-        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust_policy()))
-    except iam.exceptions.NoSuchEntityException:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy()),
-                        Description="SageMaker execution role of the dog-breed pipeline (least privilege)")
-    iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(role_policy(bucket)))
+    ensure_role(iam, role_arn.rsplit("/", 1)[-1], trust_policy(), POLICY_NAME, role_policy(bucket),
+                "SageMaker execution role of the dog-breed pipeline (least privilege)")
