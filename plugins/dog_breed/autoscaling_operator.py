@@ -13,10 +13,10 @@ from typing import Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.operators.sagemaker import serialize
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowException
 
 from dog_breed.autoscaling_hook import EndpointAutoscalingHook
 from dog_breed.autoscaling_requests import VariantScaling
+from dog_breed.operator_settings import checked
 
 
 class EndpointAutoscalingOperator(AwsBaseOperator[EndpointAutoscalingHook]):
@@ -42,16 +42,10 @@ class EndpointAutoscalingOperator(AwsBaseOperator[EndpointAutoscalingHook]):
 
     def scaling(self) -> VariantScaling:
         """The settings, with the numbers Jinja renders as text made numbers again."""
-        try:
-            scaling = VariantScaling(self.endpoint_name, self.variant_name, int(self.min_capacity),
-                                     int(self.max_capacity), float(self.target_value), int(self.scale_in_cooldown),
-                                     int(self.scale_out_cooldown))
-        except (TypeError, ValueError) as error:
-            raise AirflowException(f"autoscaling settings must be numbers: {error}") from error
-        problems = scaling.problems()
-        if problems:
-            raise AirflowException("autoscaling settings: " + "; ".join(problems))
-        return scaling
+        return checked(lambda: VariantScaling(
+            self.endpoint_name, self.variant_name, int(self.min_capacity), int(self.max_capacity),
+            float(self.target_value), int(self.scale_in_cooldown), int(self.scale_out_cooldown)),
+            "autoscaling settings")
 
     def execute(self, context: Any) -> dict[str, Any]:
         scaling = self.scaling()

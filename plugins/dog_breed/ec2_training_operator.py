@@ -20,6 +20,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from dog_breed.ec2_training import Ec2Training
 from dog_breed.ec2_training_hook import TERMINAL, Ec2TrainingHook
+from dog_breed.operator_settings import checked
 
 STDERR_TAIL_LINES = 10
 
@@ -56,14 +57,11 @@ class Ec2SsmTrainingOperator(AwsBaseOperator[Ec2TrainingHook]):
             volume_gb = int(self.volume_gb)
         except (TypeError, ValueError) as error:
             raise AirflowException(f"volume_gb must be a whole number: {error}") from error
-        training = Ec2Training(self.job_name, self.code_uri, self.data_uri, self.output_uri, self.image_id,
-                               self.instance_type, volume_gb, self.interpreter, hyperparameters={
-                                   str(name): str(value) for name, value in self.hyperparameters.items()},
-                               execution_timeout_seconds=int(self.execution_timeout_seconds))
-        problems = training.problems()
-        if problems:
-            raise AirflowException("EC2 training settings: " + "; ".join(problems))
-        return training
+        return checked(lambda: Ec2Training(
+            self.job_name, self.code_uri, self.data_uri, self.output_uri, self.image_id, self.instance_type,
+            volume_gb, self.interpreter,
+            hyperparameters={str(name): str(value) for name, value in self.hyperparameters.items()},
+            execution_timeout_seconds=int(self.execution_timeout_seconds)), "EC2 training settings", "whole numbers")
 
     def execute(self, context: Any) -> dict[str, Any]:
         training = self.training()

@@ -12,11 +12,11 @@ from typing import Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.operators.sagemaker import serialize
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowException
 
 from dog_breed.front_door_deployment import ALIAS, FrontDoor
 from dog_breed.front_door_hook import FrontDoorHook
 from dog_breed.lambda_package import build
+from dog_breed.operator_settings import checked
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 INTEGER_SETTINGS = ("memory_mb", "timeout_seconds", "top_k", "reserved_concurrency", "provisioned_concurrency")
@@ -47,17 +47,11 @@ class LambdaDeploymentOperator(AwsBaseOperator[FrontDoorHook]):
 
     def front_door(self) -> FrontDoor:
         """The settings, with the numbers Jinja renders as text made numbers again; refused naming what is wrong."""
-        try:
-            numbers = {name: int(getattr(self, name)) for name in INTEGER_SETTINGS}
-        except (TypeError, ValueError) as error:
-            raise AirflowException(f"Lambda deployment settings must be whole numbers: {error}") from error
-        front_door = FrontDoor(self.function_name, self.endpoint_name, allowed_image_hosts=self.allowed_image_hosts,
-                               function_url_auth=self.function_url_auth or None,
-                               extra_environment=self.extra_environment, **numbers)
-        problems = front_door.problems()
-        if problems:
-            raise AirflowException("Lambda deployment settings: " + "; ".join(problems))
-        return front_door
+        return checked(lambda: FrontDoor(
+            self.function_name, self.endpoint_name, allowed_image_hosts=self.allowed_image_hosts,
+            function_url_auth=self.function_url_auth or None, extra_environment=self.extra_environment,
+            **{name: int(getattr(self, name)) for name in INTEGER_SETTINGS}),
+            "Lambda deployment settings", "whole numbers")
 
     def execute(self, context: Any) -> dict[str, Any]:
         front_door = self.front_door()
