@@ -21,8 +21,9 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 # The whole dog_breed_pipeline DAG on the embedded local AWS (`airflow dags test`, local profile).
+# `make run CONF='{"training_backend": "ec2"}'` changes parameters of the run (run_pipeline.py's --conf).
 run: $(INSTALLED)
-	$(BIN)/python scripts/run_pipeline.py
+	$(BIN)/python scripts/run_pipeline.py $(if $(CONF),--conf '$(CONF)')
 
 # `make run` leaves local AWS serving the endpoint (so the next run updates it); this stops it.
 stop: $(INSTALLED)

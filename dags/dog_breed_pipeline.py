@@ -1,11 +1,14 @@
 """
-### Dog-breed classifier: from `dogImages.zip` to a served SageMaker endpoint
+### Dog-breed classifier: from `dogImages.zip` to a served SageMaker endpoint behind a Lambda front door
 
-Validates the parameters, stages the dataset and the training code in S3, tunes the PyTorch model
-(SageMaker hyperparameter tuning, Bayesian by default), trains it with the best trial's hyperparameters,
-evaluates it against a threshold and the model currently serving, and, when the gate passes, registers
-it, deploys it blue/green, smoke-tests the endpoint and writes a report. A model that fails the gate
-stops the run before deployment; the endpoint keeps serving its model.
+Validates the parameters, stages the dataset and the training code in S3, then trains on the backend
+`training_backend` names: `sagemaker` tunes the PyTorch model (SageMaker hyperparameter tuning, Bayesian by
+default) and trains it with the best trial's hyperparameters; `ec2` trains it on one EC2 instance through
+SSM Run Command with the `ec2_*` hyperparameters. Either way the model is evaluated against a threshold and
+the model currently serving, and, when the gate passes, registered, deployed blue/green, registered with
+Application Auto Scaling, smoke-tested, put behind the Lambda front door (alias `live`, reserved and
+provisioned concurrency), checked through the front door, and reported. A model that fails the gate stops
+the run before deployment; the endpoint keeps serving its model.
 
 The same DAG runs against AWS and against the project's local AWS endpoint: only configuration
 (`AWS_ENDPOINT_URL`, the `aws_default` connection and the parameters below) differs. See
@@ -19,8 +22,11 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, chain, dag, task
 
 from dog_breed import steps
+from dog_breed.autoscaling_operator import EndpointAutoscalingOperator
 from dog_breed.config import param_specs
+from dog_breed.ec2_training_operator import Ec2SsmTrainingOperator
 from dog_breed.environment import DeploymentSettings
+from dog_breed.front_door_operator import LambdaDeploymentOperator
 from dog_breed.operators import (
     BestTrialTrainingOperator,
     BlueGreenEndpointOperator,
@@ -39,19 +45,24 @@ POLL_SECONDS = 5 if PROFILE == "local" else 30
 AWS_TASK = ({"retries": 1, "retry_delay": timedelta(seconds=5)} if PROFILE == "local" else
             {"retries": 3, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True})
 LOCAL_TASK = {"retries": 0}
-JOB_TASK = {**AWS_TASK, "aws_conn_id": steps.AWS_CONN_ID, "region_name": "{{ params.region }}",
-            "deferrable": True, "check_interval": POLL_SECONDS}
+AWS_OPERATOR = {**AWS_TASK, "aws_conn_id": steps.AWS_CONN_ID, "region_name": "{{ params.region }}"}
+JOB_TASK = {**AWS_OPERATOR, "deferrable": True, "check_interval": POLL_SECONDS}
 
 validate_config = task(steps.validate_config, multiple_outputs=True, execution_timeout=timedelta(minutes=5),
                        **LOCAL_TASK)
+choose_training_backend = task.branch(steps.choose_training_backend, execution_timeout=timedelta(minutes=1),
+                                      **LOCAL_TASK)
 stage_dataset = task(steps.stage_dataset, execution_timeout=timedelta(hours=2), **AWS_TASK)
 package_model_code = task(steps.package_model_code, execution_timeout=timedelta(minutes=10), **AWS_TASK)
-evaluate = task(steps.evaluate, execution_timeout=timedelta(minutes=15), **AWS_TASK)
+# Evaluates whichever backend trained; the other one was skipped.
+evaluate = task(steps.evaluate, trigger_rule="none_failed_min_one_success", execution_timeout=timedelta(minutes=15),
+                **AWS_TASK)
 gate = task.branch(steps.gate, execution_timeout=timedelta(minutes=1), **LOCAL_TASK)
 plan_deployment = task(steps.plan_deployment, multiple_outputs=True, execution_timeout=timedelta(minutes=1),
                        **LOCAL_TASK)
 register_model = task(steps.register_model, execution_timeout=timedelta(minutes=15), **AWS_TASK)
 smoke_test = task(steps.smoke_test, execution_timeout=timedelta(minutes=15), **AWS_TASK)
+check_front_door = task(steps.check_front_door, execution_timeout=timedelta(minutes=15), **AWS_TASK)
 # The report runs after a deployment and after a closed gate alike.
 report = task(steps.build_report, task_id="report", trigger_rule="none_failed_min_one_success",
               execution_timeout=timedelta(minutes=15), **AWS_TASK)
@@ -74,41 +85,60 @@ def dog_breed_pipeline():
     staged = stage_dataset(plan)
     code = package_model_code(plan)
 
+    backend = choose_training_backend(plan, sagemaker="tune", ec2="train_on_ec2")
+
     tune = ResumableTuningOperator(task_id="tune", config=plan["tuning"], execution_timeout=timedelta(hours=24),
                                    max_ingestion_time=24 * 3600, **JOB_TASK)
     train = BestTrialTrainingOperator(task_id="train", config=plan["training"], tuning_result=tune.output,
                                       execution_timeout=timedelta(hours=12), max_ingestion_time=12 * 3600,
                                       print_log=False, **JOB_TASK)
-    evaluation = evaluate(plan, train.output)
+    train_on_ec2 = Ec2SsmTrainingOperator(task_id="train_on_ec2", config=plan["ec2_training"],
+                                          execution_timeout=timedelta(hours=12), waiter_delay=POLL_SECONDS,
+                                          **AWS_OPERATOR)
+    evaluation = evaluate(plan, train.output, train_on_ec2.output, tune.output)
     decision = gate(evaluation, deploy="plan_deployment", skip="report")
     deployment = plan_deployment(plan, evaluation)
-    registered = register_model(plan, evaluation, staged, tune.output, deployment["model"])
+    registered = register_model(plan, evaluation, staged, deployment["model"])
     model = ReusableModelOperator(task_id="create_model", config=deployment["model"],
-                                  execution_timeout=timedelta(minutes=10), aws_conn_id=steps.AWS_CONN_ID,
-                                  region_name="{{ params.region }}", **AWS_TASK)
+                                  execution_timeout=timedelta(minutes=10), **AWS_OPERATOR)
     endpoint = BlueGreenEndpointOperator(task_id="deploy_endpoint", config=deployment["endpoint"],
                                          rollback_alarm=deployment["rollback_alarm"],
                                          execution_timeout=timedelta(hours=2), max_ingestion_time=2 * 3600,
                                          **JOB_TASK)
+    scaling = EndpointAutoscalingOperator(
+        task_id="autoscale_endpoint", endpoint_name="{{ params.endpoint_name }}",
+        min_capacity="{{ params.autoscaling_min_capacity }}", max_capacity="{{ params.autoscaling_max_capacity }}",
+        target_value="{{ params.autoscaling_target_value }}",
+        scale_in_cooldown="{{ params.autoscaling_scale_in_cooldown }}",
+        scale_out_cooldown="{{ params.autoscaling_scale_out_cooldown }}",
+        execution_timeout=timedelta(minutes=10), **AWS_OPERATOR)
     smoke = smoke_test(plan, evaluation, endpoint.output)
-    summary = report(plan, tuning=tune.output, training=train.output, evaluation_result=evaluation,
-                     smoke_result=smoke, deployed=endpoint.output)
+    front_door = LambdaDeploymentOperator(
+        task_id="deploy_front_door", function_name="{{ params.lambda_function_name }}",
+        endpoint_name="{{ params.endpoint_name }}", memory_mb="{{ params.lambda_memory_mb }}",
+        timeout_seconds="{{ params.lambda_timeout_seconds }}",
+        reserved_concurrency="{{ params.lambda_reserved_concurrency }}",
+        provisioned_concurrency="{{ params.lambda_provisioned_concurrency }}",
+        function_url_auth="{{ params.lambda_function_url_auth }}", execution_timeout=timedelta(minutes=30),
+        **AWS_OPERATOR)
+    front_door_result = check_front_door(plan, front_door.output)
+    summary = report(plan, tuning=tune.output, trained_on_sagemaker=train.output, trained_on_ec2=train_on_ec2.output,
+                     evaluation_result=evaluation, smoke_result=smoke, deployed=endpoint.output,
+                     scaling=scaling.output, front_door=front_door.output, front_door_result=front_door_result)
 
-    chain(
-        plan,
-        [staged, code],
-        tune,
-        train,
-        evaluation,
-        decision,
-        [deployment, summary],
-    )
+    chain(plan, [staged, code], backend, [tune, train_on_ec2])
+    chain(tune, train, evaluation)
+    chain(train_on_ec2, evaluation)
+    chain(evaluation, decision, [deployment, summary])
     chain(
         deployment,
         registered,
         model,
         endpoint,
+        scaling,
         smoke,
+        front_door,
+        front_door_result,
         summary,
     )
 

@@ -1,9 +1,12 @@
 """
 ### Dog-breed teardown: stop paying for the served model
 
-Deletes the endpoint (and waits until it is gone), then every endpoint config and model whose name
-starts with the project prefix, and the endpoint's rollback alarm. Keeps the model registry and the
-data in S3, so a later `dog_breed_pipeline` run can deploy again. Triggered by hand only.
+Deregisters the endpoint from Application Auto Scaling (its scaling policy goes with it), deletes the
+endpoint (and waits until it is gone), then every endpoint config and model whose name starts with the
+project prefix, and the endpoint's rollback alarm; deletes the Lambda front door (its versions, alias `live`,
+function URL and concurrency settings go with it) and its role; terminates any EC2 training instance the
+pipeline launched that is still there. Keeps the model registry and the data in S3, so a later
+`dog_breed_pipeline` run can deploy again. Triggered by hand only.
 """
 
 from __future__ import annotations
@@ -16,16 +19,27 @@ from airflow.sdk import Param, chain, dag, task
 
 from dog_breed import teardown
 from dog_breed.config import param_specs
+from dog_breed.ec2_training_hook import JOB_TAG
 from dog_breed.environment import DeploymentSettings
+from dog_breed.front_door_deployment import FrontDoor
 from dog_breed.sagemaker_requests import rollback_alarm_name
 from dog_breed.steps import AWS_CONN_ID
 
-TARGET_PARAMS = ("project", "region", "endpoint_name")
+TARGET_PARAMS = ("project", "region", "endpoint_name", "lambda_function_name")
 AWS_TASK = {"retries": 3, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=1)}
 
 
 def _sagemaker(params: dict) -> object:
     return SageMakerHook(aws_conn_id=AWS_CONN_ID, region_name=params["region"]).get_conn()
+
+
+def _client(params: dict, service: str) -> object:
+    return AwsBaseHook(aws_conn_id=AWS_CONN_ID, region_name=params["region"], client_type=service).get_conn()
+
+
+@task(**AWS_TASK)
+def deregister_autoscaling(params: dict | None = None) -> list[str]:
+    return teardown.deregister_scaling(_client(params, "application-autoscaling"), params["endpoint_name"])
 
 
 @task(**AWS_TASK)
@@ -45,8 +59,19 @@ def delete_models(params: dict | None = None) -> list[str]:
 
 @task(**AWS_TASK)
 def delete_rollback_alarm(params: dict | None = None) -> None:
-    cloudwatch = AwsBaseHook(aws_conn_id=AWS_CONN_ID, region_name=params["region"], client_type="cloudwatch")
-    teardown.delete_alarm(cloudwatch.get_conn(), rollback_alarm_name(params["endpoint_name"]))
+    teardown.delete_alarm(_client(params, "cloudwatch"), rollback_alarm_name(params["endpoint_name"]))
+
+
+@task(**AWS_TASK)
+def delete_front_door(params: dict | None = None) -> dict[str, bool]:
+    role_name = FrontDoor(params["lambda_function_name"], params["endpoint_name"]).role_name
+    return {"function": teardown.delete_function(_client(params, "lambda"), params["lambda_function_name"]),
+            "role": teardown.delete_role(_client(params, "iam"), role_name)}
+
+
+@task(**AWS_TASK)
+def terminate_training_instances(params: dict | None = None) -> list[str]:
+    return teardown.terminate_training_instances(_client(params, "ec2"), params["project"], JOB_TAG)
 
 
 @dag(
@@ -62,7 +87,10 @@ def delete_rollback_alarm(params: dict | None = None) -> None:
             if name in TARGET_PARAMS},
 )
 def dog_breed_teardown():
-    chain(delete_endpoint(), [delete_endpoint_configs(), delete_models(), delete_rollback_alarm()])
+    chain(deregister_autoscaling(), delete_endpoint(), [delete_endpoint_configs(), delete_models(),
+                                                        delete_rollback_alarm()])
+    delete_front_door()
+    terminate_training_instances()
 
 
 dog_breed_teardown()

@@ -98,12 +98,22 @@ def run_results(env: dict[str, str]) -> dict[str, Any]:
         }
 
 
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
 def print_summary(results: dict[str, Any], wall_seconds: float) -> None:
     report = results["report"]
     print(f"\nRun {results.get('run_id')}: {results['state']}")
     if report:
         print(f"  outcome:              {report['decision']['reason']}")
-        print(f"  best hyperparameters: {json.dumps(report['best_hyperparameters'], sort_keys=True)}")
+        print(f"  trained on:           {report.get('training_backend', 'sagemaker')}")
+        label = "best hyperparameters" if report.get("tuning_job") else "hyperparameters"
+        print(f"  {label + ':':<21} {json.dumps(report['best_hyperparameters'], sort_keys=True)}")
+        ec2 = report.get("ec2")
+        if ec2:
+            print(f"  EC2 training:         {ec2['instance_type']}, {ec2['seconds']} s, {_money(ec2['cost'])} "
+                  f"(the same on SageMaker {ec2['sagemaker_instance_type']}: {_money(ec2['sagemaker_cost'])})")
         print(f"  test accuracy:        {report['metrics'].get('test_accuracy')}")
         endpoint = report.get("endpoint")
         if endpoint:
@@ -113,6 +123,17 @@ def print_summary(results: dict[str, Any], wall_seconds: float) -> None:
             example = endpoint["example"]
             print(f"  prediction:           {example['image']} (expected {example['expected']}) -> "
                   f"{json.dumps(example['top3'])}")
+        scaling = report.get("scaling")
+        if scaling:
+            print(f"  autoscaling:          {scaling['resource_id']} {scaling['min']}-{scaling['max']} instances, "
+                  f"target {scaling['target']} {scaling['metric']}")
+        door = report.get("front_door")
+        if door:
+            events = door.get("events") or {}
+            print(f"  Lambda front door:    {door['function']}:{door['alias']} (version {door['version']}), "
+                  f"reserved {door['reserved_concurrency']}, provisioned {door['provisioned_concurrency']} "
+                  f"({door['provisioned_status']}); {events.get('image', 0)} image events agreed with the endpoint")
+            print(f"  function URL:         {door['url'] or 'none'}")
         print(f"  report:               {report['report_uri']}")
     print("\n  task                  state       seconds")
     for task in results["tasks"]:

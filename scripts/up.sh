@@ -10,34 +10,37 @@ BIN=$REPO/.venv/bin
 # `airflow standalone` starts its components as `airflow ...` commands found on PATH.
 export PATH=$BIN:$PATH
 AWS_PORT=${LOCAL_AWS_PORT:-4566}
+UI_PORT=${AIRFLOW__API__PORT:-8080}
+# Where its logs and local AWS's state go (a test runs its own `make up` beside a user's).
+LOGS=${DOG_BREED_UP_LOGS:-$REPO/build}
 
 export AIRFLOW_HOME=${AIRFLOW_HOME:-$REPO/build/airflow_standalone}
 # The project's Airflow settings, the local profile and its sample dataset (scripts/airflow_env.py).
 eval "$("$BIN/python" "$REPO/scripts/airflow_env.py" --home "$AIRFLOW_HOME" --profile local)"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin
-export AIRFLOW__API__PORT=8080
+export AIRFLOW__API__PORT=$UI_PORT
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 # LocalExecutor starts this many worker processes; the pipeline runs at most two tasks at once.
 export AIRFLOW__CORE__PARALLELISM=4
 export DOG_BREED_SCHEDULE=${DOG_BREED_SCHEDULE:-none}
 # The UI and its API on loopback only; set AIRFLOW__API__HOST=0.0.0.0 to let other machines reach them.
 export AIRFLOW__API__HOST=${AIRFLOW__API__HOST:-127.0.0.1}
-AWS_STATE=$REPO/build/local_aws_up_state
+AWS_STATE=${DOG_BREED_UP_AWS_STATE:-$REPO/build/local_aws_up_state}
 export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT AWS_DEFAULT_REGION=us-east-1
 # Local AWS writes its key pair there when it starts; every Airflow component signs with it.
 export AWS_SHARED_CREDENTIALS_FILE=$AWS_STATE/credentials AWS_PROFILE=local
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
-mkdir -p "$AIRFLOW_HOME"
+mkdir -p "$AIRFLOW_HOME" "$LOGS"
 
 [[ -f build/sample/dogImages.zip ]] ||
     "$BIN/python" -m sample_dataset --out build/sample --zip build/sample/dogImages.zip
 
 # Its own state dir: `make run` keeps another local AWS with its own endpoint model files.
-"$BIN/python" -m local_aws --port "$AWS_PORT" --state-dir "$AWS_STATE" > build/local_aws_up.log 2>&1 &
+"$BIN/python" -m local_aws --port "$AWS_PORT" --state-dir "$AWS_STATE" > "$LOGS/local_aws_up.log" 2>&1 &
 AWS_PID=$!
 # A session of its own: stopping its process group stops the components standalone started (killing
 # standalone alone leaves the scheduler and api-server running).
-setsid "$BIN/airflow" standalone > build/airflow_standalone.log 2>&1 &
+setsid "$BIN/airflow" standalone > "$LOGS/airflow_standalone.log" 2>&1 &
 AIRFLOW_PID=$!
 
 stop() {
@@ -57,19 +60,19 @@ trap stop EXIT INT TERM
 PASSWORDS=$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
 UI_HOST=$([[ $AIRFLOW__API__HOST == 0.0.0.0 ]] && echo 127.0.0.1 || echo "$AIRFLOW__API__HOST")
 for _ in $(seq 120); do
-    if [[ -s $PASSWORDS ]] && curl -sf "http://$UI_HOST:8080/api/v2/monitor/health" > /dev/null; then
+    if [[ -s $PASSWORDS ]] && curl -sf "http://$UI_HOST:$UI_PORT/api/v2/monitor/health" > /dev/null; then
         # What an administrator makes once in an AWS account: the pipeline's SageMaker role (local AWS is up by now).
         "$BIN/python" scripts/local_account.py
-        echo "Airflow UI: http://$UI_HOST:8080   login: admin / $("$BIN/python" -c \
+        echo "Airflow UI: http://$UI_HOST:$UI_PORT   login: admin / $("$BIN/python" -c \
             'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$PASSWORDS")"
-        echo "Local AWS:  $AWS_ENDPOINT_URL (keys: $AWS_SHARED_CREDENTIALS_FILE, profile local)   logs: build/airflow_standalone.log, build/local_aws_up.log"
+        echo "Local AWS:  $AWS_ENDPOINT_URL (keys: $AWS_SHARED_CREDENTIALS_FILE, profile local)   logs: $LOGS/airflow_standalone.log, $LOGS/local_aws_up.log"
         echo "Trigger dog_breed_pipeline from the UI (Trigger, then the form); Ctrl-C stops everything."
         wait $AIRFLOW_PID
         exit $?
     fi
-    kill -0 $AIRFLOW_PID 2>/dev/null || { echo "airflow standalone exited: see build/airflow_standalone.log" >&2; exit 1; }
-    kill -0 $AWS_PID 2>/dev/null || { echo "local AWS exited (port $AWS_PORT taken?): see build/local_aws_up.log" >&2; exit 1; }
+    kill -0 $AIRFLOW_PID 2>/dev/null || { echo "airflow standalone exited: see $LOGS/airflow_standalone.log" >&2; exit 1; }
+    kill -0 $AWS_PID 2>/dev/null || { echo "local AWS exited (port $AWS_PORT taken?): see $LOGS/local_aws_up.log" >&2; exit 1; }
     sleep 2
 done
-echo "Airflow did not come up within 4 minutes: see build/airflow_standalone.log" >&2
+echo "Airflow did not come up within 4 minutes: see $LOGS/airflow_standalone.log" >&2
 exit 1

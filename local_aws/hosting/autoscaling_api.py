@@ -4,7 +4,9 @@ stored and ignored.
 
 For the `sagemaker` namespace: a `ResourceId` must be `endpoint/<name>/variant/<variant>` and the dimension
 `sagemaker:variant:DesiredInstanceCount` (moto answers a malformed id with HTTP 500); a scaling policy needs
-a registered scalable target, as AWS requires (`ObjectNotFoundException`); only target tracking on the
+a registered scalable target, as AWS requires (`ObjectNotFoundException`); an UpdateEndpoint that removes a
+registered variant or changes its instance type fails, and deleting an endpoint deregisters its variants, as
+on AWS; only target tracking on the
 predefined `SageMakerVariantInvocationsPerInstance` is honoured, so step scaling, customized metrics and
 other predefined metrics are refused. Other namespaces are moto's alone.
 """
@@ -60,6 +62,35 @@ def put_scaling_policy(params: dict, ctx, moto) -> Response:
             f"No scalable target registered for service namespace: {NAMESPACE}, resource ID: {params['ResourceId']}, "
             f"scalable dimension: {params['ScalableDimension']}")
     return moto().response()
+
+
+def registered_variants(ctx, endpoint_name: str) -> list[str]:
+    """The endpoint's variants registered as scalable targets."""
+    pages = ctx.client("application-autoscaling").get_paginator("describe_scalable_targets").paginate(
+        ServiceNamespace=NAMESPACE, ScalableDimension=SCALABLE_DIMENSION)
+    parsed = (parse_resource_id(target["ResourceId"]) for page in pages for target in page["ScalableTargets"])
+    return sorted(variant for endpoint, variant in filter(None, parsed) if endpoint == endpoint_name)
+
+
+def check_update_keeps_scaled_variants(ctx, endpoint_name: str, current: list[dict], new: list[dict]) -> None:
+    """AWS fails an UpdateEndpoint that removes a variant registered with Application Auto Scaling or changes
+    its instance type (a changed model is allowed): deregister it first, register it again after."""
+    new_types = {variant["VariantName"]: variant.get("InstanceType") for variant in new}
+    current_types = {variant["VariantName"]: variant.get("InstanceType") for variant in current}
+    blocked = [name for name in registered_variants(ctx, endpoint_name)
+               if name in current_types and new_types.get(name, object()) != current_types[name]]
+    if blocked:
+        raise ValidationException(
+            f"The variant(s) \"{blocked}\" must be deregistered as scalable targets with AWS Application Auto "
+            "Scaling before they can be removed or have their instance type updated.")
+
+
+def deregister_endpoint(ctx, endpoint_name: str) -> None:
+    """What AWS does when an endpoint is deleted: its variants' scalable targets (and policies) go with it."""
+    client = ctx.client("application-autoscaling")
+    for variant in registered_variants(ctx, endpoint_name):
+        client.deregister_scalable_target(ServiceNamespace=NAMESPACE, ScalableDimension=SCALABLE_DIMENSION,
+                                          ResourceId=f"endpoint/{endpoint_name}/variant/{variant}")
 
 
 def _checked_variant(params: dict) -> None:

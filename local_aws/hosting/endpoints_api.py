@@ -6,7 +6,7 @@ background thread, so the endpoint's status tells clients what happened, as on A
 """
 
 from local_aws.exceptions import NotSupportedLocally, ValidationException
-from local_aws.hosting import provisioning
+from local_aws.hosting import autoscaling_api, provisioning
 from local_aws.hosting.monitor import HostingMonitor
 from local_aws.hosting.state import Endpoint, EndpointConfig, EndpointConfigStore, EndpointStore
 from local_aws.routing import action
@@ -134,6 +134,9 @@ def update_endpoint(params, ctx):
     deployment_config = params.get("DeploymentConfig")
     _check_deployment_config(deployment_config)
     endpoints = ctx.state(EndpointStore)
+    current = endpoints.get(params["EndpointName"]).config
+    autoscaling_api.check_update_keeps_scaled_variants(ctx, params["EndpointName"], current.production_variants,
+                                                       config.production_variants)
     with endpoints.lock:
         endpoint = endpoints.get(params["EndpointName"])
         endpoint.begin_update(config)
@@ -159,5 +162,6 @@ def update_endpoint_weights_and_capacities(params, ctx):
 def delete_endpoint(params, ctx):
     endpoints = ctx.state(EndpointStore)
     endpoint, _ = endpoints.change(params["EndpointName"], Endpoint.begin_delete)
+    autoscaling_api.deregister_endpoint(ctx, endpoint.name)
     provisioning.in_background(provisioning.run_delete, ctx, endpoints, endpoint)
     return {}

@@ -39,6 +39,11 @@ class EndpointAutoscalingHook(AwsBaseHook):
                                              ScalableDimension=DIMENSION)
         return True
 
+    def release(self, endpoint_name: str, variants: list[str]) -> list[str]:
+        """Deregister those of `variants` that are registered (before an update AWS forbids under them); the
+        deregistered ones, which the autoscaling task registers again after the update."""
+        return [variant for variant in variants if self.deregister(VariantScaling(endpoint_name, variant))]
+
     def target(self, scaling: VariantScaling) -> dict[str, Any] | None:
         found = self.conn.describe_scalable_targets(ServiceNamespace=NAMESPACE, ResourceIds=[scaling.resource_id],
                                                     ScalableDimension=DIMENSION)["ScalableTargets"]

@@ -20,17 +20,19 @@ class VariantScaling:
     scale_in_cooldown: int = 30
     scale_out_cooldown: int = 30
 
-    def problems(self) -> list[str]:
-        """What is wrong with these settings, each naming the setting; empty when they are usable."""
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with these settings as (setting, problem); empty when they are usable."""
         found = []
-        if not 1 <= self.min_capacity <= self.max_capacity:
-            found.append(f"min_capacity must be at least 1 and at most max_capacity ({self.max_capacity}), "
-                         f"got {self.min_capacity}")
+        if self.min_capacity < 1:
+            found.append(("min_capacity", f"must be at least 1, got {self.min_capacity}"))
+        elif self.max_capacity < self.min_capacity:
+            found.append(("max_capacity", f"must be at least min_capacity ({self.min_capacity}), "
+                                          f"got {self.max_capacity}"))
         if not self.target_value > 0:
-            found.append(f"target_value must be positive, got {self.target_value}")
+            found.append(("target_value", f"must be positive, got {self.target_value}"))
         for name in ("scale_in_cooldown", "scale_out_cooldown"):
             if getattr(self, name) < 0:
-                found.append(f"{name} must be 0 or more seconds, got {getattr(self, name)}")
+                found.append((name, f"must be 0 or more seconds, got {getattr(self, name)}"))
         return found
 
     @property
@@ -57,3 +59,11 @@ def policy_request(scaling: VariantScaling) -> dict[str, Any]:
     return {"PolicyName": scaling.policy_name, "ServiceNamespace": NAMESPACE, "ResourceId": scaling.resource_id,
             "ScalableDimension": DIMENSION, "PolicyType": "TargetTrackingScaling",
             "TargetTrackingScalingPolicyConfiguration": policy_configuration(scaling)}
+
+
+def variants_to_release(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """The variants of an endpoint's `current` ProductionVariants that an update to `new` removes or gives
+    another instance type: AWS fails such an update while they are scalable targets (a new model is allowed)."""
+    new_types = {variant["VariantName"]: variant.get("InstanceType") for variant in new}
+    return sorted(variant["VariantName"] for variant in current
+                  if new_types.get(variant["VariantName"], "removed") != variant.get("InstanceType"))

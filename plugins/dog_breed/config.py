@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dog_breed import validation
-from dog_breed.validation import TUNING_STRATEGIES
+from dog_breed.validation import FUNCTION_URL_AUTH, TRAINING_BACKENDS, TUNING_STRATEGIES
 
 
 class ConfigError(ValueError):
@@ -40,6 +40,10 @@ class PipelineConfig:
     dataset_version: str = _param(
         "Name of the staged dataset under <prefix>/data/; a version is immutable once staged.", {"type": "string"}
     )
+    training_backend: str = _param(
+        "Where the model trains: 'sagemaker' (a tuning job, then a training job with the best trial's "
+        "hyperparameters) or 'ec2' (one EC2 instance through SSM Run Command, with the ec2_* hyperparameters).",
+        {"type": "string", "enum": list(TRAINING_BACKENDS)})
     training_instance_type: str = _param("Instance type of the final training job.", {"type": "string"})
     training_instance_count: int = _param("Instances of the final training job (DDP across hosts).", {"type": "integer"})
     tuning_instance_type: str = _param("Instance type of each tuning trial.", {"type": "string"})
@@ -63,6 +67,19 @@ class PipelineConfig:
     max_wait_seconds: int = _param("With spot training: longest wait for capacity plus runtime.", {"type": "integer"})
     enable_debugger: bool = _param("Attach the SageMaker Debugger hook to the final training job.", {"type": "boolean"})
     enable_profiler: bool = _param("Attach the SageMaker Profiler to the final training job.", {"type": "boolean"})
+    ec2_image: str = _param(
+        "EC2 backend: the training instance's AMI, by id (ami-...) or by the name of the SSM parameter that holds "
+        "it (on AWS the Deep Learning AMI's public parameter under /aws/service/deeplearning/).", {"type": "string"})
+    ec2_instance_type: str = _param("EC2 backend: the training instance's type (the user's t2.xlarge).",
+                                    {"type": "string"})
+    ec2_volume_gb: int = _param("EC2 backend: the gp3 root volume the code and dataset are copied onto, in GiB.",
+                                {"type": "integer"})
+    ec2_interpreter: str = _param(
+        "EC2 backend: the Python that runs train.py on the instance (the AMI's PyTorch environment).",
+        {"type": "string"})
+    ec2_learning_rate: float = _param("EC2 backend: the learning rate train.py trains with.", {"type": "number"})
+    ec2_batch_size: int = _param("EC2 backend: the batch size train.py trains with.", {"type": "integer"})
+    ec2_epochs: int = _param("EC2 backend: the epochs train.py trains for.", {"type": "integer"})
     accuracy_threshold: float = _param("Lowest test accuracy a model may have to be deployed, in [0, 1].", {"type": "number"})
     max_accuracy_drop: float = _param(
         "How far below the serving model's test accuracy a candidate may score and still replace it.", {"type": "number"}
@@ -78,6 +95,29 @@ class PipelineConfig:
         "Blue/green update: roll back when the endpoint's 5xx CloudWatch alarm fires while baking (local AWS "
         "refuses alarm-driven rollback; it rolls back only on failed health checks).", {"type": "boolean"})
     smoke_test_images: int = _param("Test images sent to the endpoint after deployment.", {"type": "integer"})
+    autoscaling_min_capacity: int = _param("Fewest instances Application Auto Scaling keeps behind the endpoint.",
+                                           {"type": "integer"})
+    autoscaling_max_capacity: int = _param("Most instances Application Auto Scaling may run behind the endpoint.",
+                                           {"type": "integer"})
+    autoscaling_target_value: float = _param(
+        "Target of the scaling policy: invocations per instance per minute (SageMakerVariantInvocationsPerInstance).",
+        {"type": "number"})
+    autoscaling_scale_in_cooldown: int = _param("Seconds after a scale-in before the next one.", {"type": "integer"})
+    autoscaling_scale_out_cooldown: int = _param("Seconds after a scale-out before the next one.",
+                                                 {"type": "integer"})
+    lambda_function_name: str = _param("Name of the Lambda front door in front of the endpoint.",
+                                       {"type": "string"})
+    lambda_memory_mb: int = _param("Memory of the Lambda front door, in MB (128 to 10240).", {"type": "integer"})
+    lambda_timeout_seconds: int = _param("Timeout of the Lambda front door, in seconds (1 to 900).",
+                                         {"type": "integer"})
+    lambda_reserved_concurrency: int = _param("Reserved concurrency of the Lambda front door.", {"type": "integer"})
+    lambda_provisioned_concurrency: int = _param(
+        "Provisioned concurrency on the front door's alias 'live' (at most the reserved concurrency).",
+        {"type": "integer"})
+    lambda_function_url_auth: str = _param(
+        "The front door's function URL: 'off' (none), 'AWS_IAM' (callers sign with SigV4) or 'NONE' (public; "
+        "local AWS refuses it, it lets in only callers signed with its key pair).",
+        {"type": "string", "enum": list(FUNCTION_URL_AUTH)})
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PipelineConfig:

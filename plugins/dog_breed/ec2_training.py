@@ -13,6 +13,10 @@ from typing import Any
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+IMAGE_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
+SSM_PARAMETER = re.compile(r"^/[A-Za-z0-9_.\-/]{1,2047}$")
+# An EC2 type (family, generation, options "." size), never a SageMaker one (ml.*).
+INSTANCE_TYPE = re.compile(r"^(?!ml\.)[a-z][a-z0-9-]*\.[a-z0-9]+$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?$")
 EC2_PRINCIPAL = "ec2.amazonaws.com"
 LOG_GROUP = "/dog-breed/ec2-training"  # where the command's output streams while it runs
@@ -54,23 +58,31 @@ class Ec2Training:
     hyperparameters: dict[str, str] = field(default_factory=dict)
     execution_timeout_seconds: int = 7200
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with these settings as (setting, problem); empty when they are usable."""
         found = []
         if not JOB_NAME.match(self.job_name):
-            found.append(f"job_name {self.job_name!r} must be 1 to 63 letters, digits and hyphens")
+            found.append(("job_name", f"{self.job_name!r} must be 1 to 63 letters, digits and hyphens"))
         for setting in ("code_uri", "data_uri", "output_uri"):
             if not S3_URI.match(getattr(self, setting)):
-                found.append(f"{setting} {getattr(self, setting)!r} is not an s3:// URI")
+                found.append((setting, f"{getattr(self, setting)!r} is not an s3:// URI"))
+        if not (IMAGE_ID.match(self.image_id) or SSM_PARAMETER.match(self.image_id)):
+            found.append(("image_id", f"{self.image_id!r} must be an AMI id (ami-...) or the name of an SSM "
+                                      "parameter holding one (/aws/service/...)"))
+        if not INSTANCE_TYPE.match(self.instance_type):
+            found.append(("instance_type", f"{self.instance_type!r} is not an EC2 instance type like t2.xlarge"))
         for name in self.hyperparameters:
             if not NAME.match(name):
-                found.append(f"hyperparameter name {name!r} must be a letter then letters, digits or underscores")
+                found.append(("hyperparameters", f"name {name!r} must be a letter then letters, digits or underscores"))
         if not 8 <= self.volume_gb <= 16384:
-            found.append(f"volume_gb must be from 8 to 16384, got {self.volume_gb}")
+            found.append(("volume_gb", f"must be from 8 to 16384, got {self.volume_gb}"))
         if not 1 <= self.execution_timeout_seconds <= 172_800:
-            found.append(f"execution_timeout_seconds must be from 1 to 172800, got {self.execution_timeout_seconds}")
+            found.append(("execution_timeout_seconds",
+                          f"must be from 1 to 172800, got {self.execution_timeout_seconds}"))
         for setting in ("interpreter", "work_dir"):
-            if "\n" in getattr(self, setting) or "\x00" in getattr(self, setting):
-                found.append(f"{setting} must be one line")
+            value = getattr(self, setting)
+            if not value or "\n" in value or "\x00" in value:
+                found.append((setting, "must be one non-empty line"))
         return found
 
     @property

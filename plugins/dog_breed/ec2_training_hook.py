@@ -50,11 +50,22 @@ class Ec2TrainingHook(EC2Hook):
             iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
         return name
 
+    def image_id(self, training: Ec2Training) -> str:
+        """The AMI id the run names, or the one the SSM parameter it names holds (the Deep Learning AMI's public
+        parameters under /aws/service/deeplearning/)."""
+        if not training.image_id.startswith("/"):
+            return training.image_id
+        try:
+            return self.ssm.conn.get_parameter(Name=training.image_id)["Parameter"]["Value"]
+        except self.ssm.conn.exceptions.ParameterNotFound as error:
+            raise AirflowException(f"image_id: no SSM parameter {training.image_id} in this region") from error
+
     def launch(self, training: Ec2Training, profile: str, wait: dict[str, int]) -> str:
         """One instance of the run, gp3 root volume of `volume_gb`, tagged; waited for until running."""
-        image = self.conn.describe_images(ImageIds=[training.image_id])["Images"][0]
+        image_id = self.image_id(training)
+        image = self.conn.describe_images(ImageIds=[image_id])["Images"][0]
         instance_id = self.conn.run_instances(
-            ImageId=training.image_id, InstanceType=training.instance_type, MinCount=1, MaxCount=1,
+            ImageId=image_id, InstanceType=training.instance_type, MinCount=1, MaxCount=1,
             IamInstanceProfile={"Name": profile}, InstanceInitiatedShutdownBehavior="terminate",
             BlockDeviceMappings=[{"DeviceName": image.get("RootDeviceName", "/dev/sda1"), "Ebs": {
                 "VolumeSize": training.volume_gb, "VolumeType": "gp3", "DeleteOnTermination": True}}],

@@ -3,6 +3,7 @@ its execution role (least privilege: `sagemaker:InvokeEndpoint` on this endpoint
 group only, no managed `*FullAccess` policy) and the concurrency the user set (reserved 3, provisioned 3 on
 alias `live`)."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ RUNTIME = "python3.11"
 HANDLER = "handler.lambda_handler"
 ALIAS = "live"
 URL_AUTH_TYPES = (None, "AWS_IAM", "NONE")
+FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -26,19 +28,22 @@ class FrontDoor:
     function_url_auth: str | None = None  # None: no function URL
     extra_environment: dict[str, str] = field(default_factory=dict)
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with these settings as (setting, problem); empty when they are usable."""
         found = []
+        if not FUNCTION_NAME.match(self.function_name):
+            found.append(("function_name", f"{self.function_name!r} must be 1 to 64 letters, digits, '-' or '_'"))
         if not 128 <= self.memory_mb <= 10240:
-            found.append(f"memory_mb must be from 128 to 10240, got {self.memory_mb}")
+            found.append(("memory_mb", f"must be from 128 to 10240, got {self.memory_mb}"))
         if not 1 <= self.timeout_seconds <= 900:
-            found.append(f"timeout_seconds must be from 1 to 900, got {self.timeout_seconds}")
+            found.append(("timeout_seconds", f"must be from 1 to 900, got {self.timeout_seconds}"))
         if self.reserved_concurrency < 1:
-            found.append(f"reserved_concurrency must be at least 1, got {self.reserved_concurrency}")
+            found.append(("reserved_concurrency", f"must be at least 1, got {self.reserved_concurrency}"))
         if not 0 <= self.provisioned_concurrency <= self.reserved_concurrency:
-            found.append(f"provisioned_concurrency must be from 0 to reserved_concurrency "
-                         f"({self.reserved_concurrency}), got {self.provisioned_concurrency}")
+            found.append(("provisioned_concurrency", f"must be from 0 to reserved_concurrency "
+                                                     f"({self.reserved_concurrency}), got {self.provisioned_concurrency}"))
         if self.function_url_auth not in URL_AUTH_TYPES:
-            found.append(f"function_url_auth must be AWS_IAM, NONE or empty, got {self.function_url_auth!r}")
+            found.append(("function_url_auth", f"must be AWS_IAM, NONE or empty, got {self.function_url_auth!r}"))
         return found
 
     @property
@@ -48,6 +53,11 @@ class FrontDoor:
     @property
     def log_group(self) -> str:
         return f"/aws/lambda/{self.function_name}"
+
+
+def function_url_auth(value: str | None) -> str | None:
+    """A function URL's AuthType as a parameter gives it, or None for no URL ('off' or empty)."""
+    return None if value in (None, "", "off") else value
 
 
 def trust_policy() -> dict[str, Any]:

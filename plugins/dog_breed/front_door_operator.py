@@ -13,7 +13,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.operators.sagemaker import serialize
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
-from dog_breed.front_door_deployment import ALIAS, FrontDoor
+from dog_breed.front_door_deployment import ALIAS, FrontDoor, function_url_auth
 from dog_breed.front_door_hook import FrontDoorHook
 from dog_breed.lambda_package import build
 from dog_breed.operator_settings import checked
@@ -49,7 +49,7 @@ class LambdaDeploymentOperator(AwsBaseOperator[FrontDoorHook]):
         """The settings, with the numbers Jinja renders as text made numbers again; refused naming what is wrong."""
         return checked(lambda: FrontDoor(
             self.function_name, self.endpoint_name, allowed_image_hosts=self.allowed_image_hosts,
-            function_url_auth=self.function_url_auth or None, extra_environment=self.extra_environment,
+            function_url_auth=function_url_auth(self.function_url_auth), extra_environment=self.extra_environment,
             **{name: int(getattr(self, name)) for name in INTEGER_SETTINGS}),
             "Lambda deployment settings", "whole numbers")
 

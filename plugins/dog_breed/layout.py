@@ -5,6 +5,7 @@
                                                                  so SageMaker does not copy it)
     s3://<bucket>/<prefix>/code/<run>/sourcedir.tar.gz          model_code/, the jobs' script-mode source
     s3://<bucket>/<prefix>/tuning/, training/                   the jobs' output (model.tar.gz, output.tar.gz)
+    s3://<bucket>/<prefix>/ec2-training/<job>/output/           the EC2 backend's output, in the same layout
     s3://<bucket>/<prefix>/checkpoints/<training job>/          spot training's checkpoints
     s3://<bucket>/<prefix>/debugger/, profiler/                 Debugger and Profiler output, when on
     s3://<bucket>/<prefix>/reports/<run>.md                     the run's report
@@ -71,6 +72,10 @@ class DataLayout:
     @property
     def training_output_uri(self) -> str:
         return f"{self.root_uri}/training"
+
+    @property
+    def ec2_training_output_uri(self) -> str:
+        return f"{self.root_uri}/ec2-training"
 
     @property
     def debugger_uri(self) -> str:

@@ -28,6 +28,7 @@ class ResourceNames:
     run_tag: str
     tuning_job: str
     training_job: str
+    ec2_training_job: str
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -39,9 +40,11 @@ def resource_names(project: str, run_id: str) -> ResourceNames:
         run_tag=tag,
         tuning_job=f"{project}-hpo-{tag}",
         training_job=f"{project}-train-{tag}",
+        ec2_training_job=f"{project}-ec2-{tag}",
     )
     _check(names.tuning_job, TUNING_JOB_MAX_LEN)
     _check(names.training_job, NAME_MAX_LEN)
+    _check(names.ec2_training_job, NAME_MAX_LEN)
     return names
 
 

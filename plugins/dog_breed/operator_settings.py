@@ -10,12 +10,13 @@ Settings = TypeVar("Settings")
 
 
 def checked(build: Callable[[], Settings], label: str, numbers: str = "numbers") -> Settings:
-    """`build()`'s settings (which have `problems()`); AirflowException naming what is wrong."""
+    """`build()`'s settings (whose `problems()` are (setting, problem) pairs); AirflowException naming what is
+    wrong."""
     try:
         settings = build()
     except (TypeError, ValueError) as error:
         raise AirflowException(f"{label} must be {numbers}: {error}") from error
     problems = settings.problems()
     if problems:
-        raise AirflowException(f"{label}: " + "; ".join(problems))
+        raise AirflowException(f"{label}: " + "; ".join(f"{setting}: {problem}" for setting, problem in problems))
     return settings

@@ -27,6 +27,8 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException
 
+from dog_breed.autoscaling_hook import EndpointAutoscalingHook
+from dog_breed.autoscaling_requests import variants_to_release
 from dog_breed.sagemaker_hook import TRAINING, TUNING, EndpointAction, JobKind, PipelineSageMakerHook
 from dog_breed.sagemaker_requests import with_tuned_hyperparameters
 
@@ -133,12 +135,27 @@ class BlueGreenEndpointOperator(SageMakerEndpointOperator):
         if plan.action is EndpointAction.UPDATE:
             self.log.info("Endpoint %s serves %s; updating it blue/green to %s.", target["EndpointName"],
                           plan.current["EndpointConfigName"], target["EndpointConfigName"])
+            self._release_scaling(target["EndpointName"], plan.current["EndpointConfigName"])
             self.operation = "update"
             # UpdateEndpoint takes no tags: the endpoint keeps those it was created with.
             self.config = {**self.config, "Endpoint": {k: v for k, v in target.items() if k != "Tags"}}
         result = super().execute(context)
         self.hook.check_deployed(result["Endpoint"], target["EndpointConfigName"])
         return result
+
+    def _release_scaling(self, endpoint_name: str, current_config: str) -> None:
+        """Deregister the variants whose instance type the update changes, or which it removes, from Application
+        Auto Scaling (AWS fails the update otherwise); the autoscaling task registers them again after it."""
+        new = self.config.get("EndpointConfig") or self.hook.describe_endpoint_config(
+            self.config["Endpoint"]["EndpointConfigName"])
+        variants = variants_to_release(self.hook.describe_endpoint_config(current_config)["ProductionVariants"],
+                                       new["ProductionVariants"])
+        released = EndpointAutoscalingHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name,
+                                           verify=self.verify, config=self.botocore_config).release(endpoint_name,
+                                                                                                    variants)
+        if released:
+            self.log.info("Deregistered %s of %s from Application Auto Scaling for the update.", released,
+                          endpoint_name)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, dict]:
         result = super().execute_complete(context, event)

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.common.compat.sdk import AirflowException
 
-from dog_breed import dataset, evaluation, model_packages, report, smoke, staging
+from botocore.config import Config
+
+from dog_breed import dataset, evaluation, front_door_check, model_packages, operator_plans, report, smoke, staging
 from dog_breed.config import PipelineConfig
 from dog_breed.layout import DataLayout
 from dog_breed.naming import ResourceNames, resource_names
@@ -27,6 +30,7 @@ from dog_breed.sagemaker_requests import deployment_requests, training_request, 
 from model_code import metric_definitions
 
 AWS_CONN_ID = "aws_default"
+FRONT_DOOR_IMAGES = 3  # images sent through the front door, each checked against the endpoint's own answer
 MODEL_CODE_DIR = Path(metric_definitions.__file__).resolve().parent
 
 log = logging.getLogger(__name__)
@@ -63,7 +67,16 @@ def validate_config(params: dict[str, Any] | None = None, run_id: str | None = N
         "names": names.to_dict(),
         "tuning": tuning_request(config, names, layout),
         "training": training_request(config, names, layout),
+        "ec2_training": operator_plans.ec2_training_config(
+            operator_plans.ec2_training(config, names.ec2_training_job, layout)),
     }
+
+
+def choose_training_backend(plan: dict[str, Any], sagemaker: str, ec2: str) -> str:
+    """Branch: the task that starts training on the backend the run names (`sagemaker` or `ec2`)."""
+    backend = _config(plan).training_backend
+    log.info("Training on %s", backend)
+    return ec2 if backend == "ec2" else sagemaker
 
 
 def stage_dataset(plan: dict[str, Any]) -> dict[str, Any]:
@@ -97,10 +110,14 @@ def package_model_code(plan: dict[str, Any]) -> str:
     return layout.code_uri
 
 
-def evaluate(plan: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
-    """The candidate's test metrics against the threshold and against the model serving now."""
+def evaluate(plan: dict[str, Any], trained_on_sagemaker: dict[str, Any] | None,
+             trained_on_ec2: dict[str, Any] | None, tuning: dict[str, Any] | None) -> dict[str, Any]:
+    """The candidate's test metrics against the threshold and against the model serving now; the candidate is
+    what the backend that ran returned (the other one was skipped: None), with the tuning job behind it (None
+    on EC2) for its lineage: the tasks after the gate take it from here, as they would be skipped with a
+    skipped upstream."""
     config = _config(plan)
-    job = training["Training"]
+    job = (trained_on_sagemaker or trained_on_ec2)["Training"]
     s3, sagemaker = _client(config, "s3"), _client(config, "sagemaker")
     model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
     metrics = evaluation.read_metrics(s3, model_data_url)
@@ -112,6 +129,7 @@ def evaluate(plan: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
     log.info("candidate %s: %s", job["TrainingJobName"], decision.reason)
     return {
         "training_job": job["TrainingJobName"],
+        "tuning_job": tuning["Tuning"]["HyperParameterTuningJobName"] if tuning else None,
         "model_data_url": model_data_url,
         "metrics": metrics,
         "serving": serving,
@@ -137,14 +155,15 @@ def plan_deployment(plan: dict[str, Any], evaluation_result: dict[str, Any]) -> 
 
 
 def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], staged: dict[str, Any],
-                   tuning: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+                   model: dict[str, Any]) -> dict[str, Any]:
     """Register the approved candidate, served by `model` (its CreateModel request), in the model model_packages."""
     config, names = _config(plan), _names(plan)
     model_name = evaluation_result["training_job"]
     metrics = evaluation_result["metrics"]
     metadata = {
         "training_job": model_name,
-        "tuning_job": tuning["Tuning"]["HyperParameterTuningJobName"],
+        "training_backend": config.training_backend,
+        "tuning_job": evaluation_result["tuning_job"] or "none (trained on EC2)",
         "test_accuracy": str(metrics["test_accuracy"]),
         "test_loss": str(metrics["test_loss"]),
         "valid_accuracy": str(metrics["valid_accuracy"]),
@@ -185,6 +204,47 @@ def smoke_test(plan: dict[str, Any], evaluation_result: dict[str, Any], deployed
             "example": example}
 
 
+def check_front_door(plan: dict[str, Any], front_door: dict[str, Any]) -> dict[str, Any]:
+    """Invoke the front door's alias with the user's event shapes, test images each, and check that its answers
+    agree with the endpoint's own for the same images."""
+    config, layout = _config(plan), _layout(plan)
+    s3, runtime = _client(config, "s3"), _client(config, "sagemaker-runtime")
+    lambda_hook = LambdaHook(aws_conn_id=AWS_CONN_ID, region_name=config.region)
+    staged = staging.read_json(s3, config.bucket, layout.manifest_key)
+    if staged is None:
+        raise AirflowException(f"no manifest at {layout.uri(layout.manifest_key)}")
+    function, alias = front_door["FunctionName"], front_door["Alias"]
+    allowed = [h for h in front_door["Configuration"]["Environment"]["Variables"]["ALLOWED_IMAGE_HOSTS"].split(",") if h]
+    # Path-style: https://s3.amazonaws.com/<bucket>/<key> is on the host the function's allowlist names.
+    presigner = S3Hook(aws_conn_id=AWS_CONN_ID, region_name=config.region,
+                       config=Config(s3={"addressing_style": "path"})).get_conn()
+    sent: dict[str, int] = {"image": 0, "url": 0}
+    url_skipped, example = None, None
+    for path, expected in smoke.pick_test_images(staged["files"], min(FRONT_DOOR_IMAGES, config.smoke_test_images)):
+        key = f"{layout.data_prefix}{path}"
+        image = s3.get_object(Bucket=config.bucket, Key=key)["Body"].read()
+        direct = json.loads(runtime.invoke_endpoint(EndpointName=config.endpoint_name, Accept="application/json",
+                                                    ContentType=smoke.content_type(path), Body=image)["Body"].read())
+        events = {"image": front_door_check.image_event(image)}
+        url = presigner.generate_presigned_url("get_object", Params={"Bucket": config.bucket, "Key": key},
+                                               ExpiresIn=300)
+        events["url"], url_skipped = front_door_check.url_event(url, allowed)
+        for shape, event in events.items():
+            if event is None:
+                continue
+            answer = lambda_hook.invoke_lambda(function_name=function, qualifier=alias, payload=json.dumps(event))
+            label = front_door_check.check_agrees(
+                front_door_check.predictions(answer, f"{function}:{alias} {shape} event of {path}"), direct, path)
+            sent[shape] += 1
+            example = example or {"image": path, "expected": expected, "shape": shape, "top_label": label}
+    if url_skipped:
+        log.info("No {\"url\": ...} event sent: %s", url_skipped)
+    log.info("%s:%s agreed with the endpoint on %d image events and %d URL events", function, alias, sent["image"],
+             sent["url"])
+    return {"function": function, "alias": alias, "version": front_door["Version"], "events": sent,
+            "url_skipped": url_skipped, "example": example}
+
+
 def _trials(sagemaker: Any, tuning_job: str) -> list[dict[str, Any]]:
     """The tuning job's trials as rows of the report's table (each trial described for its billing)."""
     paginator = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
@@ -193,22 +253,25 @@ def _trials(sagemaker: Any, tuning_job: str) -> list[dict[str, Any]]:
             for summary in page["TrainingJobSummaries"]]
 
 
-def build_report(plan: dict[str, Any], tuning: dict[str, Any], training: dict[str, Any],
-                 evaluation_result: dict[str, Any], smoke_result: dict[str, Any] | None,
-                 deployed: dict[str, Any] | None, run_id: str | None = None) -> dict[str, Any]:
+def build_report(plan: dict[str, Any], tuning: dict[str, Any] | None, trained_on_sagemaker: dict[str, Any] | None,
+                 trained_on_ec2: dict[str, Any] | None, evaluation_result: dict[str, Any],
+                 smoke_result: dict[str, Any] | None, deployed: dict[str, Any] | None,
+                 scaling: dict[str, Any] | None = None, front_door: dict[str, Any] | None = None,
+                 front_door_result: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Write the run summary to the log and to S3 as Markdown; return it for `make run` and the tests.
 
-    `tuning`, `training` and `deployed` are what the tune, train and deploy_endpoint tasks returned
-    (`deployed` and `smoke_result` are None when the gate kept the candidate out)."""
+    The arguments are what the tasks returned: tune and train (None on the EC2 backend) or train_on_ec2 (None
+    on SageMaker's), deploy_endpoint, autoscale_endpoint, deploy_front_door and check_front_door (None when the
+    gate kept the candidate out)."""
     config, layout = _config(plan), _layout(plan)
     sagemaker, s3 = _client(config, "sagemaker"), _client(config, "s3")
-    tuning_job = tuning["Tuning"]
+    tuning_job = tuning["Tuning"] if tuning else None
     summary = report.summarize(
-        run_id=run_id, tuning_job=tuning_job, training_job=training["Training"],
-        trials=_trials(sagemaker, tuning_job["HyperParameterTuningJobName"]), evaluation=evaluation_result,
-        smoke=smoke_result, endpoint=deployed["Endpoint"] if deployed else None,
+        run_id=run_id, tuning_job=tuning_job, training_job=(trained_on_sagemaker or trained_on_ec2)["Training"],
+        trials=_trials(sagemaker, tuning_job["HyperParameterTuningJobName"]) if tuning_job else [],
+        evaluation=evaluation_result, smoke=smoke_result, endpoint=deployed["Endpoint"] if deployed else None,
         endpoint_instance=(config.endpoint_instance_type, config.endpoint_instance_count),
-        report_uri=layout.report_uri)
+        scaling=scaling, front_door=front_door, front_door_check=front_door_result, report_uri=layout.report_uri)
     markdown = report.render(summary)
     s3.put_object(Bucket=config.bucket, Key=layout.report_key, Body=markdown.encode(), ContentType="text/markdown")
     log.info("Run summary (also at %s):\n%s", summary["report_uri"], markdown)

@@ -28,6 +28,8 @@ HYPERPARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PROJECT_MAX_LEN = 16
 NAME_MAX_LEN = 63
 TUNING_STRATEGIES = ("Bayesian", "Random", "Hyperband")
+TRAINING_BACKENDS = ("sagemaker", "ec2")
+FUNCTION_URL_AUTH = ("off", "AWS_IAM", "NONE")
 DATASET_SCHEMES = ("https", "s3", "file")
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -102,7 +104,9 @@ def value_problems(c: PipelineConfig) -> list[tuple[str, str]]:
     check("batch_sizes", bool(c.batch_sizes) and all(b >= 1 for b in c.batch_sizes)
           and len(set(c.batch_sizes)) == len(c.batch_sizes),
           f"must be distinct integers >= 1, got {c.batch_sizes}")
-    for key in c.extra_hyperparameters:
+    for key, value in c.extra_hyperparameters.items():
+        check("extra_hyperparameters", value.isprintable(),
+              f"the value of {key!r} must be one line of printable characters, got {value!r}")
         check("extra_hyperparameters", bool(HYPERPARAMETER_NAME.match(key)) and not key.startswith("sagemaker_"),
               f"{key!r} must be a snake_case train.py argument not starting with 'sagemaker_'")
     tuned = {"learning_rate", "batch_size", "epochs"} & set(c.extra_hyperparameters)
@@ -117,7 +121,22 @@ def value_problems(c: PipelineConfig) -> list[tuple[str, str]]:
         value = getattr(c, name)
         check(name, bool(SAGEMAKER_NAME.match(value)) and len(value) <= NAME_MAX_LEN,
               f"{value!r} must be 1-{NAME_MAX_LEN} letters, digits or inner hyphens")
-    return found
+    check("training_backend", c.training_backend in TRAINING_BACKENDS,
+          f"{c.training_backend!r} is not one of {', '.join(TRAINING_BACKENDS)}")
+    check("lambda_function_url_auth", c.lambda_function_url_auth in FUNCTION_URL_AUTH,
+          f"{c.lambda_function_url_auth!r} is not one of {', '.join(FUNCTION_URL_AUTH)}")
+    for name in ("ec2_learning_rate", "ec2_batch_size", "ec2_epochs"):
+        check(name, getattr(c, name) > 0, f"must be > 0, got {getattr(c, name)}")
+    return found + _operator_problems(c)
+
+
+def _operator_problems(c: PipelineConfig) -> list[tuple[str, str]]:
+    """What the custom operators would refuse, checked by their own settings (operator_plans) once; the run's
+    job name and layout are placeholders, so only the parameters' values are judged."""
+    from dog_breed import operator_plans
+    from dog_breed.layout import DataLayout
+
+    return operator_plans.problems(c, "validation", DataLayout.for_run(c, "validation"))
 
 
 def bucket_name_problem(name: str) -> str | None:

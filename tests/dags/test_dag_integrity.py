@@ -13,21 +13,28 @@ BARE = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACC
 PIPELINE_EDGES = {
     ("validate_config", "stage_dataset"),
     ("validate_config", "package_model_code"),
-    ("stage_dataset", "tune"),
-    ("package_model_code", "tune"),
+    ("stage_dataset", "choose_training_backend"),
+    ("package_model_code", "choose_training_backend"),
+    ("choose_training_backend", "tune"),
+    ("choose_training_backend", "train_on_ec2"),
     ("tune", "train"),
     ("train", "evaluate"),
+    ("train_on_ec2", "evaluate"),
     ("evaluate", "gate"),
     ("gate", "plan_deployment"),
     ("gate", "report"),
     ("plan_deployment", "register_model"),
     ("register_model", "create_model"),
     ("create_model", "deploy_endpoint"),
-    ("deploy_endpoint", "smoke_test"),
-    ("smoke_test", "report"),
+    ("deploy_endpoint", "autoscale_endpoint"),
+    ("autoscale_endpoint", "smoke_test"),
+    ("smoke_test", "deploy_front_door"),
+    ("deploy_front_door", "check_front_door"),
+    ("check_front_door", "report"),
 }
-AWS_TASKS = {"stage_dataset", "package_model_code", "tune", "train", "evaluate", "register_model", "create_model",
-             "deploy_endpoint", "smoke_test", "report"}
+AWS_TASKS = {"stage_dataset", "package_model_code", "tune", "train", "train_on_ec2", "evaluate", "register_model",
+             "create_model", "deploy_endpoint", "autoscale_endpoint", "smoke_test", "deploy_front_door",
+             "check_front_door", "report"}
 
 
 def edges(dag):
@@ -44,6 +51,7 @@ def test_pipeline_tasks_and_edges(pipeline):
     # Data dependencies add shortcuts (e.g. validate_config -> report); the pipeline's path must be there.
     assert PIPELINE_EDGES <= edges(pipeline)
     assert pipeline.get_task("gate").downstream_task_ids == {"plan_deployment", "report"}
+    assert pipeline.get_task("choose_training_backend").downstream_task_ids == {"tune", "train_on_ec2"}
 
 
 def test_no_cycles(dagbag):
@@ -77,8 +85,9 @@ def test_long_waits_defer_to_the_triggerer(pipeline):
         assert pipeline.get_task(task_id).deferrable is True
 
 
-def test_report_runs_after_a_closed_gate(pipeline):
+def test_report_runs_after_a_closed_gate_and_evaluate_after_either_backend(pipeline):
     assert pipeline.get_task("report").trigger_rule == "none_failed_min_one_success"
+    assert pipeline.get_task("evaluate").trigger_rule == "none_failed_min_one_success"
 
 
 def test_every_parameter_is_a_form_field_with_the_profile_default(pipeline):

@@ -130,3 +130,75 @@ def test_the_summary_is_built_from_the_descriptions_the_tasks_returned():
                                 evaluation={**evaluation, "serving": None}, smoke=None, endpoint=None,
                                 endpoint_instance=("ml.m5.large", 1), report_uri="s3://b/p/reports/x.md")
     assert kept_out["endpoint"] is None
+
+
+def test_an_ec2_run_is_priced_against_the_same_seconds_on_sagemaker_and_the_second_half_is_reported():
+    training_job = {"TrainingJobName": "p-ec2-1", "Backend": "ec2", "InstanceId": "i-0abc", "BillableTimeInSeconds": 3600,
+                    "TrainingTimeInSeconds": 3600, "HyperParameters": {"epochs": "2"},
+                    "ResourceConfig": {"InstanceType": "t2.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 100}}
+    evaluation = {"decision": {"deploy": True, "reason": "good"}, "training_job": "p-ec2-1",
+                  "metrics": {"test_accuracy": 0.9}, "serving": None}
+    scaling = {"ResourceId": "endpoint/e/variant/AllTraffic", "ScalableTarget": {"MinCapacity": 1, "MaxCapacity": 3},
+               "ScalingPolicy": {"PolicyName": "e-AllTraffic-invocations-per-instance",
+                                 "TargetTrackingScalingPolicyConfiguration": {
+                                     "TargetValue": 100.0, "ScaleInCooldown": 30, "ScaleOutCooldown": 30,
+                                     "PredefinedMetricSpecification": {
+                                         "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}}
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
+                                                      "Resource": "arn:aws:sagemaker:us-east-1:1:endpoint/e"}]}
+    front_door = {"FunctionName": "f", "Version": "4", "Alias": "live", "Configuration": {"MemorySize": 512},
+                  "ReservedConcurrentExecutions": 3, "FunctionUrl": None, "RoleArn": "arn:aws:iam::1:role/f-role",
+                  "ProvisionedConcurrency": {"AllocatedProvisionedConcurrentExecutions": 3, "Status": "READY"},
+                  "RolePolicy": policy}
+    checked = {"events": {"image": 3, "url": 3}, "url_skipped": None}
+    summary = report.summarize(run_id="r", tuning_job=None, training_job=training_job, trials=[],
+                               evaluation=evaluation, smoke={"accuracy": 1.0, "images": 5, "example": {}},
+                               endpoint={"EndpointName": "e", "EndpointStatus": "InService"},
+                               endpoint_instance=("ml.m5.large", 1), report_uri="s3://b/r.md", scaling=scaling,
+                               front_door=front_door, front_door_check=checked)
+    assert summary["ec2"]["cost"] == pytest.approx(0.1856) and summary["ec2"]["sagemaker_cost"] == pytest.approx(0.23)
+    assert summary["ec2"]["saving"] == pytest.approx(0.23 - 0.1856) and summary["training_backend"] == "ec2"
+    assert [t["name"] for t in summary["timings"]] == ["training"], "no tuning on EC2"
+    markdown = report.render(summary)
+    for text in ("## Hyperparameters (given; trained on EC2)", "| SageMaker, the same seconds | ml.m5.xlarge | 3600 | $0.2300 |",
+                 "| EC2 (i-0abc) | t2.xlarge | 3600 | $0.1856 |", "Saving on EC2: $0.0444",
+                 "`endpoint/e/variant/AllTraffic`: 1 to 3 instances", "target tracking, 100.0 SageMakerVariantInvocationsPerInstance",
+                 "`f` version 4 behind alias `live`", "3 reserved, 3 provisioned on `live` (READY)",
+                 "3 image events and 3 URL events agreed", '"Action": "sagemaker:InvokeEndpoint"'):
+        assert text in markdown, text
+    assert "## Trials of" not in markdown
+    unknown = report.ec2_comparison({**training_job, "ResourceConfig": {"InstanceType": "x9.huge", "InstanceCount": 1}})
+    assert (unknown["cost"], unknown["sagemaker_cost"], unknown["saving"]) == (None, None, None)
+
+
+def test_the_front_door_check_sends_url_events_only_to_allowed_https_hosts_and_compares_with_the_endpoint():
+    from dog_breed import front_door_check
+
+    assert front_door_check.url_event("https://s3.amazonaws.com/b/k.jpg?X-Amz-Signature=1", ["s3.amazonaws.com"]) == (
+        {"url": "https://s3.amazonaws.com/b/k.jpg?X-Amz-Signature=1"}, None)
+    event, why = front_door_check.url_event("http://127.0.0.1:4566/b/k.jpg", ["s3.amazonaws.com"])
+    assert event is None and "http://127.0.0.1, not an https host the function may fetch from (s3.amazonaws.com)" in why
+    answer = [{"label": "Zero", "probability": 0.9}, {"label": "One", "probability": 0.05}]
+
+    def invocation(payload, **extra):
+        return {"Payload": io.BytesIO(json.dumps(payload).encode()), **extra}
+
+    ok = invocation({"statusCode": 200, "body": json.dumps({"predictions": answer})})
+    assert front_door_check.check_agrees(front_door_check.predictions(ok, "x"), answer + answer, "x") == "Zero"
+    with pytest.raises(SmokeTestError, match="the front door answered \\['One', 'Zero'\\], the endpoint \\['Zero', 'One'\\]"):
+        front_door_check.check_agrees(answer[::-1], answer, "x")
+    with pytest.raises(SmokeTestError, match="answered 503"):
+        front_door_check.predictions(invocation({"statusCode": 503, "body": "{}"}), "x")
+    with pytest.raises(SmokeTestError, match="the function failed \\(Unhandled\\)"):
+        front_door_check.predictions(invocation({"errorMessage": "boom"}, FunctionError="Unhandled"), "x")
+
+
+def test_an_update_releases_only_the_variants_whose_instance_type_changes_or_which_it_removes():
+    from dog_breed.autoscaling_requests import variants_to_release
+
+    current = [{"VariantName": "AllTraffic", "InstanceType": "ml.m5.large"},
+               {"VariantName": "Canary", "InstanceType": "ml.m5.large"}]
+    assert variants_to_release(current, [{"VariantName": "AllTraffic", "InstanceType": "ml.m5.large"},
+                                         {"VariantName": "Canary", "InstanceType": "ml.m5.large"}]) == []
+    assert variants_to_release(current, [{"VariantName": "AllTraffic", "InstanceType": "ml.m5.xlarge"}]) == [
+        "AllTraffic", "Canary"]

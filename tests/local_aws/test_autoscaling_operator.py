@@ -43,7 +43,7 @@ def test_the_operator_registers_once_then_leaves_alone_then_applies_a_change(aws
 
 
 @pytest.mark.parametrize("settings, named", [({"min_capacity": 0}, "min_capacity"),
-                                             ({"min_capacity": 4, "max_capacity": 3}, "min_capacity"),
+                                             ({"min_capacity": 4, "max_capacity": 3}, "max_capacity"),
                                              ({"target_value": -1}, "target_value"),
                                              ({"scale_in_cooldown": "soon"}, "must be numbers")])
 def test_bad_settings_are_refused_naming_them(aws_env, settings, named):

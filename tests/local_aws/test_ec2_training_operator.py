@@ -19,9 +19,9 @@ def operator(model_code_in_s3, bucket, image_id, job_name, **changes):
     from dog_breed.ec2_training_operator import Ec2SsmTrainingOperator
 
     data_uri, code_uri = model_code_in_s3
-    return Ec2SsmTrainingOperator(task_id="train_on_ec2", job_name=job_name, code_uri=code_uri, data_uri=data_uri,
-                                  output_uri=f"s3://{bucket}/ec2-training", image_id=image_id, aws_conn_id=None,
-                                  waiter_delay=1, **{"hyperparameters": HYPERPARAMETERS, **changes})
+    return Ec2SsmTrainingOperator(task_id="train_on_ec2", aws_conn_id=None, waiter_delay=1, config={
+        "job_name": job_name, "code_uri": code_uri, "data_uri": data_uri, "output_uri": f"s3://{bucket}/ec2-training",
+        "image_id": image_id, "hyperparameters": HYPERPARAMETERS, **changes})
 
 
 class TaskLog:
@@ -79,6 +79,42 @@ def test_a_hostile_hyperparameter_name_is_refused_before_anything_is_launched(aw
                                                                               image_id):
     from airflow.providers.common.compat.sdk import AirflowException
 
-    with pytest.raises(AirflowException, match="hyperparameter name 'x; rm -rf ~'"):
+    with pytest.raises(AirflowException, match="hyperparameters: name 'x; rm -rf ~'"):
         operator(model_code_in_s3, bucket, image_id, unique_name("ec2-name"),
                  hyperparameters={"x; rm -rf ~": "1"}).execute(context={})
+
+
+@pytest.mark.slow
+def test_a_task_killed_mid_training_leaves_no_instance_running(aws_env, model_code_in_s3, bucket, image_id,
+                                                               local_aws, monkeypatch):
+    """What Airflow's task runner does on SIGTERM: call `on_kill` on the task, here while train.py runs."""
+    import threading
+    import time
+
+    from dog_breed.ec2_training_operator import Ec2SsmTrainingOperator
+
+    task_log = TaskLog()
+    monkeypatch.setattr(Ec2SsmTrainingOperator, "log", property(lambda self: task_log))
+    task = operator(model_code_in_s3, bucket, image_id, unique_name("ec2-killed"),
+                    hyperparameters={**HYPERPARAMETERS, "epochs": "200"})
+    ended = {}
+
+    def run():
+        try:
+            task.execute(context={})
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
+            ended["error"] = error
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 240
+    while not any("train:" in line or "Epoch" in line or "epoch" in line for line in task_log.lines):
+        assert time.monotonic() < deadline and worker.is_alive(), task_log.lines[-5:]
+        time.sleep(0.5)
+    instance_id = task._instance_id
+    task.on_kill()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and "error" in ended, "the command ended with its instance"
+    ec2 = boto3.client("ec2", **local_aws.client_kwargs)
+    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state in ("shutting-down", "terminated")

@@ -3,6 +3,7 @@ least-privilege role, a version behind alias `live`, reserved and provisioned co
 function URL; a re-run changes nothing, a changed setting publishes a new version; bad settings are refused
 naming them."""
 
+import base64
 import json
 import sys
 
@@ -57,3 +58,31 @@ def test_bad_settings_are_refused_naming_them(aws_env, settings, named):
     with pytest.raises(AirflowException, match=named):
         LambdaDeploymentOperator(task_id="deploy_lambda", function_name="f", endpoint_name="e", aws_conn_id=None,
                                  **settings).execute(context={})
+
+
+@pytest.mark.slow
+def test_the_functions_role_may_invoke_its_endpoint_and_is_refused_on_another(aws_env, aws_client):
+    """Local AWS evaluates the execution role's policy: the front door pointed at another endpoint than the one
+    its role names is refused by IAM; pointed at its own, IAM lets it through (to a missing endpoint: 503)."""
+    import io
+
+    from PIL import Image
+
+    from dog_breed.front_door_operator import LambdaDeploymentOperator
+
+    png = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(png, format="PNG")
+    event = json.dumps({"image": base64.b64encode(png.getvalue()).decode()}).encode()
+    lam = aws_client("lambda")
+
+    def answer(name: str, **settings) -> dict:
+        LambdaDeploymentOperator(task_id="deploy_lambda", function_name=name, endpoint_name="its-endpoint",
+                                 aws_conn_id=None, reserved_concurrency=1, provisioned_concurrency=0,
+                                 **settings).execute(context={})
+        payload = json.loads(lam.invoke(FunctionName=f"{name}:live", Payload=event)["Payload"].read())
+        return {"status": payload["statusCode"], **json.loads(payload["body"])["error"]}
+
+    refused = answer(unique_name("elsewhere"), extra_environment={"ENDPOINT_NAME": "another-endpoint"})
+    assert (refused["status"], refused["code"]) == (502, "EndpointError") and "AccessDenied" in refused["message"]
+    allowed = answer(unique_name("its-own"))
+    assert (allowed["status"], allowed["code"]) == (503, "EndpointNotFound"), allowed

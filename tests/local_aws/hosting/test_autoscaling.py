@@ -201,3 +201,36 @@ def test_what_the_monitor_cannot_honour_is_refused_and_a_policy_needs_a_register
     scaling.put_scaling_policy(ServiceNamespace="sagemaker", ScalableDimension=DIMENSION, PolicyType="TargetTrackingScaling",
                                TargetTrackingScalingPolicyConfiguration=tracking, **policy)
     scaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=DIMENSION)
+
+
+@pytest.mark.slow
+def test_an_update_may_change_a_scaled_variants_model_but_not_its_instance_type_and_deleting_deregisters(
+    local_aws, sagemaker, create_model, create_config, trained_model_archive, endpoint,
+):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    name, _ = endpoint(create_config(create_model(trained_model_archive)))
+    scaling = boto3.client("application-autoscaling", **local_aws.client_kwargs)
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{name}/variant/{VARIANT}",
+              "ScalableDimension": DIMENSION}
+    scaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+
+    sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=create_config(create_model(trained_model_archive)))
+    assert wait_while(sagemaker, name, {"Updating"})["EndpointStatus"] == "InService", "a new model is allowed"
+
+    bigger = f"{name}-bigger"
+    sagemaker.create_endpoint_config(EndpointConfigName=bigger, ProductionVariants=[{
+        "VariantName": VARIANT, "ModelName": create_model(trained_model_archive), "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.xlarge"}])
+    with pytest.raises(ClientError, match="must be deregistered as scalable targets"):
+        sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=bigger)
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+    scaling.deregister_scalable_target(**target)
+    sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=bigger)
+    assert wait_while(sagemaker, name, {"Updating"})["EndpointStatus"] == "InService"
+
+    scaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+    sagemaker.delete_endpoint(EndpointName=name)
+    assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker",
+                                             ResourceIds=[target["ResourceId"]])["ScalableTargets"] == []
