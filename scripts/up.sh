@@ -25,6 +25,8 @@ export AIRFLOW__CORE__PARALLELISM=4
 export DOG_BREED_SCHEDULE=${DOG_BREED_SCHEDULE:-none}
 # The UI and its API on loopback only; set AIRFLOW__API__HOST=0.0.0.0 to let other machines reach them.
 export AIRFLOW__API__HOST=${AIRFLOW__API__HOST:-127.0.0.1}
+# The workers report to the API server's execution API, on the port it serves (its default names 8080).
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL=${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://127.0.0.1:$UI_PORT/execution/}
 AWS_STATE=${DOG_BREED_UP_AWS_STATE:-$REPO/build/local_aws_up_state}
 export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT AWS_DEFAULT_REGION=us-east-1
 # Local AWS writes its key pair there when it starts; every Airflow component signs with it.
