@@ -138,7 +138,7 @@ def print_summary(results: dict[str, Any], wall_seconds: float) -> None:
     print("\n  task                  state       seconds")
     for task in results["tasks"]:
         seconds = "" if task["seconds"] is None else f"{task['seconds']:8.1f}"
-        print(f"  {task['task_id']:<21} {task['state']:<11} {seconds}")
+        print(f"  {task['task_id']:<24} {task['state']:<11} {seconds}")
     print(f"  {'(make run wall time)':<33} {wall_seconds:8.1f}")
 
 
