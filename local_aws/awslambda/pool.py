@@ -49,8 +49,9 @@ class EnvironmentPool:
                 self._idle[function_name] = kept
             still_idle = {environment for idle in self._idle.values() for _, environment in idle}
             self._idle_since = {env: since for env, since in self._idle_since.items() if env in still_idle}
-        for _, environment in expired:
-            environment.close()
+        for _, environment in expired:  # each in the background: closing one (its sandbox's grace) takes a while,
+            threading.Thread(target=environment.close, daemon=True,  # and the reaper keeps its cadence
+                             name="lambda-idle-close").start()
 
     def _reap_while_running(self, stopping: threading.Event) -> None:
         while not stopping.wait(min(1.0, positive_setting(IDLE_SECONDS_VARIABLE, DEFAULT_IDLE_SECONDS) / 4)):
