@@ -94,7 +94,7 @@ def dog_breed_pipeline():
                                       print_log=False, **JOB_TASK)
     train_on_ec2 = Ec2SsmTrainingOperator(task_id="train_on_ec2", config=plan["ec2_training"],
                                           execution_timeout=timedelta(hours=12), waiter_delay=POLL_SECONDS,
-                                          **AWS_OPERATOR)
+                                          deferrable=True, **AWS_OPERATOR)
     evaluation = evaluate(plan, train.output, train_on_ec2.output, tune.output)
     decision = gate(evaluation, deploy="plan_deployment", skip="report")
     deployment = plan_deployment(plan, evaluation)
@@ -120,7 +120,7 @@ def dog_breed_pipeline():
         reserved_concurrency="{{ params.lambda_reserved_concurrency }}",
         provisioned_concurrency="{{ params.lambda_provisioned_concurrency }}",
         function_url_auth="{{ params.lambda_function_url_auth }}", execution_timeout=timedelta(minutes=30),
-        **AWS_OPERATOR)
+        deferrable=True, waiter_delay=POLL_SECONDS, **AWS_OPERATOR)
     front_door_result = check_front_door(plan, front_door.output)
     summary = report(plan, tuning=tune.output, trained_on_sagemaker=train.output, trained_on_ec2=train_on_ec2.output,
                      evaluation_result=evaluation, smoke_result=smoke, deployed=endpoint.output,

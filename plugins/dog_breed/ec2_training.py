@@ -20,6 +20,7 @@ INSTANCE_TYPE = re.compile(r"^(?!ml\.)[a-z][a-z0-9-]*\.[a-z0-9]+$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?$")
 EC2_PRINCIPAL = "ec2.amazonaws.com"
 LOG_GROUP = "/dog-breed/ec2-training"  # where the command's output streams while it runs
+COMMAND_ENDED = {"Success", "Failed", "TimedOut", "Cancelled"}  # a command invocation's terminal statuses
 
 # Copies from and to S3 with boto3, which the Deep Learning AMI has (as local AWS's instances do).
 S3_COPY = """
@@ -152,3 +153,30 @@ def role_policy(training: Ec2Training) -> dict[str, Any]:
 def trust_policy() -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": EC2_PRINCIPAL}, "Action": "sts:AssumeRole"}]}
+
+
+def self_termination_user_data(lifetime_minutes: int) -> str:
+    """User data that ends the instance `lifetime_minutes` after boot whatever happens to Airflow (its worker
+    killed outright, its triggerer down): launched with shutdown behaviour `terminate`, a shutdown is a
+    termination."""
+    if not isinstance(lifetime_minutes, int) or lifetime_minutes < 1:
+        raise ValueError(f"lifetime_minutes must be a whole number of minutes from 1, got {lifetime_minutes!r}")
+    return ("#!/bin/sh\n"
+            f"# dog-breed: this training instance ends itself {lifetime_minutes} minutes after boot at the latest\n"
+            f"shutdown -h +{lifetime_minutes}\n")
+
+
+def command_failure(training: Ec2Training, instance_id: str, invocation: dict[str, Any], tail_lines: int) -> str | None:
+    """Why the command's invocation (GetCommandInvocation's answer) failed, naming its exit code and the last
+    lines of its stderr; None when it succeeded."""
+    if invocation["Status"] == "Success":
+        return None
+    stderr = "\n".join(invocation.get("StandardErrorContent", "").splitlines()[-tail_lines:])
+    return (f"training {training.job_name} on {instance_id} ended {invocation['Status']} "
+            f"({invocation.get('StatusDetails', '')}) with exit code {invocation.get('ResponseCode')}; "
+            f"the last lines of stderr:\n{stderr}\nthe whole output: {invocation.get('StandardErrorUrl') or 's3'}")
+
+
+def stdout_stream(command_id: str, instance_id: str) -> str:
+    """The log stream (in LOG_GROUP) the agent ships the command's stdout to."""
+    return f"{command_id}/{instance_id}/aws-runShellScript/stdout"

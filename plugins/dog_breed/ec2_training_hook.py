@@ -3,6 +3,7 @@ provider's `EC2Hook`), SSM's agent and Run Command (the provider's `SsmHook`), t
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any
 
@@ -11,12 +12,19 @@ from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 from airflow.providers.amazon.aws.hooks.ssm import SsmHook
 from airflow.providers.common.compat.sdk import AirflowException
 
-from dog_breed.ec2_training import LOG_GROUP, Ec2Training, commands, role_policy, trust_policy
+from dog_breed.ec2_training import (
+    LOG_GROUP,
+    Ec2Training,
+    commands,
+    role_policy,
+    self_termination_user_data,
+    stdout_stream,
+    trust_policy,
+)
 from dog_breed.iam_roles import ensure_role
 
 POLICY_NAME = "run-code-data-output"
 JOB_TAG = "dog-breed:job"
-TERMINAL = {"Success", "Failed", "TimedOut", "Cancelled"}
 
 
 class Ec2TrainingHook(EC2Hook):
@@ -60,19 +68,22 @@ class Ec2TrainingHook(EC2Hook):
         except self.ssm.conn.exceptions.ParameterNotFound as error:
             raise AirflowException(f"image_id: no SSM parameter {training.image_id} in this region") from error
 
-    def launch(self, training: Ec2Training, profile: str, wait: dict[str, int]) -> str:
-        """One instance of the run, gp3 root volume of `volume_gb`, tagged; waited for until running."""
+    def launch(self, training: Ec2Training, profile: str, lifetime_minutes: int, wait: dict[str, int] | None) -> str:
+        """One instance of the run, gp3 root volume of `volume_gb`, tagged, ending itself after
+        `lifetime_minutes` at the latest; waited for until running unless `wait` is None."""
         image_id = self.image_id(training)
         image = self.conn.describe_images(ImageIds=[image_id])["Images"][0]
         instance_id = self.conn.run_instances(
             ImageId=image_id, InstanceType=training.instance_type, MinCount=1, MaxCount=1,
             IamInstanceProfile={"Name": profile}, InstanceInitiatedShutdownBehavior="terminate",
+            UserData=self_termination_user_data(lifetime_minutes),
             BlockDeviceMappings=[{"DeviceName": image.get("RootDeviceName", "/dev/sda1"), "Ebs": {
                 "VolumeSize": training.volume_gb, "VolumeType": "gp3", "DeleteOnTermination": True}}],
             TagSpecifications=[{"ResourceType": "instance", "Tags": [
                 {"Key": JOB_TAG, "Value": training.job_name}, {"Key": "Name", "Value": training.job_name}]}],
         )["Instances"][0]["InstanceId"]
-        self.conn.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=wait)
+        if wait is not None:
+            self.conn.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=wait)
         return instance_id
 
     def wait_online(self, instance_id: str, timeout_seconds: float, poll_seconds: float) -> None:
@@ -103,7 +114,7 @@ class Ec2TrainingHook(EC2Hook):
         kwargs = {"nextToken": token} if token else {"startFromHead": True}
         try:
             page = logs.get_log_events(logGroupName=LOG_GROUP,
-                                       logStreamName=f"{command_id}/{instance_id}/aws-runShellScript/stdout", **kwargs)
+                                       logStreamName=stdout_stream(command_id, instance_id), **kwargs)
         except logs.exceptions.ResourceNotFoundException:
             return [], token  # nothing written yet
         return [event["message"] for event in page["events"]], page["nextForwardToken"]
@@ -113,6 +124,11 @@ class Ec2TrainingHook(EC2Hook):
             return self.ssm.conn.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
         except self.ssm.conn.exceptions.InvocationDoesNotExist:
             return {"Status": "Pending"}
+
+    def launch_time(self, instance_id: str) -> datetime.datetime:
+        """When the instance was launched, in UTC (the run's start, as SageMaker's TrainingStartTime is)."""
+        instance = self.conn.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+        return instance["LaunchTime"].astimezone(datetime.timezone.utc)
 
     def terminate(self, instance_id: str) -> None:
         self.conn.terminate_instances(InstanceIds=[instance_id])

@@ -43,7 +43,8 @@ class FrontDoor:
             found.append(("provisioned_concurrency", f"must be from 0 to reserved_concurrency "
                                                      f"({self.reserved_concurrency}), got {self.provisioned_concurrency}"))
         if self.function_url_auth not in URL_AUTH_TYPES:
-            found.append(("function_url_auth", f"must be AWS_IAM, NONE or empty, got {self.function_url_auth!r}"))
+            found.append(("function_url_auth", f"must be AWS_IAM, NONE or off (no function URL), "
+                                               f"got {self.function_url_auth!r}"))
         return found
 
     @property

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
 from airflow.providers.common.compat.sdk import AirflowException
+from botocore.exceptions import WaiterError
 
 from dog_breed.front_door_deployment import (ALIAS, FrontDoor, configuration_differs, function_configuration,
                                              role_policy, trust_policy)
@@ -18,7 +19,7 @@ from dog_breed.iam_roles import ensure_role
 
 ROLE_POLICY_NAME = "invoke-its-endpoint"
 WAIT = {"Delay": 1, "MaxAttempts": 300}
-PROVISIONED_POLL_SECONDS = 1.0
+WAITERS = Path(__file__).with_name("waiters") / "lambda.json"
 
 
 class FrontDoorHook(LambdaHook):
@@ -77,8 +78,15 @@ class FrontDoorHook(LambdaHook):
             self.conn.create_alias(FunctionName=front_door.function_name, Name=ALIAS, FunctionVersion=version)
         return version
 
-    def set_concurrency(self, front_door: FrontDoor, timeout_seconds: float = 600) -> dict[str, Any] | None:
-        """Reserved concurrency on the function, provisioned on the alias, waited for until READY."""
+    @property
+    def waiter_path(self) -> Path:
+        """The project's Lambda waiters (`provisioned_concurrency_ready`), where the provider looks for custom
+        ones; Lambda's own (`function_active_v2`, ...) still come from botocore."""
+        return WAITERS
+
+    def set_concurrency(self, front_door: FrontDoor) -> bool:
+        """Reserved concurrency on the function, provisioned on the alias (or none); whether any is provisioned,
+        in which case `wait_provisioned_ready` follows."""
         self.conn.put_function_concurrency(FunctionName=front_door.function_name,
                                            ReservedConcurrentExecutions=front_door.reserved_concurrency)
         if front_door.provisioned_concurrency == 0:
@@ -86,23 +94,28 @@ class FrontDoorHook(LambdaHook):
                 self.conn.delete_provisioned_concurrency_config(FunctionName=front_door.function_name, Qualifier=ALIAS)
             except self.conn.exceptions.ProvisionedConcurrencyConfigNotFoundException:
                 pass
-            return None
+            return False
         self.conn.put_provisioned_concurrency_config(
             FunctionName=front_door.function_name, Qualifier=ALIAS,
             ProvisionedConcurrentExecutions=front_door.provisioned_concurrency)
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            config = self.conn.get_provisioned_concurrency_config(FunctionName=front_door.function_name,
-                                                                  Qualifier=ALIAS)
-            if config["Status"] == "READY":
-                return config
-            if config["Status"] == "FAILED":
-                raise AirflowException(f"provisioned concurrency of {front_door.function_name}:{ALIAS} failed: "
-                                       f"{config.get('StatusReason', 'no reason given')}")
-            if time.monotonic() > deadline:
-                raise AirflowException(f"provisioned concurrency of {front_door.function_name}:{ALIAS} was not READY "
-                                       f"within {timeout_seconds:.0f} s")
-            time.sleep(PROVISIONED_POLL_SECONDS)
+        return True
+
+    def wait_provisioned_ready(self, front_door: FrontDoor, delay: int, max_attempts: int) -> None:
+        try:
+            self.get_waiter("provisioned_concurrency_ready").wait(
+                FunctionName=front_door.function_name, Qualifier=ALIAS,
+                WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
+        except WaiterError as error:
+            reason = (error.last_response or {}).get("StatusReason") or str(error)
+            raise AirflowException(f"provisioned concurrency of {front_door.function_name}:{ALIAS} is not READY: "
+                                   f"{reason}") from error
+
+    def provisioned(self, front_door: FrontDoor) -> dict[str, Any] | None:
+        """The alias's provisioned-concurrency config, or None when it has none."""
+        try:
+            return self.conn.get_provisioned_concurrency_config(FunctionName=front_door.function_name, Qualifier=ALIAS)
+        except self.conn.exceptions.ProvisionedConcurrencyConfigNotFoundException:
+            return None
 
     def ensure_url(self, front_door: FrontDoor) -> str | None:
         """The alias's function URL with the asked auth type, or none (deleted) when none is asked."""

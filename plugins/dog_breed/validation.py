@@ -29,7 +29,7 @@ PROJECT_MAX_LEN = 16
 NAME_MAX_LEN = 63
 TUNING_STRATEGIES = ("Bayesian", "Random", "Hyperband")
 TRAINING_BACKENDS = ("sagemaker", "ec2")
-FUNCTION_URL_AUTH = ("off", "AWS_IAM", "NONE")
+FUNCTION_URL_AUTH = ("off", "AWS_IAM", "NONE")  # the form's choices; FrontDoor.problems judges a value
 DATASET_SCHEMES = ("https", "s3", "file")
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -123,8 +123,6 @@ def value_problems(c: PipelineConfig) -> list[tuple[str, str]]:
               f"{value!r} must be 1-{NAME_MAX_LEN} letters, digits or inner hyphens")
     check("training_backend", c.training_backend in TRAINING_BACKENDS,
           f"{c.training_backend!r} is not one of {', '.join(TRAINING_BACKENDS)}")
-    check("lambda_function_url_auth", c.lambda_function_url_auth in FUNCTION_URL_AUTH,
-          f"{c.lambda_function_url_auth!r} is not one of {', '.join(FUNCTION_URL_AUTH)}")
     for name in ("ec2_learning_rate", "ec2_batch_size", "ec2_epochs"):
         check(name, getattr(c, name) > 0, f"must be > 0, got {getattr(c, name)}")
     return found + _operator_problems(c)

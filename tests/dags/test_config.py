@@ -91,12 +91,13 @@ def test_aws_profile_needs_a_bucket_and_a_role():
     ("lambda_timeout_seconds", 901, "must be from 1 to 900"),
     ("lambda_reserved_concurrency", 0, "must be at least 1"),
     ("lambda_provisioned_concurrency", 4, "must be from 0 to reserved_concurrency"),
-    ("lambda_function_url_auth", "OPEN", "is not one of off, AWS_IAM, NONE"),
+    ("lambda_function_url_auth", "OPEN", "must be AWS_IAM, NONE or off (no function URL), got 'OPEN'"),
 ])
 def test_each_bad_value_is_named(name, value, message):
     with pytest.raises(ConfigError) as caught:
         PipelineConfig.from_mapping(local(**{name: value}))
     assert any(p.startswith(f"{name}: ") and message in p for p in caught.value.problems), caught.value.problems
+    assert sum(p.startswith(f"{name}: ") for p in caught.value.problems) == 1, caught.value.problems  # said once
     assert name in str(caught.value)
 
 

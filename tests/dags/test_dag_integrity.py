@@ -81,7 +81,7 @@ def test_aws_tasks_retry_and_local_checks_do_not(pipeline):
 
 
 def test_long_waits_defer_to_the_triggerer(pipeline):
-    for task_id in ("tune", "train", "deploy_endpoint"):
+    for task_id in ("tune", "train", "train_on_ec2", "deploy_endpoint", "deploy_front_door"):
         assert pipeline.get_task(task_id).deferrable is True
 
 

@@ -195,3 +195,30 @@ def train_py_request(name: str, bucket: str, data_uri: str, source_uri: str, ins
         "StoppingCondition": {"MaxRuntimeInSeconds": 600},
         "CheckpointConfig": {"S3Uri": f"s3://{bucket}/model-code-checkpoints/{name}"},
     }
+
+
+def run_deferring(task, context: dict) -> tuple[dict, list[str]]:
+    """What Airflow does with a deferrable task: run it; on each deferral, rebuild the trigger from what it
+    serialised (as the triggerer does), run it to its event and resume the task with it. The result, and the
+    triggers' class names in order."""
+    import asyncio
+    import importlib
+
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    method, kwargs, triggers = task.execute, {}, []
+    while True:
+        try:
+            return method(context=context, **kwargs), triggers
+        except TaskDeferred as deferred:
+            classpath, fields = deferred.trigger.serialize()
+            module, _, name = classpath.rpartition(".")
+            trigger = getattr(importlib.import_module(module), name)(**fields)
+            triggers.append(name)
+            method, kwargs = getattr(task, deferred.method_name), {"event": asyncio.run(first_event(trigger))}
+
+
+async def first_event(trigger) -> dict:
+    async for event in trigger.run():
+        return event.payload
+    raise AssertionError(f"{trigger!r} ended without an event")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from local_aws_testing import unique_name
+from local_aws_testing import run_deferring, unique_name
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="functions run in Linux namespace sandboxes")
 
@@ -43,6 +43,42 @@ def test_the_front_door_is_deployed_once_then_left_alone_then_updated(aws_env, a
     assert (again["Changed"], again["Version"]) == (False, "1")  # a re-run changes nothing
     assert deploy(memory_mb="1024")["Version"] == "2"  # as Jinja renders it
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+
+
+def test_deferred_the_wait_for_provisioned_concurrency_runs_in_the_triggerer(aws_env, aws_client):
+    from dog_breed.front_door_operator import LambdaDeploymentOperator
+
+    name = unique_name("front-door-deferred")
+    task = LambdaDeploymentOperator(task_id="deploy_lambda", function_name=name, endpoint_name="dog-breed",
+                                    aws_conn_id=None, reserved_concurrency=2, provisioned_concurrency=1,
+                                    waiter_delay=1, deferrable=True)
+    result, triggers = run_deferring(task, {})
+    assert triggers == ["ProvisionedConcurrencyReadyTrigger"]
+    assert result["ProvisionedConcurrency"]["Status"] == "READY" and result["Version"] == "1"
+    assert result["Changed"] and result["FunctionUrl"] is None  # what execute knew, carried through the trigger
+    lam = aws_client("lambda")
+    assert lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")["Status"] == "READY"
+
+    unprovisioned = LambdaDeploymentOperator(task_id="deploy_lambda", function_name=name, endpoint_name="dog-breed",
+                                             aws_conn_id=None, provisioned_concurrency=0, deferrable=True)
+    result, triggers = run_deferring(unprovisioned, {})
+    assert triggers == [] and result["ProvisionedConcurrency"] is None  # nothing to wait for: no deferral
+
+
+def test_deferred_a_provisioned_concurrency_that_fails_fails_the_task_with_its_reason(aws_env, tmp_path):
+    """A function whose code fails at import: its provisioned concurrency goes FAILED, and the resumed task
+    says so."""
+    from airflow.providers.common.compat.sdk import AirflowException
+
+    from dog_breed.front_door_operator import LambdaDeploymentOperator
+
+    (tmp_path / "handler.py").write_text("raise RuntimeError('this front door cannot start')\n")
+    (tmp_path / "requirements.txt").write_text("")
+    task = LambdaDeploymentOperator(task_id="deploy_lambda", function_name=unique_name("front-door-failing"),
+                                    endpoint_name="dog-breed", aws_conn_id=None, provisioned_concurrency=1,
+                                    waiter_delay=1, deferrable=True, source_dir=tmp_path)
+    with pytest.raises(AirflowException, match="live failed: FAILED - FUNCTION_ERROR_INIT_FAILURE.*cannot start"):
+        run_deferring(task, {})
 
 
 @pytest.mark.parametrize("settings, named", [({"provisioned_concurrency": 5, "reserved_concurrency": 3},
