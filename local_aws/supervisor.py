@@ -41,6 +41,12 @@ class Supervisor:
         _signal_group(process, signal.SIGKILL)
         self.forget(process)
 
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL the process group at once (a process that is hung or stopped cannot act on SIGTERM)."""
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+        self.forget(process)
+
     def forget(self, process: subprocess.Popen) -> None:
         with self._lock:
             self._children.discard(process)

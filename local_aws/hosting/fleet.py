@@ -18,6 +18,7 @@ from pathlib import Path
 from local_aws.hosting.replica import (
     Replica,
     ReplicaStartError,
+    kill_replica,
     launch_replica,
     stop_replica,
     wait_until_healthy,
@@ -57,6 +58,11 @@ class VariantFleet:
     @property
     def instance_count(self) -> int:
         return len(self._replicas)
+
+    def replicas(self) -> list[Replica]:
+        """The replicas in routing now."""
+        with self._state:
+            return list(self._replicas)
 
     def acquire(self) -> Replica | None:
         with self._state:
@@ -124,6 +130,16 @@ class VariantFleet:
             self._replicas.remove(replica)
         threading.Thread(target=self._stop_all, args=([replica],), name=f"stop-{replica.instance_id}",
                          daemon=True).start()
+        self._replace_lost()
+
+    def remove_unhealthy(self, replica: Replica) -> None:
+        """Drop a replica that is alive but failed its health checks: it is killed at once (its in-flight
+        requests see their connections close) and replaced."""
+        with self._state:
+            if replica not in self._replicas:
+                return
+            self._replicas.remove(replica)
+        kill_replica(self.supervisor, replica)
         self._replace_lost()
 
     def _replace_lost(self) -> None:

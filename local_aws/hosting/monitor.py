@@ -1,6 +1,7 @@
 """Once per metric period: publish every endpoint's invocation metrics to CloudWatch and run target
 tracking on them, as SageMaker and Application Auto Scaling do on AWS. Every time it wakes: replace
-replicas whose process died, as SageMaker replaces a failed instance without waiting for traffic.
+replicas whose process died, as SageMaker replaces a failed instance without waiting for traffic. On a
+thread of its own: the ping health checks (``health_checks``), which replace replicas that hang.
 
 One monitor thread per account and region, started with its first endpoint. It talks to CloudWatch
 and Application Auto Scaling through the edge like any client, and scales a variant the way
@@ -15,6 +16,7 @@ import time
 from botocore.exceptions import ClientError
 
 from local_aws.hosting import autoscaling
+from local_aws.hosting.health_checks import HealthChecks
 from local_aws.hosting.invocation_metrics import NAMESPACE, VariantPeriod, invocations_per_instance, metric_data
 from local_aws.hosting.state import IN_SERVICE, EndpointStore
 from local_aws.hosting.time_scale import METRIC_PERIOD_SECONDS, real_seconds, time_scale
@@ -37,6 +39,8 @@ class HostingMonitor:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, args=(ctx,), name="hosting-monitor", daemon=True)
                 self._thread.start()
+                threading.Thread(target=HealthChecks().run, args=(lambda: self._fleets(ctx),
+                                 ctx.platform.supervisor.stopping), name="hosting-health-checks", daemon=True).start()
 
     def _run(self, ctx) -> None:
         stopping = ctx.platform.supervisor.stopping
@@ -57,12 +61,16 @@ class HostingMonitor:
     def replace_dead_replicas(self, ctx) -> None:
         """Take replicas whose process exited out of routing and start their replacements, so that
         ``CurrentInstanceCount`` is true and the next request finds a live replica."""
+        for fleet in self._fleets(ctx):
+            fleet.remove_exited()
+
+    @staticmethod
+    def _fleets(ctx) -> list:
+        """Every variant fleet of every serving deployment."""
         endpoints = ctx.state(EndpointStore)
         with endpoints.lock:
             deployments = [endpoint.deployment for endpoint in endpoints.all() if endpoint.deployment]
-        for deployment in deployments:
-            for fleet in deployment.fleets.values():
-                fleet.remove_exited()
+        return [fleet for deployment in deployments for fleet in deployment.fleets.values()]
 
     def tick(self, ctx) -> None:
         """Close the current period: publish it and act on it."""

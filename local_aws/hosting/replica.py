@@ -48,6 +48,7 @@ class Replica:
     pool: ContainerConnections
     log_shipper: threading.Thread
     in_flight: int = field(default=0)
+    missed_pings: int = field(default=0)  # health checks missed in a row
 
     def exit_reason(self) -> str:
         """Why the process ended: its failure file, else the tail of its log."""
@@ -151,3 +152,20 @@ def stop_replica(supervisor: Supervisor, replica: Replica) -> None:
     """Stop the replica's whole process group: SIGTERM, then SIGKILL after a grace period."""
     replica.pool.close()
     supervisor.stop(replica.process, STOP_GRACE_SECONDS)
+
+
+def kill_replica(supervisor: Supervisor, replica: Replica) -> None:
+    """Kill an unhealthy replica's process group at once: its in-flight requests see their connections
+    close instead of waiting for an answer that will not come."""
+    supervisor.kill(replica.process)
+    replica.pool.close()
+
+
+def has_died(replica: Replica, within: float = 1.0) -> bool:
+    """Whether the replica's process has ended or ends within ``within`` seconds (a killed process closes
+    its sockets a moment before it can be reaped)."""
+    try:
+        replica.process.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        return False
+    return True

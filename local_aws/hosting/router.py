@@ -10,12 +10,17 @@ from dataclasses import dataclass
 
 from local_aws.hosting.container_connections import ContainerBroken, ContainerSilent, ContainerUnreachable
 from local_aws.hosting.deployment import Deployment
+from local_aws.hosting.replica import has_died
 
 # SageMaker gives a container 60 s to answer an invocation.
 INVOCATION_TIMEOUT_SECONDS = 60.0
 # A replica can vanish between being chosen and being reached (a blue/green switch closing its
 # fleet, a scale-in, a crash): the request then goes to the endpoint's current replicas instead.
 ATTEMPTS = 4
+# A replica whose process ends while it holds the request (killed, crashed, or replaced by the health
+# checks because it hung) takes the request with it: it is sent once more, to another replica. Only
+# once, so a request that itself kills its container ends no more than two.
+RETRIES_AFTER_A_LOST_REPLICA = 1
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 
 
@@ -50,6 +55,15 @@ class ContainerTimeout(Exception):
         self.instance_id = instance_id
 
 
+class ReplicaLost(Exception):
+    """The replica's process ended while it held the request, and no other replica could take it."""
+
+    def __init__(self, variant_name: str, instance_id: str):
+        super().__init__(f"{variant_name}/{instance_id} ended while serving the request")
+        self.variant_name = variant_name
+        self.instance_id = instance_id
+
+
 class ContainerFailure(Exception):
     """The container broke the connection while answering (it crashed mid-request)."""
 
@@ -73,6 +87,8 @@ def forward(
         )
         if value is not None
     }
+    lost: ReplicaLost | None = None
+    retries = RETRIES_AFTER_A_LOST_REPLICA
     for _ in range(ATTEMPTS):
         deployment = current_deployment()
         if deployment is None:
@@ -91,8 +107,14 @@ def forward(
             fleet.remove_unreachable(replica)
             continue
         except ContainerBroken as error:
+            if not has_died(replica):
+                raise ContainerFailure(fleet.variant_name, replica.instance_id, error)
             fleet.remove_exited()
-            raise ContainerFailure(fleet.variant_name, replica.instance_id, error)
+            lost = ReplicaLost(fleet.variant_name, replica.instance_id)
+            if retries == 0:
+                raise lost
+            retries -= 1
+            continue
         finally:
             fleet.release(replica)
         return ContainerResponse(
@@ -104,4 +126,4 @@ def forward(
             custom_attributes=response.headers.get(CUSTOM_ATTRIBUTES_HEADER.lower()),
             model_latency=time.perf_counter() - started,
         )
-    raise NoHealthyReplica()
+    raise lost or NoHealthyReplica()

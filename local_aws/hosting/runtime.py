@@ -22,6 +22,7 @@ from local_aws.hosting.router import (
     ContainerTimeout,
     Invocation,
     NoHealthyReplica,
+    ReplicaLost,
     forward,
 )
 from local_aws.hosting.state import EndpointStore
@@ -99,6 +100,11 @@ def invoke_endpoint(request: Request, ctx, name: str) -> Response:
         raise RuntimeValidationError(f"Endpoint {name} does not have target variant {error}.")
     except NoHealthyReplica:
         raise ServiceUnavailable(f"Endpoint {name} has no healthy instance to serve the request; try again.")
+    except ReplicaLost as lost:
+        endpoint.metrics.record(lost.variant_name, status=500)
+        raise ServiceUnavailable(
+            f"The instance {lost.instance_id} of endpoint {name} stopped before answering the request (its log "
+            f"stream in {endpoint_log_group(name)} says why); try again.")
     except ContainerTimeout as timeout:
         endpoint.metrics.record(timeout.variant_name, status=500)
         return _model_error(
