@@ -6,14 +6,21 @@ Inside: the function's code read-only at `/var/task` (also the working directory
 its layers at `/opt`, a private `/tmp` of its `EphemeralStorage` size, the documented environment
 variables plus the function's own, and the Python local AWS runs on without its site-packages: a function
 imports what it packaged and what AWS's runtimes provide (boto3), nothing else (runtime_packages). An environment serves one invocation at a time and is
-reused while warm; a timed-out invocation ends it, as Lambda recycles such an environment.
+reused while warm; a timed-out invocation ends it, as Lambda recycles such an environment. A runtime that
+exits (killed, crashed, `sys.exit` in the handler) ends the environment at once: the invocation it held
+fails with `Runtime.ExitError`, as Lambda answers, and `on_exit` is told (provisioned concurrency replaces
+the environment).
 """
 
+import contextlib
 import json
 import math
+import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +88,10 @@ class ExecutionEnvironment:
         self._init_duration_ms: float | None = None
         self._runtime_pid: int | None = None
         self._lock = threading.Lock()  # one invocation at a time, as Lambda gives an environment
+        self._closing = threading.Lock()
+        self._current: Invocation | None = None  # the invocation the runtime holds, if any
+        self.runtime_exit: str | None = None  # how the runtime ended, if it ended by itself
+        self.on_exit: Callable[[], None] | None = None  # told once the runtime ended by itself
         self.closed = False
 
     def start(self) -> None:
@@ -106,6 +117,26 @@ class ExecutionEnvironment:
             raise InitFailed(payload)
         self._init_duration_ms = (self._api.first_poll_at - started) * 1000
         self._runtime_pid = self._sandbox.program_pid()  # read once: a Lambda runtime is never restarted in place
+        threading.Thread(target=self._watch_runtime, name=f"lambda-runtime-{setup.name}", daemon=True).start()
+
+    def _watch_runtime(self) -> None:
+        """Wait for the runtime to end; if nothing closed the environment, fail its invocation and end it."""
+        status = self._sandbox.wait()
+        if self.closed:
+            return
+        with self._closing:
+            self.runtime_exit = _exit_description(status, sandboxed=not self._sandbox.plain)
+            invocation = self._current
+        if invocation is not None:
+            with contextlib.suppress(InvalidStateError):  # it answered just before it ended
+                invocation.outcome.set_result(_exit_outcome(invocation, self.runtime_exit))
+        if self._lock.acquire(blocking=False):  # idle: nothing else will close it
+            try:
+                self.close()
+            finally:
+                self._lock.release()
+        if self.on_exit is not None:
+            self.on_exit()
 
     def initialised_ahead(self) -> None:
         """The environment was started before any invocation asked for it (provisioned concurrency): its
@@ -119,7 +150,12 @@ class ExecutionEnvironment:
             deadline = time.time() + setup.timeout_seconds
             invocation = Invocation(payload, int(deadline * 1000), setup.arn)
             begins = self._append(f"START RequestId: {invocation.request_id} Version: {setup.version}")
-            self._api.submit(invocation)
+            with self._closing:
+                self._current, runtime_exit = invocation, self.runtime_exit
+            if runtime_exit is None:
+                self._api.submit(invocation)
+            else:  # it ended before the invocation was handed over
+                invocation.outcome.set_result(_exit_outcome(invocation, runtime_exit))
             started = time.monotonic()
             timed_out = False
             try:
@@ -128,13 +164,17 @@ class ExecutionEnvironment:
                 timed_out = True
                 outcome = Outcome(_error_object(
                     "Sandbox.Timedout", f"Task timed out after {setup.timeout_seconds:.2f} seconds"), "Sandbox.Timedout")
+            with self._closing:
+                self._current = None
             duration_ms = (time.monotonic() - started) * 1000
             memory_mb = self._max_memory_used_mb()
-            if timed_out:
+            exited = outcome.error_type == "Runtime.ExitError"
+            if timed_out or exited:
                 self.close()
             init_ms, self._init_duration_ms = self._init_duration_ms, None
             self._append(f"END RequestId: {invocation.request_id}")
-            self._append(_report(invocation.request_id, duration_ms, setup.memory_mb, memory_mb, init_ms, timed_out))
+            self._append(_report(invocation.request_id, duration_ms, setup.memory_mb, memory_mb, init_ms, timed_out,
+                                 "Runtime.ExitError" if exited else None))
             return Result(outcome.payload, None if outcome.error_type is None else "Unhandled", duration_ms, init_ms,
                           self._since(begins), invocation.request_id)
 
@@ -170,7 +210,10 @@ class ExecutionEnvironment:
         return None
 
     def close(self) -> None:
-        self.closed = True
+        with self._closing:
+            if self.closed:
+                return
+            self.closed = True
         if self._logs is not None:
             self._logs.close()
         if self._sandbox is not None:
@@ -207,7 +250,7 @@ class ExecutionEnvironment:
 
 
 def _report(request_id: str, duration_ms: float, memory_mb: int, used_mb: int | None, init_ms: float | None,
-            timed_out: bool) -> str:
+            timed_out: bool, error_type: str | None = None) -> str:
     """Lambda's REPORT line (billed in whole milliseconds, the init phase not billed on-demand)."""
     fields = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms",
               f"Billed Duration: {math.ceil(duration_ms)} ms", f"Memory Size: {memory_mb} MB"]
@@ -217,7 +260,31 @@ def _report(request_id: str, duration_ms: float, memory_mb: int, used_mb: int | 
         fields.append(f"Init Duration: {init_ms:.2f} ms")
     if timed_out:
         fields.append("Status: timeout")
+    elif error_type is not None:
+        fields += ["Status: error", f"Error Type: {error_type}"]
     return "\t".join(fields)
+
+
+# How Lambda words a runtime's end (Go's names of the signals).
+_SIGNAL_WORDS = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",
+                 signal.SIGABRT: "aborted", signal.SIGBUS: "bus error", signal.SIGINT: "interrupt"}
+
+
+def _exit_description(status: int, sandboxed: bool) -> str:
+    """`exit status N` or `signal: killed`, from the sandbox's status (128 + N for a signal, as its init
+    reports a program's end) or a plain process's (-N)."""
+    number = -status if status < 0 else status - 128 if sandboxed and status > 128 else None
+    if number is None:
+        return f"exit status {status}"
+    try:
+        return f"signal: {_SIGNAL_WORDS.get(signal.Signals(number), signal.Signals(number).name.lower())}"
+    except ValueError:
+        return f"signal: {number}"
+
+
+def _exit_outcome(invocation: Invocation, runtime_exit: str) -> Outcome:
+    return Outcome(_error_object("Runtime.ExitError", f"RequestId: {invocation.request_id} Error: Runtime exited "
+                                 f"with error: {runtime_exit}"), "Runtime.ExitError")
 
 
 def _error_object(error_type: str, message: str) -> bytes:

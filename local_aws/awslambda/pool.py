@@ -82,6 +82,8 @@ class EnvironmentPool:
                 if not environment.closed and not retired:
                     self._idle.setdefault(function_name, []).append((revision, environment))
                     self._idle_since[environment] = time.monotonic()
+                elif environment.closed:
+                    self._provisioned.discard(environment)
             if retired:
                 environment.close()
 
@@ -132,6 +134,7 @@ class EnvironmentPool:
             self._idle[function_name] = [(rev, env) for rev, env in idle if env in usable and env is not found]
             for environment in [found, *stale]:
                 self._idle_since.pop(environment, None)
+            self._provisioned -= set(stale)
         for environment in stale:
             environment.close()
         return found

@@ -1,7 +1,9 @@
 """Provisioned concurrency: environments of a version or alias started ahead of any invocation. A config is
 IN_PROGRESS until that many environments have run their init code, then READY (or FAILED with the init
 error); the invocations they serve are not cold starts, and traffic beyond them spills over to
-on-demand environments."""
+on-demand environments. An environment whose runtime ends (killed, crashed) is replaced, as Lambda
+recycles a provisioned environment: `Available...` dips while the new one runs its init, the config
+stays READY unless the new one fails to initialise."""
 
 import datetime
 import threading
@@ -23,6 +25,8 @@ class ProvisionedConfig:
     available: int = 0
     environments: list[ExecutionEnvironment] = field(default_factory=list)
     last_modified: datetime.datetime = field(default_factory=now)
+    dropped: bool = False  # deleted or replaced by another config: nothing more is started for it
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def shape(self) -> dict:
         shape = {"RequestedProvisionedConcurrentExecutions": self.requested,
@@ -58,16 +62,54 @@ class ProvisionedConfigs:
         with self.lock:
             keys = [key for key in self.configs
                     if key[0] == function_name and qualifier in (None, key[1])]
-            return [self.configs.pop(key) for key in keys]
+            taken = [self.configs.pop(key) for key in keys]
+        for config in taken:
+            with config.lock:
+                config.dropped = True
+        return taken
 
 
 def provision(config: ProvisionedConfig, prewarm) -> None:
     """Start the config's environments one by one (`prewarm()` starts one and returns it)."""
     for _ in range(config.requested):
         try:
-            config.environments.append(prewarm())
+            environment = prewarm()
         except InitFailed as failure:
-            config.status, config.reason = FAILED, f"FUNCTION_ERROR_INIT_FAILURE: {failure}"[:1024]
+            _failed(config, failure)
             return
-        config.available = len(config.environments)
+        if not _keep(config, environment, prewarm):
+            return
     config.status = READY
+
+
+def _keep(config: ProvisionedConfig, environment: ExecutionEnvironment, prewarm) -> bool:
+    """Count `environment` in the config and have it replaced if its runtime ends; False (and it is closed)
+    if the config was dropped meanwhile."""
+    with config.lock:
+        if not config.dropped:
+            environment.on_exit = lambda: threading.Thread(
+                target=_replace, args=(config, environment, prewarm), daemon=True, name="lambda-reprovision").start()
+            config.environments.append(environment)
+            config.available = len(config.environments)
+            return True
+    environment.close()
+    return False
+
+
+def _replace(config: ProvisionedConfig, ended: ExecutionEnvironment, prewarm) -> None:
+    with config.lock:
+        if ended in config.environments:
+            config.environments.remove(ended)
+        config.available = len(config.environments)
+        if config.dropped:
+            return
+    try:
+        environment = prewarm()
+    except InitFailed as failure:
+        _failed(config, failure)
+        return
+    _keep(config, environment, prewarm)
+
+
+def _failed(config: ProvisionedConfig, failure: InitFailed) -> None:
+    config.status, config.reason = FAILED, f"FUNCTION_ERROR_INIT_FAILURE: {failure}"[:1024]

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from local_aws.awslambda.runtime_packages import runtime_directory
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="environments run in Linux namespace sandboxes")
 
 HANDLER = '''
-import json, os, time
+import json, os, signal, threading, time
 
 import boto3  # from the runtime, as on AWS: not in the zip
 
@@ -27,6 +28,10 @@ COLD_STARTS += 1
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("the event asked to fail")
+    if event.get("die"):  # the runtime is killed mid-invocation, as the OOM killer would
+        os.kill(os.getpid(), signal.SIGKILL)
+    if "die_after" in event:  # ... or after answering, while the environment is idle
+        threading.Timer(event["die_after"], os.kill, args=(os.getpid(), signal.SIGKILL)).start()
     time.sleep(event.get("sleep", 0))
     writable = {}
     for path in ("/var/task/x", "/tmp/x"):
@@ -95,6 +100,34 @@ def test_a_timed_out_invocation_ends_the_environment(environment):
     assert result.function_error == "Unhandled" and env.closed
     assert json.loads(result.payload) == {"errorType": "Sandbox.Timedout",
                                           "errorMessage": "Task timed out after 0.50 seconds"}
+
+
+@pytest.mark.parametrize("sandbox", ["namespaces", "none"])
+def test_a_runtime_killed_mid_invocation_answers_runtime_exit_error_at_once_and_ends_the_environment(
+    environment, monkeypatch, sandbox
+):
+    if sandbox == "none":
+        monkeypatch.setenv("LOCAL_AWS_SANDBOX", "none")
+    env = environment(timeout_seconds=30)
+    env.start()
+    ended = []
+    env.on_exit = lambda: ended.append(True)
+    result = env.invoke(b'{"die": true}')
+    error = json.loads(result.payload)
+    assert result.function_error == "Unhandled" and env.closed and ended == [True]
+    assert error == {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {result.request_id} Error: "
+                                                                       "Runtime exited with error: signal: killed"}
+    assert result.duration_ms < 10_000  # not the function's 30 s timeout
+    assert "Status: error\tError Type: Runtime.ExitError" in result.log
+
+
+def test_a_runtime_that_ends_while_idle_closes_its_environment(environment):
+    env = environment()
+    env.start()
+    ended = threading.Event()
+    env.on_exit = ended.set
+    assert env.invoke(b'{"die_after": 0.2}').function_error is None
+    assert ended.wait(10) and env.closed
 
 
 def test_an_init_error_is_reported_as_the_runtime_reports_it(environment):

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="functions run i
 TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 HANDLER = '''
-import json, os
+import json, os, signal
 
 import boto3
 
@@ -28,6 +28,8 @@ import boto3
 def handler(event, context):
     if event.get("fail"):
         raise KeyError("missing")
+    if event.get("die"):  # the environment is killed mid-request
+        os.kill(os.getpid(), signal.SIGKILL)
     if "bucket" in event:
         boto3.client("s3").put_object(Bucket=event["bucket"], Key=event["key"], Body=json.dumps(event).encode())
     return {"echo": event, "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"], "stage": os.environ["STAGE"]}
@@ -279,6 +281,36 @@ def test_versions_are_snapshots_and_aliases_point_at_them(lam, function):
     assert lam.get_function(FunctionName=function, Qualifier="live")["Configuration"]["Version"] == "2"
     lam.delete_alias(FunctionName=function, Name="live")
     assert error_of(lam.get_alias, FunctionName=function, Name="live")["Code"] == "ResourceNotFoundException"
+
+
+def wait_until_ready(lam, function: str, qualifier: str, available: int) -> dict:
+    deadline = time.monotonic() + 60
+    while True:
+        config = lam.get_provisioned_concurrency_config(FunctionName=function, Qualifier=qualifier)
+        if config["Status"] != "IN_PROGRESS" and config["AvailableProvisionedConcurrentExecutions"] == available:
+            return config
+        assert time.monotonic() < deadline, config
+        time.sleep(0.2)
+
+
+def test_an_environment_killed_mid_request_fails_that_request_and_provisioned_concurrency_replaces_it(lam, function):
+    lam.publish_version(FunctionName=function)
+    lam.create_alias(FunctionName=function, Name="live", FunctionVersion="1")
+    lam.put_provisioned_concurrency_config(FunctionName=function, Qualifier="live", ProvisionedConcurrentExecutions=1)
+    wait_until_ready(lam, function, "live", 1)
+
+    killed = lam.invoke(FunctionName=function, Qualifier="live", Payload=b'{"die": true}', LogType="Tail")
+    error = json.loads(killed["Payload"].read())
+    assert (killed["StatusCode"], killed["FunctionError"]) == (200, "Unhandled")
+    assert error["errorType"] == "Runtime.ExitError"
+    assert error["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+    assert "Error Type: Runtime.ExitError" in base64.b64decode(killed["LogResult"]).decode()
+
+    config = wait_until_ready(lam, function, "live", 1)
+    assert config["Status"] == "READY"
+    answer = lam.invoke(FunctionName=function, Qualifier="live", Payload=b'{"n": 1}', LogType="Tail")
+    assert json.loads(answer["Payload"].read())["echo"] == {"n": 1}
+    assert "Init Duration" not in base64.b64decode(answer["LogResult"]).decode()  # a new provisioned one
 
 
 def test_provisioned_concurrency_becomes_ready_and_its_invocations_are_warm(lam, function, aws_client, monkeypatch):
