@@ -33,9 +33,11 @@ def signed_headers(method: str, url: str, service: str, access_key: str, secret_
 
 def signed_request(method: str, url: str, service: str, access_key: str, secret_key: str, body: bytes = b"",
                    headers: dict[str, str] | None = None, at: datetime.datetime | None = None,
-                   token: str | None = None, region: str = "us-east-1", timeout: float = 10) -> requests.Response:
+                   token: str | None = None, region: str = "us-east-1", timeout: float = 10,
+                   session: requests.Session | None = None) -> requests.Response:
+    """With `session`, over its keep-alive connections (a client under load); else on a connection of its own."""
     signed = signed_headers(method, url, service, access_key, secret_key, body, headers, at, token, region)
-    return requests.request(method, url, data=body, headers=signed, timeout=timeout)
+    return (session or requests).request(method, url, data=body, headers=signed, timeout=timeout)
 
 
 def presigned_s3_url(url: str, access_key: str, secret_key: str, expires: int,

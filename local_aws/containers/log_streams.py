@@ -29,6 +29,8 @@ class LogStream:
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
 
     def write(self, message: str) -> None:
+        if not message:  # CloudWatch Logs holds no empty event (PutLogEvents refuses one): a blank line is skipped
+            return
         with self._lock:
             self._pending.append({"timestamp": int(time.time() * 1000), "message": message})
             full = len(self._pending) >= _MAX_BATCH

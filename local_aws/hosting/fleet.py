@@ -153,7 +153,8 @@ class VariantFleet:
                 try:
                     self._reach(self._target)
                 except ReplicaStartError as error:
-                    logger.warning("replacing a replica of %s failed: %s", self.variant_name, error)
+                    if not self._closed:  # else the fleet closed meanwhile (and took its model files with it)
+                        logger.warning("replacing a replica of %s failed: %s", self.variant_name, error)
 
         threading.Thread(target=replace, name=f"replace-{self.variant_name}", daemon=True).start()
 
