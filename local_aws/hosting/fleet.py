@@ -124,23 +124,25 @@ class VariantFleet:
     def remove_unreachable(self, replica: Replica) -> None:
         """Drop a replica that refused a connection: nothing listens on its port any more (its
         process is dying, perhaps not yet reaped), so it is stopped in the background."""
-        with self._state:
-            if replica not in self._replicas:
-                return
-            self._replicas.remove(replica)
-        threading.Thread(target=self._stop_all, args=([replica],), name=f"stop-{replica.instance_id}",
-                         daemon=True).start()
-        self._replace_lost()
+        if self._leave_routing(replica):
+            threading.Thread(target=self._stop_all, args=([replica],), name=f"stop-{replica.instance_id}",
+                             daemon=True).start()
+            self._replace_lost()
 
     def remove_unhealthy(self, replica: Replica) -> None:
         """Drop a replica that is alive but failed its health checks: it is killed at once (its in-flight
         requests see their connections close) and replaced."""
+        if self._leave_routing(replica):
+            kill_replica(self.supervisor, replica)
+            self._replace_lost()
+
+    def _leave_routing(self, replica: Replica) -> bool:
+        """Take ``replica`` out of routing; False if it had left already (another path is ending it)."""
         with self._state:
             if replica not in self._replicas:
-                return
+                return False
             self._replicas.remove(replica)
-        kill_replica(self.supervisor, replica)
-        self._replace_lost()
+            return True
 
     def _replace_lost(self) -> None:
         """Start replicas in place of ones that died, as SageMaker replaces an unhealthy instance;

@@ -15,9 +15,8 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from local_aws.hosting.container_connections import ContainerBroken, ContainerSilent, ContainerUnreachable
 from local_aws.hosting.fleet import VariantFleet
-from local_aws.hosting.replica import Replica
+from local_aws.hosting.replica import Replica, answers_ping
 from local_aws.settings import positive_setting
 
 logger = logging.getLogger(__name__)
@@ -29,13 +28,6 @@ DEFAULT_INTERVAL_SECONDS = 1.0
 DEFAULT_TIMEOUT_SECONDS = 2.0
 DEFAULT_MISSES = 3
 MAX_PARALLEL_PINGS = 32
-
-
-def answers_ping(replica: Replica, timeout: float) -> bool:
-    try:
-        return replica.pool.request("GET", "/ping", timeout=timeout).status == 200
-    except (ContainerUnreachable, ContainerBroken, ContainerSilent):
-        return False
 
 
 class HealthChecks:

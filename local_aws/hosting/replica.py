@@ -133,16 +133,21 @@ class NetworkIsolationUnavailable(ReplicaStartError):
     """The model asks for network isolation and this machine cannot give it: the variant does not start."""
 
 
+def answers_ping(replica: Replica, timeout: float = 2.0) -> bool:
+    """Whether the container answers ``GET /ping`` with 200 within ``timeout`` (SageMaker's is 2 s)."""
+    try:
+        return replica.pool.request("GET", "/ping", timeout=timeout).status == 200
+    except (ContainerUnreachable, ContainerBroken, ContainerSilent):
+        return False
+
+
 def wait_until_healthy(replica: Replica, deadline: float) -> None:
     """Poll ``/ping`` until it answers 200, the process exits or ``deadline`` (monotonic) passes."""
     while True:
         if replica.process.poll() is not None:
             raise ReplicaStartError(replica.exit_reason())
-        try:
-            if replica.pool.request("GET", "/ping", timeout=2.0).status == 200:
-                return
-        except (ContainerUnreachable, ContainerBroken, ContainerSilent):
-            pass
+        if answers_ping(replica):
+            return
         if time.monotonic() > deadline:
             raise ReplicaStartError("the model server did not pass the ping health check in time")
         time.sleep(HEALTH_POLL_SECONDS)
