@@ -11,8 +11,10 @@ spooled to a temporary file. On top of waitress:
 - header names with an underscore are kept, spelled with dashes as WSGI reads them (waitress drops them),
   unless the dashed spelling is present too: S3 user metadata may use one, and the client signed it;
 - a header block must arrive whole within `LOCAL_AWS_REQUEST_TIMEOUT` seconds of its first byte (else the
-  connection is closed), and a body may not pause longer than that (`400 RequestTimeout`, as S3
-  answers); a keep-alive connection with no request in it is closed after `LOCAL_AWS_IDLE_TIMEOUT`;
+  connection is closed), and a body may neither pause longer than that nor take longer than that plus a
+  second per `LOCAL_AWS_MIN_BODY_RATE` bytes received (Apache's `mod_reqtimeout` rule: a body trickled a
+  byte at a time would otherwise hold its connection for ever), answered `400 RequestTimeout` as S3
+  answers; a keep-alive connection with no request in it is closed after `LOCAL_AWS_IDLE_TIMEOUT`;
 - at most `LOCAL_AWS_MAX_CONNECTIONS` connections are served; one more is answered `503` and closed at
   once, and when the process runs out of file descriptors accepting pauses for a second instead of
   spinning on the error;
@@ -58,6 +60,7 @@ REQUEST_TIMEOUT_VARIABLE = "LOCAL_AWS_REQUEST_TIMEOUT"
 IDLE_TIMEOUT_VARIABLE = "LOCAL_AWS_IDLE_TIMEOUT"
 MAX_CONNECTIONS_VARIABLE = "LOCAL_AWS_MAX_CONNECTIONS"
 THREADS_VARIABLE = "LOCAL_AWS_THREADS"
+MIN_BODY_RATE_VARIABLE = "LOCAL_AWS_MIN_BODY_RATE"
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 5 * 1024**3  # S3's limit for one PUT
@@ -82,6 +85,7 @@ class ServerSettings:
     idle_timeout: float = 60.0
     max_connections: int = 512
     threads: int = 32
+    min_body_rate: float = 500.0  # bytes a second, on average, after the request timeout's grace (mod_reqtimeout's)
 
     @classmethod
     def from_environment(cls) -> "ServerSettings":
@@ -94,6 +98,7 @@ class ServerSettings:
             idle_timeout=positive_setting(IDLE_TIMEOUT_VARIABLE, cls.idle_timeout),
             max_connections=positive_setting(MAX_CONNECTIONS_VARIABLE, default_connections, int),
             threads=positive_setting(THREADS_VARIABLE, cls.threads, int),
+            min_body_rate=positive_setting(MIN_BODY_RATE_VARIABLE, cls.min_body_rate),
         )
 
 
@@ -114,6 +119,7 @@ class _Parser(HTTPRequestParser):
     body_limit: BodyLimit | None = None
     body_limit_floor = 0
     preserved_names: dict[str, str] = {}
+    body_started = 0.0  # when the header block of a request with a body was complete
     _limit: tuple[int, Callable[[], refusals.Refusal]] | None = None
 
     def parse_header(self, header_plus: bytes) -> None:
@@ -137,6 +143,7 @@ class _Parser(HTTPRequestParser):
         return consumed
 
     def _before_body(self) -> None:
+        self.body_started = time.time()
         # Most requests are small and plainly framed: for them neither hook has anything to decide.
         limited = self.body_limit is not None and (self.chunked or self.content_length > self.body_limit_floor)
         screened = self.screen is not None and (self.chunked or self.expect_continue
@@ -303,12 +310,13 @@ class _Channel(HTTPChannel):
                                self.addr[0] if self.addr else "?", settings.request_timeout)
                 self.will_close = True
         elif self.last_activity < now - settings.request_timeout:
-            self._answer_timeout(request)
+            self._answer_timeout(request, "the body stopped arriving for over the request timeout")
+        elif _body_too_slow(request, now, settings):
+            self._answer_timeout(request, f"the body arrived slower than {settings.min_body_rate:.0f} bytes a second")
 
-    def _answer_timeout(self, request: HTTPRequestParser) -> None:
+    def _answer_timeout(self, request: HTTPRequestParser, why: str) -> None:
         environ = header_environ(request)
-        logger.warning("%s %s: the body stopped arriving for over the request timeout",
-                       environ["REQUEST_METHOD"], environ["PATH_INFO"])
+        logger.warning("%s %s: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], why)
         with self.requests_lock:
             if self.request is not request:
                 return
@@ -317,6 +325,12 @@ class _Channel(HTTPChannel):
             self.request = None
             self.requests.append(request)
             self.server.add_task(self)
+
+
+def _body_too_slow(request: _Parser, now: float, settings: ServerSettings) -> bool:
+    """A body gets the request timeout, plus a second for every `min_body_rate` bytes of it received."""
+    received = len(request.body_rcv) if request.body_rcv is not None else 0
+    return bool(request.body_started) and now - request.body_started > settings.request_timeout + received / settings.min_body_rate
 
 
 class _LastInFirstOut(threading.Condition):

@@ -2,6 +2,7 @@
 whole, well-framed requests are run; a slow or silent client is cut off by the request timeout; idle
 keep-alive connections end; connections are bounded; running out of file descriptors does not spin."""
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -10,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -22,7 +24,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from signed_requests import signed_headers
+from signed_requests import signed_headers, signed_request
 
 REPO = Path(__file__).resolve().parents[2]
 REQUEST_TIMEOUT = 2
@@ -422,3 +424,158 @@ def test_a_chunked_invoke_endpoint_body_of_exactly_6_mb_is_not_refused_for_its_f
         response = _response(connection)
     # Past the limit and the signature check (the body is unsigned here), never a 413.
     assert response.status == 403 and json.loads(response.body)["__type"] == "InvalidSignatureException"
+
+
+# Issue 17: a function URL, the serving path's own front door, against slow and oversized clients. Its function
+# counts its calls, so a request that was cut off and yet ran would show.
+
+COUNTING_HANDLER = '''
+CALLS = 0
+
+
+def handler(event, context):
+    global CALLS
+    CALLS += 1
+    return {"calls": CALLS, "body": len(event.get("body") or "")}
+'''
+
+
+@pytest.fixture(scope="module")
+def function_url(edge):
+    if sys.platform != "linux":
+        pytest.skip("functions run in Linux namespace sandboxes")
+    from local_aws_testing import lambda_function
+
+    name = lambda_function(edge.client_kwargs, "url-clients", COUNTING_HANDLER)
+    url = boto3.client("lambda", **edge.client_kwargs).create_function_url_config(
+        FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
+    return url
+
+
+class UrlCaller:
+    """A signed keep-alive client of the function URL that counts the calls it made and times them."""
+
+    def __init__(self, edge, url: str):
+        self.edge, self.url, self.session, self.calls = edge, url, requests.Session(), 0
+
+    def call(self) -> float:
+        keys = self.edge.credentials
+        started = time.perf_counter()
+        response = signed_request("POST", self.url + "echo", "lambda", keys.access_key_id, keys.secret_access_key,
+                                  b'{"x": 1}', {"Content-Type": "application/json"}, session=self.session)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.text
+        self.calls += 1
+        self.last = response.json()
+        return elapsed
+
+    def latencies(self, count: int) -> list[float]:
+        return [self.call() for _ in range(count)]
+
+
+def test_slow_clients_of_a_function_url_are_cut_off_unrun_and_its_other_callers_are_served_meanwhile(
+        edge, function_url):
+    caller = UrlCaller(edge, function_url)
+    caller.call()  # the function's environment starts here
+    first_count = caller.last["calls"]
+    idle = statistics.median(caller.latencies(30))
+    path = urlsplit(function_url).path + "echo"
+    body = b'{"x": "' + b"y" * 2000 + b'"}'
+    slow_head = _head(edge, "POST", path, body, {"Content-Length": str(len(body)),
+                                                 "Content-Type": "application/json"}, service="lambda")
+    slow_heads = [_connect(edge) for _ in range(100)]
+    slow_bodies = [_connect(edge) for _ in range(100)]
+    for connection in slow_bodies:
+        connection.sendall(slow_head + b"\r\n")
+    started = time.monotonic()
+    loaded = []
+    try:
+        sent = 0
+        while time.monotonic() - started < REQUEST_TIMEOUT + 2:
+            for connection in slow_heads:
+                with contextlib.suppress(OSError):
+                    connection.send(slow_head[sent:sent + 1])
+            for connection in slow_bodies:
+                with contextlib.suppress(OSError):
+                    connection.send(body[sent:sent + 1])
+            sent += 1
+            loaded += caller.latencies(3)
+            time.sleep(0.2)
+        closed = sum(_closed_by_server(connection, within=0.05) for connection in slow_heads + slow_bodies)
+    finally:
+        for connection in slow_heads + slow_bodies:
+            connection.close()
+    print(f"function URL: idle p50 {idle * 1e3:.1f} ms, beside {len(slow_heads)} trickled header blocks and "
+          f"{len(slow_bodies)} trickled bodies p50 {statistics.median(loaded) * 1e3:.1f} ms; {closed} cut off")
+    assert closed == len(slow_heads) + len(slow_bodies)
+    assert statistics.median(loaded) < 5 * idle + 0.02, (idle, statistics.median(loaded))
+    caller.call()
+    assert caller.last["calls"] - first_count == caller.calls - 1, "a request cut off half-read ran the function"
+
+
+def _oversized_declared(edge, path: str, expect_continue: bool) -> tuple[int, bytes]:
+    """A signed head declaring a body over the 6 MB limit: the answer comes before any of the body is sent."""
+    extra = {"Content-Length": str(SIX_MB + 1), "Content-Type": "application/octet-stream"}
+    if expect_continue:
+        extra["Expect"] = "100-continue"
+    with _connect(edge) as connection:
+        connection.sendall(_head(edge, "POST", path, extra=extra, service="lambda") + b"\r\n")
+        response = _response(connection)
+        return response.status, response.body
+
+
+def _oversized_chunked(edge, path: str) -> tuple[int, int]:
+    """A chunked body that never ends: the answer, and how much had been sent when the edge refused it."""
+    chunk = b"%x\r\n%s\r\n" % (1024 * 1024, b"x" * 1024 * 1024)
+    sent = 0
+    with _connect(edge) as connection:
+        connection.sendall(_head(edge, "POST", path, extra={"Transfer-Encoding": "chunked",
+                                                            "Content-Type": "application/octet-stream"},
+                                 service="lambda") + b"\r\n")
+        try:
+            while sent < 100 * 1024 * 1024:
+                connection.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return _response(connection).status, sent
+
+
+def test_an_oversized_body_to_a_function_url_is_refused_unread_and_other_callers_are_served_meanwhile(
+        edge, function_url):
+    caller = UrlCaller(edge, function_url)
+    caller.call()
+    first_count = caller.last["calls"]
+    idle = statistics.median(caller.latencies(30))
+    path = urlsplit(function_url).path + "upload"
+
+    status, answer = _oversized_declared(edge, path, expect_continue=True)
+    assert status == 413 and b"100 Continue" not in answer
+    assert _oversized_declared(edge, path, expect_continue=False)[0] == 413
+    status, sent = _oversized_chunked(edge, path)
+    assert status == 413 and sent < 50 * 1024 * 1024
+
+    stop = threading.Event()
+    refusals = []
+
+    def oversized_client(chunked: bool) -> None:
+        while not stop.is_set():
+            refusals.append(_oversized_chunked(edge, path)[0] if chunked else
+                            _oversized_declared(edge, path, expect_continue=False)[0])
+
+    clients = [threading.Thread(target=oversized_client, args=(chunked,)) for chunked in (True, False, False)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(0.5)
+        loaded = caller.latencies(30)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=30)
+    assert refusals and set(refusals) == {413}, refusals
+    print(f"function URL: idle p50 {idle * 1e3:.1f} ms, beside "
+          f"{len(refusals)} oversized requests p50 {statistics.median(loaded) * 1e3:.1f} ms")
+    assert statistics.median(loaded) < 5 * idle + 0.02, (idle, statistics.median(loaded))
+    caller.call()
+    assert caller.last["calls"] - first_count == caller.calls - 1, "an oversized request ran the function"
