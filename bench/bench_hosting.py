@@ -503,6 +503,8 @@ def report(label: str, case: Case, measured: dict, torchserve_skipped: str | Non
             print(f"  {name:<36}{throughput_of[key]:>10.1f}")
     cpu = measured["cpu"]
     single_cpu, replicas_cpu = cpu["single-process"]["process"], cpu["two-replicas"]
+    # The load generator's own CPU (the boto3 clients) stands beside the rest, so that a throughput miss can
+    # be told apart: clients starved of CPU on a 2-core machine, or local AWS.
     print(f"  CPU ms per request: best single process {single_cpu:.2f}; endpoint "
           + " + ".join(f"{value:.2f} {name}" for name, value in replicas_cpu.items())
           + f" = {sum(replicas_cpu.values()):.2f}")
@@ -517,7 +519,11 @@ def report(label: str, case: Case, measured: dict, torchserve_skipped: str | Non
     if label == "resnet50":
         checks.append(("(c)/(a) p50 on ResNet-50", ratio, "<= 1.15", ratio <= 1.15))
     if label == "small":
-        checks.append(("(c)-(b) p50 ms on the small model", overhead_ms, "<= 3", overhead_ms <= 3))
+        # The edge's own share against boto3's and one hop's (issue 17): a ratio in one run, where the old
+        # absolute "(c)-(b) <= 3 ms" measured boto3 and the machine as much as local AWS.
+        edge_share = (overhead_ms - client_and_hop_ms) / client_and_hop_ms
+        checks.append(("edge (c)-(e) / boto3 and one hop (e)-(b), p50 on the small model", edge_share, "<= 0.2",
+                       edge_share <= 0.2))
     return [(f"{label}: {name}", value, target, met) for name, value, target, met in checks]
 
 

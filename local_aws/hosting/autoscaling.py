@@ -40,6 +40,7 @@ class TrackedVariant:
     scale_in_cooldown: float
     disable_scale_in: bool
     scale_out_suspended: bool
+    policy_name: str = ""
 
 
 @dataclass
@@ -83,9 +84,25 @@ def tracked_variants(targets: list[dict], policies: list[dict]) -> list[TrackedV
                 disable_scale_in=configuration.get("DisableScaleIn", False)
                 or suspended.get("DynamicScalingInSuspended", False),
                 scale_out_suspended=suspended.get("DynamicScalingOutSuspended", False),
+                policy_name=policy.get("PolicyName", ""),
             )
         )
     return tracked
+
+
+def cause(variant: TrackedVariant, capacity: int, desired: int) -> str:
+    """Why ``desired_capacity`` moved ``capacity`` to ``desired``, in a scaling activity's words."""
+    if capacity < variant.min_capacity:
+        return f"minimum capacity was set to {variant.min_capacity}"
+    if capacity > variant.max_capacity:
+        return f"maximum capacity was set to {variant.max_capacity}"
+    if desired > capacity:
+        rule = f"{SCALE_OUT_PERIODS} of {SCALE_OUT_PERIODS} periods above {variant.target_value:g}"
+    else:
+        rule = (f"{SCALE_IN_PERIODS} of {SCALE_IN_PERIODS} periods below {SCALE_IN_FRACTION:.0%} of "
+                f"{variant.target_value:g}")
+    return (f"target tracking on {PREDEFINED_METRIC} ({rule} invocations per instance) triggered policy "
+            f"{variant.policy_name}")
 
 
 def desired_capacity(variant: TrackedVariant, history: ScalingHistory, capacity: int, now: float,

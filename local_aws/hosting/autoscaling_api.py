@@ -6,15 +6,17 @@ For the `sagemaker` namespace: a `ResourceId` must be `endpoint/<name>/variant/<
 `sagemaker:variant:DesiredInstanceCount` (moto answers a malformed id with HTTP 500); a scaling policy needs
 a registered scalable target, as AWS requires (`ObjectNotFoundException`); an UpdateEndpoint that removes a
 registered variant or changes its instance type fails, and deleting an endpoint deregisters its variants, as
-on AWS; only target tracking on the
+on AWS; `DescribeScalingActivities` answers the monitor's scaling (`scaling_activities.py`); only target tracking on the
 predefined `SageMakerVariantInvocationsPerInstance` is honoured, so step scaling, customized metrics and
 other predefined metrics are refused. Other namespaces are moto's alone.
 """
 
 from werkzeug.wrappers import Response
 
+from local_aws import protocol
 from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
 from local_aws.hosting.autoscaling import PREDEFINED_METRIC, SCALABLE_DIMENSION, parse_resource_id
+from local_aws.hosting.scaling_activities import MAX_RESULTS, ScalingActivities
 from local_aws.routing import around_moto
 
 ObjectNotFoundException = aws_error("ObjectNotFoundException")
@@ -62,6 +64,33 @@ def put_scaling_policy(params: dict, ctx, moto) -> Response:
             f"No scalable target registered for service namespace: {NAMESPACE}, resource ID: {params['ResourceId']}, "
             f"scalable dimension: {params['ScalableDimension']}")
     return moto().response()
+
+
+@around_moto("application-autoscaling", "DescribeScalingActivities")
+def describe_scaling_activities(params: dict, ctx, moto) -> Response:
+    """The monitor's scaling of SageMaker variants (moto implements the action for no namespace)."""
+    if params["ServiceNamespace"] != NAMESPACE:
+        return moto().response()
+    ctx.authorize("application-autoscaling:DescribeScalingActivities", "*")
+    if "ResourceId" in params:
+        _checked_variant({"ServiceNamespace": NAMESPACE, "ResourceId": params["ResourceId"],
+                          "ScalableDimension": params.get("ScalableDimension", SCALABLE_DIMENSION)})
+    elif params.get("ScalableDimension", SCALABLE_DIMENSION) != SCALABLE_DIMENSION:
+        raise ValidationException(f"Unsupported scalable dimension {params['ScalableDimension']!r} for service "
+                                  f"namespace {NAMESPACE}: SageMaker variants scale {SCALABLE_DIMENSION}.")
+    page = params.get("MaxResults", MAX_RESULTS)
+    if not 1 <= page <= MAX_RESULTS:
+        raise ValidationException(f"1 validation error detected: Value '{page}' at 'maxResults' failed to satisfy "
+                                  f"constraint: Member must have value less than or equal to {MAX_RESULTS}")
+    token = params.get("NextToken", "0")
+    if not token.isdigit():
+        raise ValidationException("Invalid NextToken")
+    start = int(token)
+    activities = ctx.state(ScalingActivities).newest_first(params.get("ResourceId"))
+    answer = {"ScalingActivities": [activity.shape() for activity in activities[start:start + page]]}
+    if start + page < len(activities):
+        answer["NextToken"] = str(start + page)
+    return Response(protocol.serialise(answer), status=200, content_type=protocol.JSON_CONTENT_TYPE)
 
 
 def registered_variants(ctx, endpoint_name: str) -> list[str]:

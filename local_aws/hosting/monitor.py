@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from local_aws.hosting import autoscaling
 from local_aws.hosting.health_checks import HealthChecks
 from local_aws.hosting.invocation_metrics import NAMESPACE, VariantPeriod, invocations_per_instance, metric_data
+from local_aws.hosting.scaling_activities import FAILED, ScalingActivities, settle
 from local_aws.hosting.state import IN_SERVICE, EndpointStore
 from local_aws.hosting.time_scale import METRIC_PERIOD_SECONDS, real_seconds, time_scale
 
@@ -48,6 +49,7 @@ class HostingMonitor:
         while not stopping.wait(WAKE_SECONDS):
             try:
                 self.replace_dead_replicas(ctx)
+                self.settle_activities(ctx)
             except Exception:
                 logger.exception("hosting monitor: checking replicas failed")
             if time.monotonic() - period_started < real_seconds(METRIC_PERIOD_SECONDS):
@@ -63,6 +65,20 @@ class HostingMonitor:
         ``CurrentInstanceCount`` is true and the next request finds a live replica."""
         for fleet in self._fleets(ctx):
             fleet.remove_exited()
+
+    @staticmethod
+    def settle_activities(ctx) -> None:
+        """End the scaling activities whose endpoint has reached (or can no longer reach) its count."""
+        endpoints = ctx.state(EndpointStore)
+        for activity in ctx.state(ScalingActivities).in_progress():
+            endpoint_name, variant_name = autoscaling.parse_resource_id(activity.resource_id)
+            with endpoints.lock:
+                endpoint = endpoints.find(endpoint_name)
+                if endpoint is None:
+                    settle(activity, None, None)
+                    continue
+                fleet = endpoint.deployment.fleets.get(variant_name) if endpoint.deployment else None
+                settle(activity, endpoint.status, fleet.instance_count if fleet else None)
 
     @staticmethod
     def _fleets(ctx) -> list:
@@ -118,6 +134,9 @@ class HostingMonitor:
             desired = autoscaling.desired_capacity(variant, history, capacity, now, real_seconds)
             if desired is None:
                 continue
+            activity = ctx.state(ScalingActivities).started(
+                f"endpoint/{variant.endpoint_name}/variant/{variant.variant_name}", desired,
+                autoscaling.cause(variant, capacity, desired))
             try:
                 ctx.client("sagemaker").update_endpoint_weights_and_capacities(
                     EndpointName=variant.endpoint_name,
@@ -127,6 +146,8 @@ class HostingMonitor:
                 )
             except ClientError as error:
                 logger.warning("autoscaling %s/%s to %d failed: %s", *key, desired, error)
+                activity.end(FAILED, f"Failed to set desired instance count to {desired}. Reason: "
+                                       f"{error.response['Error'].get('Message', error)}")
                 continue
             logger.info("autoscaling %s/%s from %d to %d instances", *key, capacity, desired)
             if desired > capacity:

@@ -13,6 +13,7 @@ from local_aws.hosting.autoscaling import (
     SCALE_IN_PERIODS,
     ScalingHistory,
     TrackedVariant,
+    cause,
     desired_capacity,
     tracked_variants,
 )
@@ -71,6 +72,16 @@ def test_cooldowns_follow_the_time_scale():
     compressed = lambda seconds: seconds / 60  # noqa: E731  (LOCAL_AWS_TIME_SCALE=60)
     assert desired_capacity(variant(), recent, 1, now=100.4, seconds=compressed) is None
     assert desired_capacity(variant(), recent, 1, now=100.6, seconds=compressed) == 3
+
+
+def test_a_scaling_activitys_cause_names_the_rule_that_fired_and_the_policy():
+    tracked = variant(policy_name="invocations", min_capacity=2)
+    assert cause(tracked, 1, 2) == "minimum capacity was set to 2"
+    assert cause(variant(max_capacity=2), 3, 2) == "maximum capacity was set to 2"
+    assert cause(variant(policy_name="p"), 1, 3) == (
+        "target tracking on SageMakerVariantInvocationsPerInstance (3 of 3 periods above 100 invocations per "
+        "instance) triggered policy p")
+    assert "(15 of 15 periods below 90% of 100 invocations per instance)" in cause(variant(), 3, 1)
 
 
 def test_only_target_tracking_on_the_predefined_sagemaker_metric_is_tracked():
@@ -157,6 +168,21 @@ def test_an_endpoint_scales_out_under_load_and_back_in_when_idle(
     response = runtime.invoke_endpoint(EndpointName=name, Body=digit_jpeg, ContentType="image/jpeg")
     assert json.loads(response["Body"].read())
 
+    # What scaled, when and why, as a user reads it from Application Auto Scaling.
+    activities = scaling.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource_id)[
+        "ScalingActivities"]
+    assert [a["StatusCode"] for a in activities] == ["Successful"] * len(activities) and len(activities) >= 2
+    assert activities[0]["Description"] == "Setting desired instance count to 1."
+    assert "15 of 15 periods below 90% of 10" in activities[0]["Cause"]
+    assert activities[-1]["Description"] != "Setting desired instance count to 1."
+    assert "3 of 3 periods above 10" in activities[-1]["Cause"]
+    assert all(a["Cause"].endswith("triggered policy invocations-per-instance") for a in activities)
+    assert all(a["StartTime"] <= a["EndTime"] for a in activities)
+    assert activities[0]["StatusMessage"] == ("Successfully set desired instance count to 1. Change successfully "
+                                              "fulfilled by sagemaker.")
+    first_page = scaling.describe_scaling_activities(ServiceNamespace="sagemaker", MaxResults=1)
+    assert first_page["ScalingActivities"][0]["ActivityId"] == activities[0]["ActivityId"] and "NextToken" in first_page
+
     cloudwatch = boto3.client("cloudwatch", **local_aws.client_kwargs)
     dimensions = [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": VARIANT}]
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -185,6 +211,9 @@ def test_what_the_monitor_cannot_honour_is_refused_and_a_policy_needs_a_register
             call(ServiceNamespace="sagemaker", ScalableDimension=DIMENSION, **params)
         return refused.value.response["Error"]["Code"]
 
+    assert code(scaling.describe_scaling_activities, ResourceId="endpoint/missing-variant") == "ValidationException"
+    assert code(scaling.describe_scaling_activities, MaxResults=51) == "ValidationException"
+    assert code(scaling.describe_scaling_activities, NextToken="not-ours") == "ValidationException"
     policy = {"PolicyName": "p", "ResourceId": resource_id}
     assert code(scaling.put_scaling_policy, PolicyType="TargetTrackingScaling",
                 TargetTrackingScalingPolicyConfiguration=tracking, **policy) == "ObjectNotFoundException"
