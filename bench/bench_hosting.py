@@ -218,13 +218,13 @@ def wait_in_service(sagemaker, name: str) -> None:
     sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 600})
 
 
-@contextlib.contextmanager
 def create_sagemaker_role(client_kwargs: dict) -> None:
     """ROLE, trusting sagemaker.amazonaws.com: local AWS, as SageMaker, refuses models and jobs without it."""
     boto3.client("iam", **client_kwargs).create_role(RoleName=ROLE.rsplit("/", 1)[-1],
                                                      AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
 
 
+@contextlib.contextmanager
 def local_aws_edge(state_dir: Path, repo: Path = REPO, environment: dict[str, str] | None = None):
     """``python -m local_aws`` of the checkout ``repo`` in its own process, as users run it, with
     ``environment`` added to this one's: yields boto3 client kwargs and the process."""
