@@ -22,7 +22,8 @@ from pathlib import Path
 import boto3
 
 import bench_hosting
-from bench_hosting import BUCKET, CASES, LocalEndpoint, build_model_dir, cpu_seconds, local_aws_edge, photo_jpeg
+from bench_hosting import (BUCKET, CASES, LocalEndpoint, build_model_dir, cpu_seconds, create_sagemaker_role,
+                           local_aws_edge, photo_jpeg)
 
 REPO = bench_hosting.REPO
 WARM_UP_REQUESTS = 200
@@ -33,6 +34,7 @@ def measure(repo: Path, model_dir: Path, jpeg: bytes, seconds: float, work: Path
     case = CASES["small"]
     with local_aws_edge(work / "state", repo) as (client_kwargs, edge):
         boto3.client("s3", **client_kwargs).create_bucket(Bucket=BUCKET)
+        create_sagemaker_role(client_kwargs)  # local AWS, as SageMaker, refuses a model whose role it cannot assume
         endpoint = LocalEndpoint(client_kwargs, model_dir, "bench-edge", case.model_environment)
         endpoint.deploy(instances=1)
         for _ in range(WARM_UP_REQUESTS):
