@@ -536,6 +536,13 @@ def processor_name() -> str:
     return platform.processor() or "unknown processor"
 
 
+def print_targets(checks: list[tuple[str, float, str, bool]]) -> None:
+    """(name, value, target, met) per target, as every bench prints them last."""
+    print("targets:")
+    for name, value, target, met in checks:
+        print(f"  {'met   ' if met else 'MISSED'} {name}: {value:.3f} (target {target})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="resnet50,small", help=f"comma-separated, from {sorted(CASES)}")
@@ -561,9 +568,7 @@ def main(argv: list[str] | None = None) -> int:
                                 args.torchserve_dir, torchserve_skipped is None)
             checks += report(label, CASES[label], measured, torchserve_skipped)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end (other processes share these cores)")
-    print("targets:")
-    for name, value, target, met in checks:
-        print(f"  {'met ' if met else 'MISSED'} {name}: {value:.3f} (target {target})")
+    print_targets(checks)
     return 0
 
 

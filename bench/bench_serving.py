@@ -66,6 +66,7 @@ from bench_hosting import (  # noqa: E402
     local_aws_edge,
     path_latency,
     photo_jpeg,
+    print_targets,
     processor_name,
 )
 from bench_lambda_invoke import NOOP_SOURCE, make_function, noop_zip  # noqa: E402
@@ -450,9 +451,7 @@ def main() -> int:
             if setting.autoscaling:
                 checks += autoscaling_checks(measured)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
-    print("targets:")
-    for name, value, target, met in checks:
-        print(f"  {'met   ' if met else 'MISSED'} {name}: {value:.3f} (target {target})")
+    print_targets(checks)
     return 0
 
 
