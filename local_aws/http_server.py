@@ -330,7 +330,8 @@ class _Channel(HTTPChannel):
 def _body_too_slow(request: _Parser, now: float, settings: ServerSettings) -> bool:
     """A body gets the request timeout, plus a second for every `min_body_rate` bytes of it received."""
     received = len(request.body_rcv) if request.body_rcv is not None else 0
-    return bool(request.body_started) and now - request.body_started > settings.request_timeout + received / settings.min_body_rate
+    allowed = settings.request_timeout + received / settings.min_body_rate
+    return bool(request.body_started) and now - request.body_started > allowed
 
 
 class _LastInFirstOut(threading.Condition):

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+NAMESPACE = "sagemaker"  # Application Auto Scaling's service namespace for SageMaker variants
 PREDEFINED_METRIC = "SageMakerVariantInvocationsPerInstance"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALE_OUT_PERIODS = 3
@@ -58,6 +59,11 @@ def parse_resource_id(resource_id: str) -> tuple[str, str] | None:
     if len(parts) == 4 and parts[0] == "endpoint" and parts[2] == "variant":
         return parts[1], parts[3]
     return None
+
+
+def resource_id(endpoint_name: str, variant_name: str) -> str:
+    """The ``ResourceId`` Application Auto Scaling names a variant by; ``parse_resource_id``'s inverse."""
+    return f"endpoint/{endpoint_name}/variant/{variant_name}"
 
 
 def tracked_variants(targets: list[dict], policies: list[dict]) -> list[TrackedVariant]:

@@ -15,12 +15,12 @@ from werkzeug.wrappers import Response
 
 from local_aws import protocol
 from local_aws.exceptions import NotSupportedLocally, ValidationException, aws_error
-from local_aws.hosting.autoscaling import PREDEFINED_METRIC, SCALABLE_DIMENSION, parse_resource_id
+from local_aws.hosting.autoscaling import (NAMESPACE, PREDEFINED_METRIC, SCALABLE_DIMENSION, parse_resource_id,
+                                           resource_id)
 from local_aws.hosting.scaling_activities import MAX_RESULTS, ScalingActivities
 from local_aws.routing import around_moto
 
 ObjectNotFoundException = aws_error("ObjectNotFoundException")
-NAMESPACE = "sagemaker"
 
 
 @around_moto("application-autoscaling", "RegisterScalableTarget")
@@ -119,7 +119,7 @@ def deregister_endpoint(ctx, endpoint_name: str) -> None:
     client = ctx.client("application-autoscaling")
     for variant in registered_variants(ctx, endpoint_name):
         client.deregister_scalable_target(ServiceNamespace=NAMESPACE, ScalableDimension=SCALABLE_DIMENSION,
-                                          ResourceId=f"endpoint/{endpoint_name}/variant/{variant}")
+                                          ResourceId=resource_id(endpoint_name, variant))
 
 
 def _checked_variant(params: dict) -> None:

@@ -135,7 +135,7 @@ class HostingMonitor:
             if desired is None:
                 continue
             activity = ctx.state(ScalingActivities).started(
-                f"endpoint/{variant.endpoint_name}/variant/{variant.variant_name}", desired,
+                autoscaling.resource_id(variant.endpoint_name, variant.variant_name), desired,
                 autoscaling.cause(variant, capacity, desired))
             try:
                 ctx.client("sagemaker").update_endpoint_weights_and_capacities(

@@ -12,9 +12,9 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
-from local_aws.hosting.autoscaling import SCALABLE_DIMENSION
+from local_aws.hosting import state
+from local_aws.hosting.autoscaling import NAMESPACE, SCALABLE_DIMENSION
 
-NAMESPACE = "sagemaker"
 IN_PROGRESS, SUCCESSFUL, FAILED = "InProgress", "Successful", "Failed"
 KEPT_PER_RESOURCE = 100  # the newest; AWS keeps six weeks of them
 MAX_RESULTS = 50  # DescribeScalingActivities' default and maximum page
@@ -76,8 +76,8 @@ def settle(activity: ScalingActivity, status: str | None, current: int | None) -
     """End an activity whose endpoint has reached its count (``status`` and ``current``: None when it is gone)."""
     if status is None:
         activity.end(FAILED, "Failed to set desired instance count: the endpoint no longer exists.")
-    elif status == "InService" and current == activity.desired:
+    elif status == state.IN_SERVICE and current == activity.desired:
         activity.end(SUCCESSFUL, f"Successfully set desired instance count to {activity.desired}. "
                                  "Change successfully fulfilled by sagemaker.")
-    elif status == "Failed":
+    elif status == state.FAILED:
         activity.end(FAILED, f"Failed to set desired instance count to {activity.desired}: the endpoint failed.")

@@ -180,7 +180,7 @@ def test_an_endpoint_scales_out_under_load_and_back_in_when_idle(
     assert all(a["StartTime"] <= a["EndTime"] for a in activities)
     assert activities[0]["StatusMessage"] == ("Successfully set desired instance count to 1. Change successfully "
                                               "fulfilled by sagemaker.")
-    first_page = scaling.describe_scaling_activities(ServiceNamespace="sagemaker", MaxResults=1)
+    first_page = scaling.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource_id, MaxResults=1)
     assert first_page["ScalingActivities"][0]["ActivityId"] == activities[0]["ActivityId"] and "NextToken" in first_page
 
     cloudwatch = boto3.client("cloudwatch", **local_aws.client_kwargs)
