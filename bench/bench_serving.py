@@ -10,7 +10,12 @@ metric minute lasts a second, cooldowns alike), with a bounded load generator on
      no-op Invoke         a no-op function's warm Invoke, and the no-op called in this process
      handler, stubbed     the front door's lambda_handler in this process on the URL's event, its endpoint call
                           answered at once with the endpoint's own answer
-   Target: front door URL p50 <= 1.1 x (InvokeEndpoint + (no-op Invoke - no-op in-process) + handler, stubbed).
+   Measured twice: each path for seconds in turn (5 rounds), then call by call (one call of each path in turn).
+   Target: front door URL p50 <= 1.1 x (InvokeEndpoint + (no-op Invoke - no-op in-process) + handler, stubbed),
+   call by call. A part called back to back runs with its caches warm from its own last call, which it never has
+   inside the front door: the no-op's warm Invoke and the stubbed handler cost 2-4x less back to back than in
+   turn, and a block of seconds also catches whatever else the machine does meanwhile. So the back-to-back ratio
+   is printed beside it, not held to the target.
 
 2. Phases through the function URL, per setting: steady (2 clients at 5 calls a second each), a burst (clients
    back to back), quiet (1 client at 2 a second). Per phase: calls, p50/p99/max of the 200s, served per second,
@@ -242,11 +247,30 @@ def front_door_cost(client_kwargs: dict, url: str, document: bytes, jpeg: bytes,
     }
     started = time.time()
     measured = {name: latency(samples) for name, samples in interleaved(paths, seconds, rounds, path_latency).items()}
+    alternated = {name: latency([samples]) for name, samples in call_by_call(paths, seconds).items()}
     wait_for_log_shipping()
     logs = boto3.client("logs", **client_kwargs)
     lines = function_log_lines(logs, started, time.time())
-    return measured, {"EndpointLatency": endpoint_latencies_ms(lines), "Duration": durations_ms(lines),
-                      "no-op Duration": durations_ms(function_log_lines(logs, started, time.time(), "noop"))}
+    return measured, alternated, {"EndpointLatency": endpoint_latencies_ms(lines), "Duration": durations_ms(lines),
+                                  "no-op Duration": durations_ms(function_log_lines(logs, started, time.time(), "noop"))}
+
+
+def call_by_call(paths: dict[str, ServingPath], seconds: float) -> dict[str, list[float]]:
+    """One call of each path in turn for `seconds` in all: each part then runs as it runs inside the front door,
+    between the other parts' work, its caches not kept warm by calls of its own just before."""
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for name, path in paths.items():
+            began = time.perf_counter()
+            path.call()
+            samples[name].append(time.perf_counter() - began)
+    return samples
+
+
+def sum_of_parts(cost: dict) -> float:
+    """InvokeEndpoint + the no-op's warm Invoke overhead + the handler with its endpoint call stubbed, p50s."""
+    return cost["endpoint"].p50 + (cost["noop"].p50 - cost["noop-in-process"].p50) + cost["handler"].p50
 
 
 def function_log_lines(logs, started: float, ended: float, function: str = FUNCTION) -> list[str]:
@@ -376,9 +400,10 @@ def main() -> int:
                         help="autoscaling's invocations per instance per (compressed) minute; the pipeline's 100 "
                              "would be 100 calls a second per instance at this time scale")
     parser.add_argument("--settings", default="all",
-                        help=f"comma-separated indexes into {[s.name for s in SETTINGS]}, or all")
+                        help=f"comma-separated indexes into {[s.name for s in SETTINGS]}, all, or none (part 1 only)")
     args = parser.parse_args()
-    chosen = SETTINGS if args.settings == "all" else [SETTINGS[int(i)] for i in args.settings.split(",")]
+    named = {"all": SETTINGS, "none": []}
+    chosen = named[args.settings] if args.settings in named else [SETTINGS[int(i)] for i in args.settings.split(",")]
     case = CASES["small"]
     print(f"{os.cpu_count()} cores ({processor_name()}), load average {os.getloadavg()[0]:.1f} at start; "
           f"LOCAL_AWS_TIME_SCALE={TIME_SCALE}")
@@ -398,7 +423,7 @@ def main() -> int:
         url = deploy_front_door(SETTINGS[0], boto3.client("lambda", **aws))
         first = FrontDoorClient(url, aws, document).response()
         assert first.status_code == 200 and first.json()["predictions"], first.text
-        cost, inside = front_door_cost(aws, url, document, jpeg, args.seconds, args.rounds)
+        cost, alternated, inside = front_door_cost(aws, url, document, jpeg, args.seconds, args.rounds)
         names = {"url": "front door, function URL", "invoke": "front door, Invoke alias live",
                  "endpoint": "InvokeEndpoint", "noop": "no-op function, warm Invoke",
                  "noop-in-process": "no-op handler, in-process", "handler": "front door handler, endpoint stubbed"}
@@ -406,7 +431,7 @@ def main() -> int:
         print(f"  {'path':<40}{'p50 ms':>10}{'p99 ms':>10}{'n':>9}")
         for key, name in names.items():
             print(f"  {name:<40}{cost[key].p50 * 1e3:>10.3f}{cost[key].p99 * 1e3:>10.3f}{cost[key].count:>9}")
-        parts = cost["endpoint"].p50 + (cost["noop"].p50 - cost["noop-in-process"].p50) + cost["handler"].p50
+        parts = sum_of_parts(cost)
         ratio = cost["url"].p50 / parts
         # Where the front door's time goes, from its own logs: the endpoint call as it timed it, and the handler's
         # whole Duration in its environment; the rest is the two hops to and from the environment.
@@ -430,8 +455,16 @@ def main() -> int:
                   f"{around_extra * 1e3:+.2f} ms")
         print(f"  sum of the parts {parts * 1e3:.2f} ms; front door URL / parts = {ratio:.3f}; "
               f"Invoke / parts = {cost['invoke'].p50 / parts:.3f}")
-        checks.append(("front door URL p50 / (InvokeEndpoint + no-op Invoke overhead + handler stubbed)", ratio,
-                       f"<= {FRONT_DOOR_TARGET}", ratio <= FRONT_DOOR_TARGET))
+        print(f"\n  the same paths call by call, one of each in turn ({args.seconds:.0f} s in all):")
+        for key, name in names.items():
+            print(f"  {name:<40}{alternated[key].p50 * 1e3:>10.3f}{alternated[key].p99 * 1e3:>10.3f}"
+                  f"{alternated[key].count:>9}")
+        alternated_parts = sum_of_parts(alternated)
+        alternated_ratio = alternated["url"].p50 / alternated_parts
+        print(f"  sum of the parts {alternated_parts * 1e3:.2f} ms; front door URL / parts = {alternated_ratio:.3f}")
+        checks.append(("front door URL p50 / (InvokeEndpoint + no-op Invoke overhead + handler stubbed), call by "
+                       f"call (back to back: {ratio:.3f}, not a target)", alternated_ratio, f"<= {FRONT_DOOR_TARGET}",
+                       alternated_ratio <= FRONT_DOOR_TARGET))
 
         for setting in chosen:
             measured = run_setting(setting, aws, edge, document, args.phase_seconds, args.target)
