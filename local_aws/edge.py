@@ -24,11 +24,12 @@ from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
-from local_aws import protocol, routing, s3_integrity, validation
+from local_aws import output_shapes, protocol, routing, s3_integrity, validation
 from local_aws.access import principals, refusals, role_trust, sigv4
 from local_aws.access.refusals import Refusal
 from local_aws.exceptions import AccessDeniedException, AWSError, UnknownOperationException, aws_error
 from local_aws.platform import Platform, RequestContext
+from local_aws.settings import switch_setting
 
 logger = logging.getLogger("local_aws.edge")
 
@@ -52,6 +53,7 @@ class Edge:
         # list of origins, and S3 buckets' own CORS rules within it, may. Read as each app is made.
         werkzeug_app.DISABLE_GLOBAL_CORS = True
         self.moto = _Dispatcher(_backend_app)
+        self.check_responses = switch_setting("LOCAL_AWS_CHECK_RESPONSES")  # output_shapes
         load_service_modules()
 
     def __call__(self, environ, start_response):
@@ -124,8 +126,12 @@ class Edge:
         if authorize is None:
             raise AccessDeniedException(f"local_aws cannot evaluate IAM for {service}:{action}.")
         authorize(ctx, action, params)
-        result = handler(params, ctx)
-        return Response(protocol.serialise(result), status=200, content_type=protocol.JSON_CONTENT_TYPE)
+        body = protocol.serialise(handler(params, ctx))
+        if self.check_responses and (problems := output_shapes.violations(service, action, body)):
+            message = f"local_aws's answer to {service} {action} breaks AWS's output shape: " + "; ".join(problems)
+            logger.error("%s", message)
+            raise AWSError(message)
+        return Response(body, status=200, content_type=protocol.JSON_CONTENT_TYPE)
 
     def _around_moto(self, environ, start_response, service, what, started, access_key, region):
         """An action local AWS wraps (`routing.around_moto`), or else moto's answer: a JSON service's action

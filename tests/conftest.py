@@ -1,11 +1,16 @@
 """Shared fixtures: one local AWS edge for the whole session, and clients against it."""
 
 import json
+import os
 
 import boto3
 import pytest
 
 from local_aws import LocalAWS
+
+# Every SageMaker answer that local AWS gives any test (in this process or a `python -m local_aws` one) is
+# checked against AWS's output shape; a mismatch fails the test that made the call (local_aws/output_shapes).
+os.environ["LOCAL_AWS_CHECK_RESPONSES"] = "1"
 
 
 # The tests' SageMaker execution role (tests/local_aws/local_aws_testing.py's ROLE).

@@ -51,13 +51,18 @@ class TrainingJob:
         self.training_start_time: datetime.datetime | None = None
         self.training_end_time: datetime.datetime | None = None
         self.failure_reason: str | None = None
-        self.model_artifacts: str | None = None
         self.metrics: dict[str, tuple[float, datetime.datetime]] = {}
         self.interrupted_seconds = 0.0  # spot interruptions: time without instances, not billed
         stopping = request.get("StoppingCondition", {})
         self.max_wait_deadline = (time.monotonic() + stopping["MaxWaitTimeInSeconds"]
                                   if request.get("EnableManagedSpotTraining") and "MaxWaitTimeInSeconds" in stopping
                                   else None)
+
+    @property
+    def model_artifacts(self) -> str:
+        """Where the job's model.tar.gz goes, which DescribeTrainingJob names from the start (AWS's documentation
+        marks `ModelArtifacts` required), whether or not the job gets to upload it."""
+        return f"{self.request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{self.name}/output/model.tar.gz"
 
     @property
     def hyperparameters(self) -> dict[str, str]:
@@ -106,11 +111,10 @@ class TrainingJob:
             )
 
     def finish(self, status: str, secondary_status: str, message: str, *,
-               failure_reason: str | None = None, model_artifacts: str | None = None) -> None:
+               failure_reason: str | None = None) -> None:
         with self.lock:
             self.status = status
             self.failure_reason = failure_reason
-            self.model_artifacts = model_artifacts
             self._transition(secondary_status, message)
             # The final transition is an instant: it ends as it starts, when training ended.
             self.training_end_time = self.transitions[-1].end_time = self.transitions[-1].start_time
@@ -154,7 +158,7 @@ class TrainingJob:
                 "EnableNetworkIsolation": request.get("EnableNetworkIsolation", False),
                 "EnableInterContainerTrafficEncryption": request.get("EnableInterContainerTrafficEncryption", False),
                 "EnableManagedSpotTraining": request.get("EnableManagedSpotTraining", False),
-                "ModelArtifacts": {"S3ModelArtifacts": self.model_artifacts} if self.model_artifacts else {},
+                "ModelArtifacts": {"S3ModelArtifacts": self.model_artifacts},
             }
             for optional in ("CheckpointConfig", "Environment", "RetryStrategy"):
                 if optional in request:

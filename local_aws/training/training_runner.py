@@ -111,7 +111,7 @@ class TrainingRun:
                 self.job.finish("Failed", "Failed", "Training job failed", failure_reason=ending.failure_reason)
                 return
             self.job.advance("Uploading", "Uploading generated training model")
-            artifacts = self._upload()
+            self._upload()
         except JobFailure as failure:
             self.job.finish("Failed", "Failed", "Training job failed", failure_reason=str(failure)[:FAILURE_REASON_MAX])
             return
@@ -126,17 +126,15 @@ class TrainingRun:
         finally:
             shutil.rmtree(self.root / "downloads", ignore_errors=True)
         if ending.kind == "completed":
-            self.job.finish("Completed", "Completed", "Training job completed", model_artifacts=artifacts)
+            self.job.finish("Completed", "Completed", "Training job completed")
         elif ending.kind == "max_runtime":
             self.job.finish("Stopped", "MaxRuntimeExceeded",
-                            "Training job stopped: it exceeded StoppingCondition.MaxRuntimeInSeconds",
-                            model_artifacts=artifacts)
+                            "Training job stopped: it exceeded StoppingCondition.MaxRuntimeInSeconds")
         elif ending.kind == "max_wait":
             self.job.finish("Stopped", "MaxWaitTimeExceeded",
-                            "Training job stopped: it exceeded StoppingCondition.MaxWaitTimeInSeconds",
-                            model_artifacts=artifacts)
+                            "Training job stopped: it exceeded StoppingCondition.MaxWaitTimeInSeconds")
         else:
-            self.job.finish("Stopped", "Stopped", "Training job stopped", model_artifacts=artifacts)
+            self.job.finish("Stopped", "Stopped", "Training job stopped")
 
     def _prepare(self) -> None:
         channels = [c["ChannelName"] for c in self.job.request.get("InputDataConfig", [])]
@@ -369,9 +367,8 @@ class TrainingRun:
 
     # Uploading
 
-    def _upload(self) -> str:
-        output_path = self.job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        prefix = f"{output_path}/{self.job.name}/output"
+    def _upload(self) -> None:
+        prefix = self.job.model_artifacts.removesuffix("/model.tar.gz")
         first = self.dirs[self.hosts[0]]
         model_archive = self.root / "model.tar.gz"
         s3_files.tar_directory(first.model, model_archive)
@@ -382,7 +379,6 @@ class TrainingRun:
         s3_files.upload(self.s3, output_archive, f"{prefix}/output.tar.gz", kms_key_id)
         if self.checkpoint_uri:
             self._sync_checkpoints()
-        return f"{prefix}/model.tar.gz"
 
     def _sync_checkpoints(self) -> None:
         base = self.checkpoint_uri.rstrip("/")

@@ -168,14 +168,29 @@ def test_jobs_are_listed_and_tagged(completed, sm):
     assert tags == [{"Key": "project", "Value": "dog-breeds"}]
 
 
-def test_a_failing_script_fails_the_job_quoting_its_log(sm, probe_request):
-    described = run_job(sm, probe_request(unique_name("fails"), {"mode": "fail"}))
+def test_a_failing_script_fails_the_job_quoting_its_log(sm, s3, probe_request):
+    request = probe_request(unique_name("fails"), {"mode": "fail"})
+    described = run_job(sm, request)
     assert described["TrainingJobStatus"] == "Failed"
     assert described["SecondaryStatus"] == "Failed"
     reason = described["FailureReason"]
     assert reason.startswith("AlgorithmError: ExecuteUserScriptError:\nExitCode 1")
     assert "ValueError: the probe was told to fail" in reason
-    assert "ModelArtifacts" not in described or not described["ModelArtifacts"]
+    # The configured location, as AWS names it for every job; nothing was uploaded there.
+    configured = f"{request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{request['TrainingJobName']}/output/model.tar.gz"
+    assert described["ModelArtifacts"] == {"S3ModelArtifacts": configured}
+    bucket, key = configured.removeprefix("s3://").split("/", 1)
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=key)["KeyCount"] == 0
+
+
+def test_a_job_names_its_model_artifacts_location_from_the_start(sm, probe_request):
+    """The SageMaker SDK's TrainingJob.get(), called right after CreateTrainingJob, needs ModelArtifacts whole."""
+    request = probe_request(unique_name("early"), {})
+    sm.create_training_job(**request)
+    described = sm.describe_training_job(TrainingJobName=request["TrainingJobName"])
+    assert described["TrainingJobStatus"] == "InProgress"
+    assert described["ModelArtifacts"]["S3ModelArtifacts"].endswith(f"/{request['TrainingJobName']}/output/model.tar.gz")
+    wait_for(lambda: sm.describe_training_job(TrainingJobName=request["TrainingJobName"]), "TrainingJobStatus")
 
 
 def test_max_runtime_stops_the_job(sm, probe_request):
