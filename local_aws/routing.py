@@ -49,6 +49,7 @@ SERVICE_MODULES = (
     "local_aws.ssm.run_command_api",
     "local_aws.hosting.autoscaling_api",
     "local_aws.access.assume_role_api",
+    "local_aws.access.policy_simulation_api",
 )
 
 ActionHandler = Callable[..., dict]

@@ -74,16 +74,14 @@ def identity_of(principal: Principal) -> Identity:
         if principal.session_policy:
             session = Policy(f"{caller.arn}/session-policy",
                              policy_document(principal.session_policy, "session policy"))
-        return Identity(caller, "AssumedRole", f"{role.id}:{principal.session_name}", _held_by(role, f"role/{name}"),
-                        _boundary(iam, role), session)
+        return Identity(caller, "AssumedRole", f"{role.id}:{principal.session_name}",
+                        _parsed(held_policies(iam, role, "role")), _boundary(iam, role), session)
     if principal.user_name is not None:
         user = iam.users.get(principal.user_name)
         if user is None:
             raise PolicyEvaluationError(f"the user {principal.user_name} of this key does not exist")
-        held = _held_by(user, f"user/{user.name}")
-        for group in iam.get_groups_for_user(user.name):
-            held += _held_by(group, f"group/{group.name}")
-        return Identity(Caller(user.arn, user.arn, principal.account_id), "User", user.id, held, _boundary(iam, user))
+        return Identity(Caller(user.arn, user.arn, principal.account_id), "User", user.id,
+                        _parsed(held_policies(iam, user, "user")), _boundary(iam, user))
     raise PolicyEvaluationError(f"local_aws cannot tell whose key {principal.access_key_id} is")
 
 
@@ -93,19 +91,35 @@ def role_by_arn(account_id: str, role_arn: str):
                 None)
 
 
-def _held_by(holder, label: str) -> tuple[Policy, ...]:
-    inline = [Policy(f"{label}/{name}", policy_document(text, f"{label}/{name}"))
-              for name, text in holder.policies.items()]
-    attached = [Policy(arn, policy_document(_default_version(policy), arn))
-                for arn, policy in holder.managed_policies.items()]
-    return tuple(inline + attached)
+def held_policies(iam, holder, kind: str) -> list[tuple[str, str]]:
+    """The identity policies IAM evaluates for `holder`, a user, group or role of moto's IAM (`kind` says which),
+    each as its source (`<kind>/<name>/<policy name>` for an inline policy, the ARN of an attached one) and its
+    text as IAM keeps it; a user's groups' policies follow its own."""
+    held = _held_by(holder, f"{kind}/{holder.name}")
+    if kind == "user":
+        for group in iam.get_groups_for_user(holder.name):
+            held += _held_by(group, f"group/{group.name}")
+    return held
+
+
+def _held_by(holder, label: str) -> list[tuple[str, str]]:
+    return ([(f"{label}/{name}", text) for name, text in holder.policies.items()]
+            + [(arn, _default_version(policy)) for arn, policy in holder.managed_policies.items()])
+
+
+def permissions_boundary(iam, holder) -> tuple[str, str] | None:
+    """The ARN and text of `holder`'s permissions boundary; None if it has none."""
+    arn = getattr(holder, "permissions_boundary_arn", None)
+    return (arn, _default_version(iam.get_policy(arn))) if arn else None
 
 
 def _boundary(iam, holder) -> Policy | None:
-    arn = getattr(holder, "permissions_boundary_arn", None)
-    if not arn:
-        return None
-    return Policy(arn, policy_document(_default_version(iam.get_policy(arn)), arn))
+    found = permissions_boundary(iam, holder)
+    return None if found is None else _parsed([found])[0]
+
+
+def _parsed(held: list[tuple[str, str]]) -> tuple[Policy, ...]:
+    return tuple(Policy(source, policy_document(text, source)) for source, text in held)
 
 
 def _default_version(policy) -> str:

@@ -148,11 +148,10 @@ def test_iam_create_user_without_a_name_creates_no_user(local_aws, aws_client):
 def test_what_moto_does_not_implement_is_refused_by_name(aws_client):
     iam = aws_client("iam")
     with pytest.raises(Exception) as raised:
-        iam.simulate_principal_policy(PolicySourceArn="arn:aws:iam::123456789012:role/nobody",
-                                      ActionNames=["s3:GetObject"])
+        iam.get_context_keys_for_principal_policy(PolicySourceArn="arn:aws:iam::123456789012:role/nobody")
     error = raised.value.response
     assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (501, "NotImplemented")
-    assert "SimulatePrincipalPolicy" in error["Error"]["Message"]
+    assert "GetContextKeysForPrincipalPolicy" in error["Error"]["Message"]
 
 
 def test_a_fault_of_local_aws_is_a_500_in_the_services_shape_with_a_logged_request_id(local_aws, caplog, monkeypatch):
