@@ -121,11 +121,12 @@ def machine_report() -> tuple[int, str]:
     """What this machine's sandboxes enforce and what they cannot, for local AWS's start-up log: a
     logging level and the line."""
     if mode() == NONE:
-        return logging.WARNING, (f"sandboxes are off ({MODE_VARIABLE}={NONE}): EC2 instances and Lambda functions "
-                                 "will run as plain processes of this machine's user")
+        return logging.WARNING, (f"sandboxes are off ({MODE_VARIABLE}={NONE}): EC2 instances, Lambda functions and "
+                                 "training hosts will run as plain processes of this machine's user")
     reason = unavailable_reason()
     if reason is not None:
-        return logging.WARNING, f"sandboxes cannot be made here, so EC2 instances and Lambda functions are refused: {reason}"
+        return logging.WARNING, (f"sandboxes cannot be made here, so EC2 instances and Lambda functions are refused "
+                                 f"and training jobs fail: {reason}")
     controllers = Path("/sys/fs/cgroup/cgroup.controllers")
     memory = ("no cgroup v2 hierarchy is mounted at /sys/fs/cgroup" if not controllers.exists()
               else "local AWS does not set cgroup v2 memory limits yet")

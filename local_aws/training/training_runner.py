@@ -322,8 +322,9 @@ class TrainingRun:
         if self.platform.supervisor.stopping.is_set():
             raise RuntimeError("local_aws is shutting down; not starting new hosts")
         try:
-            sandbox = Sandbox.start(self._container(host), command, {**self._host_env(host, master_port), **credentials},
-                                    cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            sandbox = Sandbox.start(self._container(host), command,
+                                    {**self._host_env(host, master_port), **credentials}, cwd=cwd,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         except ProgramNotRunnable as refused:
             what = "ContainerEntrypoint" if self.entrypoint else "the training toolkit"
             raise JobFailure(f"ClientError: The training container on {host} could not start: {what}: {refused}")
