@@ -154,8 +154,10 @@ class TrainingJob:
                 "EnableNetworkIsolation": request.get("EnableNetworkIsolation", False),
                 "EnableInterContainerTrafficEncryption": request.get("EnableInterContainerTrafficEncryption", False),
                 "EnableManagedSpotTraining": request.get("EnableManagedSpotTraining", False),
-                "ModelArtifacts": {"S3ModelArtifacts": self.model_artifacts} if self.model_artifacts else {},
             }
+            # Absent until there is a model (SageMaker SDK 3's TrainingJob requires S3ModelArtifacts when present).
+            if self.model_artifacts:
+                described["ModelArtifacts"] = {"S3ModelArtifacts": self.model_artifacts}
             for optional in ("CheckpointConfig", "Environment", "RetryStrategy"):
                 if optional in request:
                     described[optional] = request[optional]
