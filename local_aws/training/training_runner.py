@@ -135,7 +135,8 @@ class TrainingRun:
                             failure_reason=f"InternalServerError: local_aws could not run the job: {error}"[:FAILURE_REASON_MAX])
             return
         finally:
-            shutil.rmtree(self.root / "downloads", ignore_errors=True)
+            for scratch in ("downloads", "containers"):  # the hosts' /root and /tmp end with their instances
+                shutil.rmtree(self.root / scratch, ignore_errors=True)
         if ending.kind == "completed":
             self.job.finish("Completed", "Completed", "Training job completed", model_artifacts=artifacts)
         elif ending.kind == "max_runtime":
