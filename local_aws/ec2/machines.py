@@ -18,14 +18,13 @@ shutting-down, terminated, as EC2 names them.
 import logging
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_aws.sandbox import Mount, Sandbox, SandboxError, SandboxSpec
+from local_aws.sandbox import Mount, Sandbox, SandboxError, SandboxSpec, host_python_path
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +168,7 @@ class Machine:
 
     def _base_environment(self) -> dict[str, str]:
         # python3 is the interpreter local AWS runs on, with its packages (torch, boto3): the AMI's Python
-        return {"PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "HOME": "/root", "LANG": "C.UTF-8", **self.setup.environment}
+        return {"PATH": host_python_path(), "HOME": "/root", "LANG": "C.UTF-8", **self.setup.environment}
 
     def _on_power(self, event: str) -> None:
         if event == "poweroff":

@@ -4,6 +4,7 @@ CreateTrainingJob refuses, with an explicit error, every option local processes 
 what it accepts really runs (local_aws.training.training_runner).
 """
 
+from local_aws import sandbox
 from local_aws.exceptions import NotSupportedLocally, ValidationException
 from local_aws.routing import action
 from local_aws.sagemaker.execution_roles import require_assumable
@@ -73,7 +74,7 @@ def refuse_unsupported(params: dict) -> None:
         raise NotSupportedLocally("OutputDataConfig.CompressionType NONE", "Artifacts are uploaded as tar.gz.")
     checkpoint = params.get("CheckpointConfig", {})
     if checkpoint.get("LocalPath", "/opt/ml/checkpoints") != "/opt/ml/checkpoints":
-        raise NotSupportedLocally("CheckpointConfig.LocalPath", "The checkpoint dir is passed as --checkpoint_dir.")
+        raise NotSupportedLocally("CheckpointConfig.LocalPath", "Checkpoints are synced from /opt/ml/checkpoints.")
     stopping = params.get("StoppingCondition", {})
     if params.get("EnableManagedSpotTraining") and "MaxWaitTimeInSeconds" not in stopping:
         raise ValidationException("MaxWaitTimeInSeconds must be specified when EnableManagedSpotTraining is true.")
@@ -85,9 +86,15 @@ def _check_algorithm(spec: dict) -> None:
     if "TrainingImage" not in spec:
         raise NotSupportedLocally("AlgorithmName", "Give a PyTorch training image as TrainingImage.")
     require_pytorch_image(spec["TrainingImage"], "training")
-    for member in ("ContainerEntrypoint", "ContainerArguments", "TrainingImageConfig"):
-        if member in spec:
-            raise NotSupportedLocally(f"AlgorithmSpecification.{member}", "The PyTorch image runs script mode.")
+    if "TrainingImageConfig" in spec:
+        raise NotSupportedLocally("AlgorithmSpecification.TrainingImageConfig", "The PyTorch image is not pulled.")
+    if "ContainerArguments" in spec and "ContainerEntrypoint" not in spec:
+        raise NotSupportedLocally("AlgorithmSpecification.ContainerArguments without ContainerEntrypoint",
+                                  "The PyTorch image's own entrypoint is not run; give the command as "
+                                  "ContainerEntrypoint (and ContainerArguments).")
+    if "ContainerEntrypoint" in spec and sandbox.mode() == sandbox.NONE:
+        raise NotSupportedLocally(f"AlgorithmSpecification.ContainerEntrypoint with {sandbox.MODE_VARIABLE}="
+                                  f"{sandbox.NONE}", "Without a sandbox there is no /opt/ml for its command to use.")
     if spec["TrainingInputMode"] not in _FILE_MODES:
         raise NotSupportedLocally(f"TrainingInputMode {spec['TrainingInputMode']}", "Use File or FastFile.")
     names = [definition["Name"] for definition in spec.get("MetricDefinitions", [])]

@@ -53,6 +53,11 @@ class SandboxError(Exception):
     """A sandbox could be made here but this one could not be built (a mount refused, a path missing)."""
 
 
+class ProgramNotRunnable(SandboxError):
+    """The sandbox was built but its program could not be started in it (no such file, not executable, no
+    such working directory), as a container whose entrypoint cannot be executed never starts."""
+
+
 @dataclass(frozen=True)
 class Mount:
     source: Path  # a directory or file of the host
@@ -67,11 +72,18 @@ class SandboxSpec:
     mounts: tuple[Mount, ...] = ()
     tmp_bytes: int = DEFAULT_TMP_BYTES  # a private tmpfs /tmp of this size, unless `tmp_dir` is given
     tmp_dir: Path | None = None  # a host directory as /tmp (it outlives the sandbox: an instance's /tmp)
+    shm_bytes: int | None = None  # a tmpfs /dev/shm of this size (POSIX shared memory, semaphores); None: none
     cpus: int | None = None  # cores the sandbox may use (the first of those local AWS may use); None: all
     host_python: bool = True  # the interpreter local AWS runs on, with its packages, read-only
     power: bool = False  # shutdown, poweroff, halt, reboot and systemctl act on the sandbox (an instance)
     minute_seconds: float = 60.0  # what `shutdown +N` counts as a minute (LOCAL_AWS_TIME_SCALE compresses it)
     extra: dict = field(default_factory=dict, compare=False)  # what the owner keeps with it
+
+
+def host_python_path() -> str:
+    """A `PATH` whose first directory is that of the interpreter local AWS runs on (its `python3`, `python`,
+    `pip3`, `pip`), as an image or an AMI puts its own Python first, then the system's directories."""
+    return f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def mode() -> str:
@@ -109,11 +121,12 @@ def machine_report() -> tuple[int, str]:
     """What this machine's sandboxes enforce and what they cannot, for local AWS's start-up log: a
     logging level and the line."""
     if mode() == NONE:
-        return logging.WARNING, (f"sandboxes are off ({MODE_VARIABLE}={NONE}): EC2 instances and Lambda functions "
-                                 "will run as plain processes of this machine's user")
+        return logging.WARNING, (f"sandboxes are off ({MODE_VARIABLE}={NONE}): EC2 instances, Lambda functions and "
+                                 "training hosts will run as plain processes of this machine's user")
     reason = unavailable_reason()
     if reason is not None:
-        return logging.WARNING, f"sandboxes cannot be made here, so EC2 instances and Lambda functions are refused: {reason}"
+        return logging.WARNING, (f"sandboxes cannot be made here, so EC2 instances and Lambda functions are refused "
+                                 f"and training jobs fail: {reason}")
     controllers = Path("/sys/fs/cgroup/cgroup.controllers")
     memory = ("no cgroup v2 hierarchy is mounted at /sys/fs/cgroup" if not controllers.exists()
               else "local AWS does not set cgroup v2 memory limits yet")
@@ -153,6 +166,7 @@ class Sandbox:
             "read_only": _read_only_mounts(spec), "writable": [[str(m.source), m.target] for m in spec.mounts
                                                                if m.writable],
             "tmp_dir": None if spec.tmp_dir is None else str(spec.tmp_dir), "tmp_bytes": spec.tmp_bytes,
+            "shm_bytes": spec.shm_bytes,
             "cpus": _cpus(spec.cpus), "status_fd": status_write, "lifeline_fd": lifeline_read,
             "power": spec.power, "minute_seconds": spec.minute_seconds,
         }
@@ -170,6 +184,8 @@ class Sandbox:
         if report != "ready":
             status.close()
             sandbox.close()
+            if report.startswith("unrunnable "):
+                raise ProgramNotRunnable(report.removeprefix("unrunnable "))
             raise SandboxError(f"the sandbox of {spec.name} could not be built: "
                                f"{report.removeprefix('error ') or 'its first process ended before it was ready'}")
         sandbox._init_pid = _child_of(process.pid)
@@ -181,7 +197,10 @@ class Sandbox:
     def _plain(cls, spec, argv, env, cwd, popen_kwargs) -> "Sandbox":
         logger.warning("%s=%s: running %s as a plain process of this machine's user, outside any sandbox: "
                        "it can read and write everything that user can", MODE_VARIABLE, NONE, spec.name)
-        return cls(spec, _plain_process(spec, argv, env, cwd, popen_kwargs), None, None)
+        try:
+            return cls(spec, _plain_process(spec, argv, env, cwd, popen_kwargs), None, None)
+        except OSError as error:
+            raise ProgramNotRunnable(f"cannot run {argv[0]}: {error.strerror}") from error
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str = "/", **popen_kwargs) -> subprocess.Popen:
         """Start `argv` inside the running sandbox, as its root user, in `cwd`, with exactly `env`."""
@@ -209,6 +228,20 @@ class Sandbox:
     def wait(self, timeout: float | None = None) -> int:
         """The first process's exit status (the sandbox has ended once it returns)."""
         return self.process.wait(timeout)
+
+    def terminate(self, grace_seconds: float) -> None:
+        """Stop the sandbox as `docker stop` stops a container: SIGTERM to its program, then, if the program
+        has not ended within the grace, SIGKILL to every process (`close`)."""
+        with self._lock:
+            init_pid = self._init_pid
+        with contextlib.suppress(ProcessLookupError):
+            if init_pid is not None:
+                os.kill(init_pid, signal.SIGTERM)  # its init relays it to the program
+            elif self.plain:
+                os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=grace_seconds)
+        self.close()
 
     def close(self) -> None:
         """End the sandbox: every process in it is killed; its root's mounts vanish with its namespace."""
@@ -272,6 +305,9 @@ def _read_only_mounts(spec: SandboxSpec) -> list[list[str]]:
     mounts = [[directory, directory] for directory in SYSTEM_DIRECTORIES]
     if spec.host_python:
         python_dirs = {sys.prefix, sys.base_prefix, sysconfig.get_paths()["stdlib"]}
+        # A virtualenv reached through a symlink stays a symlink inside, to its real directory, which its
+        # scripts' #! lines name.
+        python_dirs |= {os.path.realpath(directory) for directory in python_dirs}
         mounts += [[directory, directory] for directory in sorted(python_dirs)
                    if not any(directory.startswith(system + "/") for system in SYSTEM_DIRECTORIES)]
     return mounts + [[str(m.source), m.target] for m in spec.mounts if not m.writable]

@@ -4,13 +4,15 @@ asks, or when local AWS is gone.
 
 `unshare --user --map-root-user --mount --pid --uts --fork` runs it as `python -I -S init.py SPEC_JSON`,
 root of a user namespace of its own. It imports nothing but the standard library (it runs before the
-file system it builds exists) and reports on the status pipe: `ready` once the program runs, or
-`error <why>` when the sandbox cannot be built. The lifeline pipe is held open by local AWS: when it
-reads end-of-file (local AWS closed it, or died, even by SIGKILL) the sandbox ends.
+file system it builds exists) and reports on the status pipe: `ready` once the program runs,
+`unrunnable <why>` when the program cannot be executed, or `error <why>` when the sandbox cannot be
+built. The lifeline pipe is held open by local AWS: when it reads end-of-file (local AWS closed it, or
+died, even by SIGKILL) the sandbox ends.
 
 Mounts, in a fresh tmpfs that becomes the root (pivot_root, the host's root detached):
 the host's system directories and the spec's read-only mounts, recursively read-only; `/proc` of the
-sandbox's own PID namespace; `/dev` with null, zero, full, random, urandom and tty only; `/tmp` a
+sandbox's own PID namespace; `/dev` with null, zero, full, random, urandom and tty only (and a `/dev/shm`
+tmpfs if the spec sizes one); `/tmp` a
 size-limited tmpfs or a directory of local AWS's state; `/run` and `/var/tmp` small tmpfs; the spec's
 writable mounts.
 """
@@ -85,7 +87,9 @@ def build_root(spec: dict) -> str:
         if (source, target) in later:
             continue
         if os.path.islink(source) and source == target:
-            os.symlink(os.readlink(source), root + target)  # a merged /usr's /bin -> usr/bin stays a link
+            # A merged /usr's /bin -> usr/bin stays a link, as does a virtualenv's path to its real directory.
+            os.makedirs(os.path.dirname(root + target), exist_ok=True)
+            os.symlink(os.readlink(source), root + target)
         elif os.path.exists(source):
             bind(source, root + target, writable=False)
     os.makedirs(root + "/proc")
@@ -96,6 +100,10 @@ def build_root(spec: dict) -> str:
         if os.path.exists("/dev/" + device):
             bind("/dev/" + device, f"{root}/dev/{device}", writable=True)
     os.symlink("/proc/self/fd", root + "/dev/fd")
+    if spec["shm_bytes"] is not None:
+        os.makedirs(root + "/dev/shm")
+        mount("shm", root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              f"mode=1777,size={spec['shm_bytes']}")
     for number, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{number}", f"{root}/dev/{name}")
     os.makedirs(root + "/tmp")
@@ -273,6 +281,9 @@ def main() -> int:
         if spec["cpus"]:
             os.sched_setaffinity(0, spec["cpus"])
         init.start_program()
+    except Unrunnable as error:
+        status.write(f"unrunnable {error}\n")
+        return 127
     except OSError as error:
         status.write(f"error {error}\n")
         return 125
@@ -284,18 +295,35 @@ def main() -> int:
     return init.reap()
 
 
+class Unrunnable(Exception):
+    """The program could not be executed: the message says which and why."""
+
+
 def _start(spec: dict) -> int:
-    """Fork the program: it runs as the sandbox's root user in `cwd` with exactly `env`."""
+    """Fork the program: it runs as the sandbox's root user in `cwd` with exactly `env`. Unrunnable if it
+    cannot be executed (the child tells through a close-on-exec pipe, which a successful exec closes)."""
+    told, tell = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
+        os.close(told)
+        program = spec["argv"][0]
         try:
             for fd in (spec["status_fd"], spec["lifeline_fd"]):
                 os.close(fd)
-            os.chdir(spec["cwd"])
-            os.execvpe(spec["argv"][0], spec["argv"], spec["env"])
+            try:
+                os.chdir(spec["cwd"])
+            except OSError as error:
+                raise OSError(error.errno, f"no working directory {spec['cwd']}: {error.strerror}") from None
+            os.execvpe(program, spec["argv"], spec["env"])
         except OSError as error:
-            os.write(2, f"sandbox: cannot run {spec['argv'][0]}: {error}\n".encode())
+            os.write(tell, f"cannot run {program}: {error.strerror}".encode())
         os._exit(127)
+    os.close(tell)
+    with os.fdopen(told, "rb") as reason:
+        failure = reason.read().decode(errors="replace")
+    if failure:
+        os.waitpid(pid, 0)
+        raise Unrunnable(failure)
     return pid
 
 

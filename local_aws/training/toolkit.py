@@ -32,7 +32,8 @@ PYTORCH_FRAMEWORK_MODULE = "sagemaker_pytorch_container.training:main"
 
 @dataclass(frozen=True)
 class HostDirs:
-    """One host's stand-in for `/opt/ml`."""
+    """`/opt/ml` as a training container lays it out, under `root`: a host's stand-in in local AWS's
+    state, or `/opt/ml` itself (CONTAINER_DIRS), where the stand-in is mounted."""
 
     root: Path
 
@@ -81,6 +82,10 @@ class HostDirs:
             path.mkdir(parents=True, exist_ok=True)
         for name in channels:
             self.channel(name).mkdir(parents=True, exist_ok=True)
+
+
+# What every training container sees: its host's stand-in mounted here.
+CONTAINER_DIRS = HostDirs(Path("/opt/ml"))
 
 
 def host_names(instance_count: int) -> list[str]:

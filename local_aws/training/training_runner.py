@@ -1,9 +1,11 @@
-"""Runs a SageMaker training job as local processes, step by step as SageMaker does on its instances.
+"""Runs a SageMaker training job in local sandboxes, step by step as SageMaker does on its instances.
 
 Starting -> Downloading (source dir, channels and checkpoints from S3 into each host's `/opt/ml`
-stand-in) -> Training (one process per host, `python <sagemaker_program> <hyperparameters>` as the
-PyTorch container's toolkit runs it, output to CloudWatch Logs, metrics parsed from it) ->
-Uploading (`model.tar.gz` and `output.tar.gz` of algo-1, checkpoints) -> Completed, Failed or
+stand-in) -> Training (one sandbox per host, `local_aws.sandbox`, named like the host, with its
+stand-in mounted at `/opt/ml`; in it `python <sagemaker_program> <hyperparameters>` in `/opt/ml/code` as
+the PyTorch container's toolkit runs it, or the job's `ContainerEntrypoint + ContainerArguments` in `/`
+as a container runs its command; output to CloudWatch Logs, metrics parsed from it) -> Uploading
+(`model.tar.gz` and `output.tar.gz` of algo-1's stand-in, checkpoints) -> Completed, Failed or
 Stopped. A managed spot job may be interrupted once (`LOCAL_AWS_SPOT_INTERRUPTION_SECONDS`): Interrupted ->
 Starting -> Training again on new hosts with the checkpoints from S3. Whatever happens becomes data on the
 job; nothing here raises into the API.
@@ -21,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_aws.access.assume_role_api import assume_role_for
-from local_aws.access.credentials import without_credentials
 from local_aws.access.role_trust import RoleNotAssumable
 from local_aws.containers import s3_files
 from local_aws.containers.log_streams import TRAINING_LOG_GROUP, LogStream, ensure_log_group
 from local_aws.containers.requirements import unmet_requirements
 from local_aws.loopback import free_port
 from local_aws.platform import Platform
+from local_aws.sandbox import Mount, ProgramNotRunnable, Sandbox, SandboxSpec, host_python_path
 from local_aws.sagemaker.execution_roles import SAGEMAKER_PRINCIPAL
 from local_aws.sagemaker.metric_parser import MetricParser
 from local_aws.sagemaker.training_jobs import TrainingJob
@@ -44,6 +46,9 @@ CHECKPOINT_SYNC_SECONDS = 10
 SPOT_INTERRUPTION_VARIABLE = "LOCAL_AWS_SPOT_INTERRUPTION_SECONDS"
 FAILURE_REASON_MAX = 1024
 TAIL_LINES = 10
+SHM_BYTES = 1 << 30  # /dev/shm of each host, for DataLoader workers' tensors and semaphores
+# The PyTorch DLC's working directory, where a ContainerEntrypoint starts.
+IMAGE_WORKDIR = "/"
 
 
 class JobFailure(Exception):
@@ -60,10 +65,14 @@ class Ending:
 class HostProcess:
     host: str
     command: list[str]
-    process: subprocess.Popen
+    sandbox: Sandbox
     stream: LogStream
     reader: threading.Thread
     tail: collections.deque
+
+    @property
+    def process(self) -> subprocess.Popen:
+        return self.sandbox.process
 
 
 def start_training_job(job: TrainingJob, platform: Platform, account_id: str, region: str) -> threading.Thread:
@@ -86,6 +95,8 @@ class TrainingRun:
         self.dirs = {host: toolkit.HostDirs(self.root / host) for host in self.hosts}
         spec = job.request["AlgorithmSpecification"]
         self.metrics = MetricParser(spec.get("MetricDefinitions", []))
+        # A command of the job's own replaces the image's entrypoint (the toolkit): no script mode then.
+        self.entrypoint = [*spec.get("ContainerEntrypoint", []), *spec.get("ContainerArguments", [])]
         self.framework, self.user_hyperparameters = toolkit.split_framework_params(
             toolkit.decode_hyperparameters(job.hyperparameters)
         )
@@ -124,7 +135,8 @@ class TrainingRun:
                             failure_reason=f"InternalServerError: local_aws could not run the job: {error}"[:FAILURE_REASON_MAX])
             return
         finally:
-            shutil.rmtree(self.root / "downloads", ignore_errors=True)
+            for scratch in ("downloads", "containers"):  # the hosts' /root and /tmp end with their instances
+                shutil.rmtree(self.root / scratch, ignore_errors=True)
         if ending.kind == "completed":
             self.job.finish("Completed", "Completed", "Training job completed")
         elif ending.kind == "max_runtime":
@@ -149,7 +161,8 @@ class TrainingRun:
     # Downloading
 
     def _download(self) -> None:
-        self._download_source_dir()
+        if not self.entrypoint:
+            self._download_source_dir()
         for channel in self.job.request.get("InputDataConfig", []):
             self._download_channel(channel)
         if self.checkpoint_uri:
@@ -228,12 +241,16 @@ class TrainingRun:
         ensure_log_group(self.logs, TRAINING_LOG_GROUP)
         credentials = self._role_credentials()
         port = free_port()
-        started = [self._start_host(host, port, credentials) for host in self.hosts]
-        last_sync = time.monotonic()
+        started = []
         ending = None
         try:
+            for host in self.hosts:
+                started.append(self._start_host(host, port, credentials))
+            last_sync = time.monotonic()
             while ending is None:
                 time.sleep(POLL_SECONDS)
+                if self.platform.supervisor.stopping.is_set():
+                    raise RuntimeError("local_aws is shutting down")
                 for host in started:
                     host.stream.flush()
                 ending = self._ending(started, deadline)
@@ -242,7 +259,7 @@ class TrainingRun:
                     last_sync = time.monotonic()
         finally:
             for host in started:
-                self.platform.supervisor.stop(host.process, STOP_GRACE_SECONDS)
+                host.sandbox.terminate(STOP_GRACE_SECONDS)
             for host in started:
                 host.reader.join()
                 host.stream.flush()
@@ -295,35 +312,58 @@ class TrainingRun:
             raise JobFailure(f"ClientError: Could not assume role {self.job.request['RoleArn']}: {refused}")
 
     def _start_host(self, host: str, master_port: int, credentials: dict[str, str]) -> HostProcess:
-        dirs = self.dirs[host]
-        program = str(self.framework[toolkit.PROGRAM_PARAM])
-        # /opt/ml/checkpoints does not exist here, so its stand-in is the one argument local_aws adds.
-        command = [sys.executable, program, *toolkit.to_cmd_args(self.user_hyperparameters),
-                   "--checkpoint_dir", str(dirs.checkpoints)]
-        process = self.platform.supervisor.spawn(
-            command, cwd=dirs.code, env={**self._host_env(host, master_port), **credentials},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
+        if self.entrypoint:
+            command, cwd = self.entrypoint, IMAGE_WORKDIR
+        else:
+            program = str(self.framework[toolkit.PROGRAM_PARAM])
+            command = [sys.executable, program, *toolkit.to_cmd_args(self.user_hyperparameters)]
+            cwd = str(toolkit.CONTAINER_DIRS.code)
+        if self.platform.supervisor.stopping.is_set():
+            raise RuntimeError("local_aws is shutting down; not starting new hosts")
+        try:
+            sandbox = Sandbox.start(self._container(host), command,
+                                    {**self._host_env(host, master_port), **credentials}, cwd=cwd,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except ProgramNotRunnable as refused:
+            what = "ContainerEntrypoint" if self.entrypoint else "the training toolkit"
+            raise JobFailure(f"ClientError: The training container on {host} could not start: {what}: {refused}")
         stream = LogStream(self.logs, TRAINING_LOG_GROUP, f"{self.job.name}/{host}-{int(time.time())}")
         tail = collections.deque(maxlen=TAIL_LINES)
         reader = threading.Thread(
-            target=self._read_output, args=(process, stream, tail), name=f"{self.job.name}-{host}-log", daemon=True
+            target=self._read_output, args=(sandbox.process, stream, tail), name=f"{self.job.name}-{host}-log",
+            daemon=True,
         )
         reader.start()
-        return HostProcess(host, command, process, stream, reader, tail)
+        return HostProcess(host, command, sandbox, stream, reader, tail)
+
+    def _container(self, host: str) -> SandboxSpec:
+        """A host's sandbox, new at each start (a spot interruption brings new instances): its stand-in as
+        `/opt/ml`, a writable `/root` and `/tmp` of its own, and host names that resolve as in SageMaker's
+        network (to the loopback interface, which every host shares here)."""
+        place = self.root / "containers" / host
+        shutil.rmtree(place, ignore_errors=True)
+        for directory in ("home", "tmp"):
+            (place / directory).mkdir(parents=True)
+        hosts_file = place / "hosts"
+        hosts_file.write_text(Path("/etc/hosts").read_text() + f"\n127.0.0.1\t{' '.join(self.hosts)}\n")
+        mounts = (Mount(self.dirs[host].root, str(toolkit.CONTAINER_DIRS.root), writable=True),
+                  Mount(place / "home", "/root", writable=True), Mount(hosts_file, "/etc/hosts"))
+        return SandboxSpec(name=host, root=place / "root", mounts=mounts, tmp_dir=place / "tmp", shm_bytes=SHM_BYTES)
 
     def _host_env(self, host: str, master_port: int) -> dict[str, str]:
-        dirs = self.dirs[host]
         resources = toolkit.resource_config(host, self.hosts, self.job.request["ResourceConfig"]["InstanceType"])
         data_config = toolkit.input_data_config(self.job.request.get("InputDataConfig", []))
         # Each host stands for a whole instance; on one machine they share its cores.
         cpus = max(1, (os.cpu_count() or 1) // len(self.hosts))
         return {
-            # The script acts only as the role: no credentials of the edge's user or of local AWS.
-            **without_credentials(os.environ),
+            # The image's environment, its Python (here local AWS's) first; nothing of the edge's own, so
+            # the script acts only as the role: no credentials of the edge's user or of local AWS.
+            "PATH": host_python_path(),
+            "HOME": "/root",
+            "LANG": "C.UTF-8",
             **self.job.request.get("Environment", {}),
             **toolkit.training_environment(
-                job_name=self.job.name, dirs=dirs, hyperparameters=self.job.hyperparameters,
+                job_name=self.job.name, dirs=toolkit.CONTAINER_DIRS, hyperparameters=self.job.hyperparameters,
                 resources=resources, data_config=data_config, num_cpus=cpus, region=self.region,
             ),
             "TRAINING_JOB_ARN": self.job.arn,
@@ -354,6 +394,8 @@ class TrainingRun:
         failure_file = self.dirs[host.host].failure_file
         if failure_file.is_file() and failure_file.read_text().strip():
             return f"AlgorithmError: {failure_file.read_text().strip()}"[:FAILURE_REASON_MAX]
+        if self.entrypoint:  # no toolkit to quote the log: SageMaker reports the container's exit alone
+            return f"AlgorithmError: , exit code: {code}"
         host.reader.join(timeout=5)
         message = "\n".join(host.tail)
         command = " ".join(host.command)

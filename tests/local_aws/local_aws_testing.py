@@ -30,7 +30,7 @@ PROBE_SCRIPT = textwrap.dedent('''
     parser.add_argument("--mode", default="ok")
     parser.add_argument("--seconds", type=float, default=0)  # how long it runs before it ends
     parser.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
-    parser.add_argument("--checkpoint_dir")
+    parser.add_argument("--checkpoint_dir", default="/opt/ml/checkpoints")
     parser.add_argument("--_tuning_objective_metric")  # SageMaker adds it to every tuning trial
     args = parser.parse_args()
     checkpoints_at_start = sorted(os.listdir(args.checkpoint_dir))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.sandbox import (MODE_VARIABLE, Mount, Sandbox, SandboxSpec, SandboxUnavailable, machine_report,
-                               unavailable_reason)
+from local_aws.sandbox import (MODE_VARIABLE, Mount, ProgramNotRunnable, Sandbox, SandboxSpec, SandboxUnavailable,
+                               host_python_path, machine_report, unavailable_reason)
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
@@ -32,9 +32,9 @@ def start(tmp_path):
     """Start a sandbox running `script` (output piped); every one started is closed after the test."""
     made = []
 
-    def start(script: str, **spec) -> Sandbox:
+    def start(script: str, env: dict[str, str] = ENV, **spec) -> Sandbox:
         name = f"sandbox-{len(made)}"
-        sandbox = Sandbox.start(SandboxSpec(name=name, root=tmp_path / name, **spec), shell(script), ENV,
+        sandbox = Sandbox.start(SandboxSpec(name=name, root=tmp_path / name, **spec), shell(script), env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         made.append(sandbox)
         return sandbox
@@ -154,6 +154,42 @@ def test_the_sandbox_is_held_to_its_cores(start):
 def test_the_python_local_aws_runs_on_runs_inside_with_its_packages(start):
     found = output(start(f"{sys.executable} -c 'import botocore, sys; print(sys.prefix)'"))
     assert found == f"{sys.prefix}\n"
+
+
+def test_pythons_and_pips_on_the_host_python_path_are_local_awss_and_run_inside(start):
+    found = output(start('for name in python3 python pip3 pip; do command -v "$name"; done; pip3 --version',
+                         env={"PATH": host_python_path()}))
+    lines = found.splitlines()
+    bin_dir = str(Path(sys.executable).parent)
+    assert lines[:4] == [f"{bin_dir}/{name}" for name in ("python3", "python", "pip3", "pip")]
+    assert lines[4].startswith("pip ")
+
+
+def test_a_program_that_cannot_be_executed_is_refused_by_name(start, tmp_path):
+    with pytest.raises(ProgramNotRunnable, match="cannot run /no/such/program: No such file or directory"):
+        Sandbox.start(SandboxSpec(name="unrunnable", root=tmp_path / "root"), ["/no/such/program"], ENV)
+    with pytest.raises(ProgramNotRunnable, match="cannot run sh: no working directory /nowhere"):
+        Sandbox.start(SandboxSpec(name="unrunnable", root=tmp_path / "root"), ["sh"], ENV, cwd="/nowhere")
+    assert not (tmp_path / "root").exists()
+
+
+def test_shared_memory_is_there_only_when_sized(start):
+    assert output(start("test -d /dev/shm || echo none")) == "none\n"
+    found = output(start("df -B1 --output=size /dev/shm | tail -1; echo x > /dev/shm/x && cat /dev/shm/x",
+                         shm_bytes=8 << 20))
+    assert found.split() == [str(8 << 20), "x"]
+
+
+def test_terminating_signals_the_program_then_kills_what_is_left(start):
+    graceful = start("trap 'echo terminated; exit 0' TERM; sleep 60 & wait")
+    time.sleep(0.3)
+    graceful.terminate(grace_seconds=10)
+    assert graceful.process.stdout.read().decode() == "terminated\n"
+    stubborn = start("trap '' TERM; sleep 60 & wait; sleep 60")
+    time.sleep(0.3)
+    began = time.monotonic()
+    stubborn.terminate(grace_seconds=0.5)
+    assert stubborn.process.poll() is not None and time.monotonic() - began < 5
 
 
 def test_ending_a_sandbox_leaves_no_process(start):

@@ -75,22 +75,23 @@ def test_script_gets_hyperparameters_and_environment_as_the_toolkit_gives_them(c
     probe = json.loads(read_tar_member(s3, completed["ModelArtifacts"]["S3ModelArtifacts"], "probe.json"))
     argv = probe["argv"]
     # sagemaker_* parameters are the toolkit's own; user hyperparameters come sorted by name.
-    assert argv[:4] == ["--epochs", "2", "--learning_rate", "0.02"]
-    assert argv[4] == "--checkpoint_dir" and argv[5].endswith("/algo-1/checkpoints")
+    assert argv == ["--epochs", "2", "--learning_rate", "0.02"]  # and nothing local AWS would add
     env = probe["env"]
     assert json.loads(env["SM_HOSTS"]) == ["algo-1", "algo-2"]
     assert env["SM_CURRENT_HOST"] == "algo-1"
     assert json.loads(env["SM_HPS"]) == {"epochs": 2, "learning_rate": 0.02}
     assert json.loads(env["SM_CHANNELS"]) == ["training"]
-    assert env["SM_CHANNEL_TRAINING"].endswith("/algo-1/input/data/training")
-    assert env["SM_MODEL_DIR"].endswith("/algo-1/model")
+    assert env["SM_CHANNEL_TRAINING"] == "/opt/ml/input/data/training"
+    assert env["SM_MODEL_DIR"] == "/opt/ml/model"
+    assert env["SM_OUTPUT_DATA_DIR"] == "/opt/ml/output/data"
+    assert env["SM_INPUT_CONFIG_DIR"] == "/opt/ml/input/config"
     assert env["SM_USER_ENTRY_POINT"] == "train.py"
     assert json.loads(env["SM_USER_ARGS"]) == ["--epochs", "2", "--learning_rate", "0.02"]
     assert env["SM_NUM_GPUS"] == "0"
     assert json.loads(env["SM_TRAINING_ENV"])["job_name"] == completed["TrainingJobName"]
     assert env["MASTER_ADDR"] == "127.0.0.1" and int(env["MASTER_PORT"]) > 0
     assert env["PROBE_ENV"] == "given"  # the job's Environment
-    assert probe["cwd"].endswith("/algo-1/code")
+    assert probe["cwd"] == "/opt/ml/code"
 
 
 @pytest.mark.parametrize("environment", [{}, {"MKL_NUM_THREADS": "3"}], ids=["default", "job-sets-mkl"])
@@ -303,7 +304,7 @@ def test_a_kms_key_must_exist_and_be_enabled_in_local_kms(sm, probe_request, aws
 SPOT_SCRIPT = '''
 import argparse, os, time
 parser = argparse.ArgumentParser()
-parser.add_argument("--checkpoint_dir")
+parser.add_argument("--checkpoint_dir", default="/opt/ml/checkpoints")
 args = parser.parse_args()
 progress = os.path.join(args.checkpoint_dir, "progress")
 step = int(open(progress).read()) if os.path.exists(progress) else 0
