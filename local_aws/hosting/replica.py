@@ -32,6 +32,8 @@ HEALTH_POLL_SECONDS = 0.05
 STOP_GRACE_SECONDS = 5.0
 # Concurrent requests the edge keeps a connection open for; more are served on short-lived ones.
 POOL_CONNECTIONS = 32
+# Where `-m local_aws.hosting.replica_server` is found, whatever directory runs local AWS in-process.
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
 
 class ReplicaStartError(Exception):
@@ -111,6 +113,7 @@ def launch_replica(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=PACKAGE_PARENT,
             pass_fds=(listener.fileno(),),
         )
     finally:

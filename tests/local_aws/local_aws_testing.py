@@ -222,3 +222,29 @@ async def first_event(trigger) -> dict:
     async for event in trigger.run():
         return event.payload
     raise AssertionError(f"{trigger!r} ended without an event")
+
+
+def sdk_session(bucket: str):
+    """The SageMaker SDK's session over a boto3 session of the environment (`aws_env`: local AWS); naming the
+    default bucket spares the SDK its call to STS's public endpoint (docs/sagemaker_sdk.md)."""
+    import boto3
+    from sagemaker.core.helper.session_helper import Session
+
+    return Session(boto_session=boto3.Session(), default_bucket=bucket)
+
+
+def sdk_role(iam, s3_bucket: str, *kinds: str, account_id: str = "123456789012") -> str:
+    """A new role trusting SageMaker with the SDK's own least-privilege policies for `kinds` (training,
+    serving), scoped to `s3_bucket`: what the SDK's role check asks of a role."""
+    from sagemaker.core.helper.iam_policies import IAM_POLICY_CONFIG
+    from sagemaker.core.helper.iam_role_resolver import _replace_placeholders
+
+    name = unique_name("sdk-role")[:64]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    for kind in kinds:
+        policies = _replace_placeholders(IAM_POLICY_CONFIG[kind]["policies"], s3_bucket, "*", "aws", account_id)
+        for policy_name, document in policies.items():
+            iam.put_role_policy(RoleName=name, PolicyName=f"{kind}-{policy_name}", PolicyDocument=json.dumps(document))
+    return arn

@@ -12,6 +12,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from local_aws_testing import sdk_role, sdk_session
+
 ACCOUNT = "123456789012"
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 TRAINING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5.1-cpu-py311"
@@ -300,26 +302,6 @@ def test_a_caller_needs_simulate_permission_on_the_principal(local_aws, iam):
         "AccessDenied", 403)
 
 
-def sdk_session(bucket: str):
-    """The SageMaker SDK's session over a boto3 session of the environment (`aws_env`: local AWS); naming the
-    default bucket spares the SDK its call to STS's public endpoint."""
-    from sagemaker.core.helper.session_helper import Session
-
-    return Session(boto_session=boto3.Session(), default_bucket=bucket)
-
-
-def sdk_training_role(iam, s3_bucket: str) -> str:
-    """A role holding the SDK's own least-privilege training policies, scoped to `s3_bucket`."""
-    from sagemaker.core.helper.iam_policies import IAM_POLICY_CONFIG
-    from sagemaker.core.helper.iam_role_resolver import _replace_placeholders
-
-    role, _ = role_with(iam)
-    for name, document in _replace_placeholders(IAM_POLICY_CONFIG["training"]["policies"], s3_bucket, "*", "aws",
-                                                ACCOUNT).items():
-        iam.put_role_policy(RoleName=role.rsplit("/", 1)[1], PolicyName=name, PolicyDocument=json.dumps(document))
-    return role
-
-
 def test_the_sagemaker_sdk_validates_a_training_role_and_picks_its_staging_bucket_by_simulation(aws_env, iam, caplog):
     """ModelTrainer validates its role as it is made (resolve_and_validate_role: SimulatePrincipalPolicy through
     the paginator, then the trust policy) and asks again, with a resource, where it may stage its code
@@ -330,13 +312,13 @@ def test_the_sagemaker_sdk_validates_a_training_role_and_picks_its_staging_bucke
 
     default_bucket = unique("sim-default")
     session = sdk_session(default_bucket)
-    role = sdk_training_role(iam, default_bucket)
+    role = sdk_role(iam, default_bucket, "training")
     with caplog.at_level("INFO", logger="sagemaker"):
         trainer = ModelTrainer(training_image=TRAINING_IMAGE, role=role, sagemaker_session=session)
     assert trainer.role == role
     assert not [record for record in caplog.records if "Could not verify permissions" in record.getMessage()]
     assert trainer._resolve_staging_bucket() == (default_bucket, None)
-    elsewhere = ModelTrainer(training_image=TRAINING_IMAGE, role=sdk_training_role(iam, "sim-output"),
+    elsewhere = ModelTrainer(training_image=TRAINING_IMAGE, role=sdk_role(iam, "sim-output", "training"),
                              sagemaker_session=session,
                              output_data_config=OutputDataConfig(s3_output_path="s3://sim-output/jobs"))
     assert elsewhere._resolve_staging_bucket() == ("sim-output", "jobs")  # denied on the default bucket

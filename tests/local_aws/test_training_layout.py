@@ -170,33 +170,3 @@ def test_without_a_sandbox_script_mode_runs_on_the_hosts_paths_and_an_entrypoint
     assert seen["model"].endswith("/algo-1/model") and seen["cwd"].endswith("/algo-1/code")
     assert seen["data"] == ["train", "valid"]
 
-
-def test_the_sagemaker_sdks_model_trainer_runs_unchanged(aws_env, bucket, tmp_path, s3, monkeypatch):
-    """SDK 3's ModelTrainer: its `code` and `sm_drivers` channels and its `/bin/bash -c sm_train.sh` command."""
-    # The SDK checks the role with iam:SimulatePrincipalPolicy, which local AWS does not implement.
-    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
-    import boto3
-    from sagemaker.core.helper.session_helper import Session
-    from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import Compute, OutputDataConfig, SourceCode
-
-    from local_aws_testing import ROLE, TRAINING_IMAGE
-
-    (tmp_path / "train.py").write_text(textwrap.dedent('''
-        import json, os, sys
-        with open(os.path.join(os.environ["SM_MODEL_DIR"], "sdk.json"), "w") as out:
-            json.dump({"argv": sys.argv[1:], "cwd": os.getcwd()}, out)
-        print("valid:loss=0.5")
-    '''))
-    session = Session(boto_session=boto3.Session(region_name="us-east-1"), default_bucket=bucket)
-    trainer = ModelTrainer(training_image=TRAINING_IMAGE, role=ROLE, sagemaker_session=session,
-                           source_code=SourceCode(source_dir=str(tmp_path), entry_script="train.py"),
-                           compute=Compute(instance_type="ml.m5.large", instance_count=1),
-                           hyperparameters={"epochs": 2}, base_job_name="sdk-model-trainer",
-                           output_data_config=OutputDataConfig(s3_output_path=f"s3://{bucket}/sdk-output"))
-    trainer.train(wait=True, logs=False)
-    name = trainer._latest_training_job.training_job_name
-    described = boto3.client("sagemaker").describe_training_job(TrainingJobName=name)
-    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
-    seen = json.loads(model_members(s3, described)["sdk.json"])
-    assert seen == {"argv": ["--epochs", "2"], "cwd": "/opt/ml/input/data/code"}
