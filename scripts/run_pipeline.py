@@ -46,12 +46,22 @@ DAG_ID = "dog_breed_pipeline"
 
 def airflow_env(aws_env: dict[str, str], airflow_home: Path) -> dict[str, str]:
     """The environment of every Airflow command: the project's Airflow settings and the local profile
-    (scripts/airflow_env.py), signing with local AWS's own key pair."""
+    (scripts/airflow_env.py), signing with local AWS's own key pair, through the `aws_default` connection."""
     # Local AWS's credentials file and profile are in aws_env; keys or a profile of the user's must not
-    # take their place.
+    # take their place, nor a connection of the user's.
     env = without_credentials(os.environ)
     env.update(aws_env)
+    env["AIRFLOW_CONN_AWS_DEFAULT"] = aws_connection(aws_env)
     return project_airflow_env(airflow_home, "local", base=env)
+
+
+def aws_connection(aws_env: dict[str, str]) -> str:
+    """Airflow's `aws_default` in the JSON form of AIRFLOW_CONN_AWS_DEFAULT, as the Amazon provider documents a
+    connection to another endpoint: local AWS's endpoint and region, and its credentials by profile name, so
+    the secret stays in the shared credentials file that AWS_SHARED_CREDENTIALS_FILE names."""
+    return json.dumps({"conn_type": "aws", "extra": {"endpoint_url": aws_env["AWS_ENDPOINT_URL"],
+                                                     "region_name": aws_env["AWS_DEFAULT_REGION"],
+                                                     "profile_name": aws_env["AWS_PROFILE"]}})
 
 
 def build_sample_dataset() -> None:

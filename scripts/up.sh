@@ -32,6 +32,9 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT AWS_DEFAULT_REGION=us-east-1
 # Local AWS writes its key pair there when it starts; every Airflow component signs with it.
 export AWS_SHARED_CREDENTIALS_FILE=$AWS_STATE/credentials AWS_PROFILE=local
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+# Airflow's aws_default connection, as `make run` defines it (scripts/run_pipeline.py's aws_connection): the
+# endpoint, the region and the profile, never the secret key.
+export AIRFLOW_CONN_AWS_DEFAULT="{\"conn_type\": \"aws\", \"extra\": {\"endpoint_url\": \"$AWS_ENDPOINT_URL\", \"region_name\": \"$AWS_DEFAULT_REGION\", \"profile_name\": \"$AWS_PROFILE\"}}"
 mkdir -p "$AIRFLOW_HOME" "$LOGS"
 
 [[ -f build/sample/dogImages.zip ]] ||

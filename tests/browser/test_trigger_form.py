@@ -131,6 +131,15 @@ def choose(browser, element_id, value):
     assert hidden.get_attribute("value") == value
 
 
+def open_section(browser, title):
+    """Expand one of the form's sections (config.SECTIONS): Airflow opens only its own default section."""
+    from selenium.webdriver.common.by import By
+
+    header = browser.find_element(By.XPATH, f"//button[@aria-expanded][normalize-space()='{title}']")
+    if header.get_attribute("aria-expanded") != "true":
+        header.click()
+
+
 def test_the_trigger_form_runs_the_ec2_path_to_success(browser, make_up):
     from selenium.webdriver.common.by import By
 
@@ -145,7 +154,9 @@ def test_the_trigger_form_runs_the_ec2_path_to_success(browser, make_up):
 
     browser.get(make_up["url"] + "/dags/dog_breed_pipeline")
     browser.find_element(By.XPATH, "//button[normalize-space()='Trigger']").click()
+    open_section(browser, "Training")
     choose(browser, "element_training_backend", "ec2")
+    open_section(browser, "EC2")
     set_text(browser, "element_ec2_batch_size", 16)  # a parameter off its default
     triggers = browser.find_elements(By.XPATH, "//button[normalize-space()='Trigger']")
     triggers[-1].click()  # the form's own button, after the page header's

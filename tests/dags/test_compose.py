@@ -1,6 +1,7 @@
 """docker-compose.yaml, checked statically (there is no Docker engine here): it parses, its services,
 mounts and dependencies are consistent, and it runs the Airflow version requirements.txt pins."""
 
+import json
 import re
 from pathlib import Path
 
@@ -103,3 +104,13 @@ def test_airflow_reaches_the_local_aws_service_it_starts(compose):
     dataset = Path(services["airflow-scheduler"]["environment"]["DOG_BREED_LOCAL_DATASET_URL"][len("file://"):])
     mounted = {v.split(":")[1]: v.split(":")[0] for v in services["airflow-scheduler"]["volumes"]}
     assert str(dataset.parent) in mounted, "the local dataset's folder must be mounted"
+
+
+def test_aws_default_is_local_aws_by_endpoint_region_and_profile_with_no_secret(compose):
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        connection = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"])
+        assert connection == {"conn_type": "aws", "extra": {"endpoint_url": env["AWS_ENDPOINT_URL"],
+                                                            "region_name": env["AWS_DEFAULT_REGION"],
+                                                            "profile_name": env["AWS_PROFILE"]}}, name
+    assert "AIRFLOW_CONN_AWS_DEFAULT" not in compose["services"]["local-aws"]["environment"]

@@ -90,7 +90,13 @@ def test_pipeline_deploys_updates_and_gates(airflow_db, tiny_zip, aws_env, aws_c
     autoscaling, lam, ec2 = aws_client("application-autoscaling"), aws_client("lambda"), aws_client("ec2")
     function = conf(tiny_zip)["lambda_function_name"]
 
-    state, tasks, out, _ = run(pipeline, conf(tiny_zip, training_instance_count=0))
+    from airflow.sdk.exceptions import ParamValidationError
+
+    # A value outside its domain is refused by the Params' schema before a run exists; a rule between
+    # parameters by validate_config, before anything is made.
+    with pytest.raises(ParamValidationError, match="training_instance_count"):
+        run(pipeline, conf(tiny_zip, training_instance_count=0))
+    state, tasks, out, _ = run(pipeline, conf(tiny_zip, tuning_max_parallel_jobs=2))
     assert state == "failed" and tasks["validate_config"] == "failed", tasks
     assert set(tasks.values()) == {"failed", "upstream_failed"}, "a bad parameter stops the run before anything"
     assert BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
