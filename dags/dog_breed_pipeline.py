@@ -8,11 +8,29 @@ SSM Run Command with the `ec2_*` hyperparameters. Either way the model is evalua
 the model currently serving, and, when the gate passes, registered, deployed blue/green, registered with
 Application Auto Scaling, smoke-tested, put behind the Lambda front door (alias `live`, reserved and
 provisioned concurrency), checked through the front door, and reported. A model that fails the gate stops
-the run before deployment; the endpoint keeps serving its model.
+the run before deployment; the endpoint keeps serving its model, and the report says why.
 
 The same DAG runs against AWS and against the project's local AWS endpoint: only configuration
-(`AWS_ENDPOINT_URL`, the `aws_default` connection and the parameters below) differs. See
-`docs/pipeline.md`.
+(`AWS_ENDPOINT_URL`, the `aws_default` connection and the parameters in the table below) differs.
+
+**A short run** (on local AWS's sample dataset, as the project's end-to-end test does): trigger with
+`{"tuning_max_jobs": 1, "epochs_min": 1, "epochs_max": 2}` (in the trigger form, or `make run CONF='...'`):
+one tuning trial of one or two epochs instead of the profile's several trials; tuning and training are nearly
+all of a run's time. With `training_backend` `ec2`, `{"ec2_epochs": 1}`.
+
+**The report**: the `report` task's log holds the run's summary as Markdown (outcome and the gate's reason,
+hyperparameters, tuning trials, test accuracy, endpoint, scaling, front door, cost estimate); the same
+summary is the task's return value (its XCom `return_value`, which `make run` prints) and is stored at
+`s3://<bucket>/<s3_prefix>/reports/<run>.md`.
+
+**More**: `docs/pipeline.md` in the project's repository (beside the `dags/` folder) describes each task,
+setting it up on AWS, and the tests.
+
+#### Parameters
+
+The trigger form's fields, section by section, with this deployment's defaults; `validate_config` checks
+every one again, and the rules between them (for example `epochs_min` below `epochs_max`), when a run starts.
+
 """
 
 from __future__ import annotations
@@ -24,9 +42,11 @@ from airflow.sdk import Param, chain, dag, task
 from dog_breed import steps
 from dog_breed.autoscaling_operator import EndpointAutoscalingOperator
 from dog_breed.config import param_specs
+from dog_breed.dag_docs import parameter_table
 from dog_breed.ec2_training_operator import Ec2SsmTrainingOperator
 from dog_breed.environment import DeploymentSettings
 from dog_breed.front_door_operator import LambdaDeploymentOperator
+from dog_breed.operator_settings import FromXCom
 from dog_breed.operators import (
     BestTrialTrainingOperator,
     BlueGreenEndpointOperator,
@@ -40,6 +60,7 @@ DEPLOYMENT = DeploymentSettings.from_environment()
 PROFILE = DEPLOYMENT.profile
 # The local endpoint finishes jobs in seconds to minutes; AWS in many minutes, and throttles describes.
 POLL_SECONDS = 5 if PROFILE == "local" else 30
+PARAM_SPECS = param_specs(DEPLOYMENT.defaults())
 
 # AWS calls fail transiently (throttling, capacity); locally a failure is a bug to see at once.
 AWS_TASK = ({"retries": 1, "retry_delay": timedelta(seconds=5)} if PROFILE == "local" else
@@ -77,32 +98,35 @@ report = task(steps.build_report, task_id="report", trigger_rule="none_failed_mi
     max_active_runs=1,
     default_args={"owner": "ml-platform"},
     tags=["dog-breed", "sagemaker", "ml", "pytorch"],
-    doc_md=__doc__,
-    params={name: Param(**spec) for name, spec in param_specs(DEPLOYMENT.defaults()).items()},
+    doc_md=__doc__ + parameter_table(PARAM_SPECS),
+    params={name: Param(**spec) for name, spec in PARAM_SPECS.items()},
 )
 def dog_breed_pipeline():
+    # Each task takes the results of the tasks just before it; results from further up the chain (the plan
+    # above all) it reads from XCom by task id (FromXCom, steps._pulled), so the graph draws the pipeline's
+    # own edges.
     plan = validate_config()
-    staged = stage_dataset(plan)
-    code = package_model_code(plan)
+    staged = stage_dataset()
+    code = package_model_code()
 
-    backend = choose_training_backend(plan, sagemaker="tune", ec2="train_on_ec2")
+    backend = choose_training_backend(sagemaker="tune", ec2="train_on_ec2")
 
-    tune = ResumableTuningOperator(task_id="tune", config=plan["tuning"], execution_timeout=timedelta(hours=24),
-                                   max_ingestion_time=24 * 3600, **JOB_TASK)
-    train = BestTrialTrainingOperator(task_id="train", config=plan["training"], tuning_result=tune.output,
-                                      execution_timeout=timedelta(hours=12), max_ingestion_time=12 * 3600,
-                                      print_log=False, **JOB_TASK)
-    train_on_ec2 = Ec2SsmTrainingOperator(task_id="train_on_ec2", config=plan["ec2_training"],
+    tune = ResumableTuningOperator(task_id="tune", config=FromXCom("validate_config", "tuning"),
+                                   execution_timeout=timedelta(hours=24), max_ingestion_time=24 * 3600, **JOB_TASK)
+    train = BestTrialTrainingOperator(task_id="train", config=FromXCom("validate_config", "training"),
+                                      tuning_result=tune.output, execution_timeout=timedelta(hours=12),
+                                      max_ingestion_time=12 * 3600, print_log=False, **JOB_TASK)
+    train_on_ec2 = Ec2SsmTrainingOperator(task_id="train_on_ec2", config=FromXCom("validate_config", "ec2_training"),
                                           execution_timeout=timedelta(hours=12), waiter_delay=POLL_SECONDS,
                                           deferrable=True, **AWS_OPERATOR)
-    evaluation = evaluate(plan, train.output, train_on_ec2.output, tune.output)
+    evaluation = evaluate(train.output, train_on_ec2.output)
     decision = gate(evaluation, deploy="plan_deployment", skip="report")
-    deployment = plan_deployment(plan, evaluation)
-    registered = register_model(plan, evaluation, staged, deployment["model"])
-    model = ReusableModelOperator(task_id="create_model", config=deployment["model"],
+    deployment = plan_deployment()
+    registered = register_model(deployment["model"])
+    model = ReusableModelOperator(task_id="create_model", config=FromXCom("plan_deployment", "model"),
                                   execution_timeout=timedelta(minutes=10), **AWS_OPERATOR)
-    endpoint = BlueGreenEndpointOperator(task_id="deploy_endpoint", config=deployment["endpoint"],
-                                         rollback_alarm=deployment["rollback_alarm"],
+    endpoint = BlueGreenEndpointOperator(task_id="deploy_endpoint", config=FromXCom("plan_deployment", "endpoint"),
+                                         rollback_alarm=FromXCom("plan_deployment", "rollback_alarm"),
                                          execution_timeout=timedelta(hours=2), max_ingestion_time=2 * 3600,
                                          **JOB_TASK)
     scaling = EndpointAutoscalingOperator(
@@ -112,7 +136,7 @@ def dog_breed_pipeline():
         scale_in_cooldown="{{ params.autoscaling_scale_in_cooldown }}",
         scale_out_cooldown="{{ params.autoscaling_scale_out_cooldown }}",
         execution_timeout=timedelta(minutes=10), **AWS_OPERATOR)
-    smoke = smoke_test(plan, evaluation, endpoint.output)
+    smoke = smoke_test()
     front_door = LambdaDeploymentOperator(
         task_id="deploy_front_door", function_name="{{ params.lambda_function_name }}",
         endpoint_name="{{ params.endpoint_name }}", memory_mb="{{ params.lambda_memory_mb }}",
@@ -121,10 +145,8 @@ def dog_breed_pipeline():
         provisioned_concurrency="{{ params.lambda_provisioned_concurrency }}",
         function_url_auth="{{ params.lambda_function_url_auth }}", execution_timeout=timedelta(minutes=30),
         deferrable=True, waiter_delay=POLL_SECONDS, **AWS_OPERATOR)
-    front_door_result = check_front_door(plan, front_door.output)
-    summary = report(plan, tuning=tune.output, trained_on_sagemaker=train.output, trained_on_ec2=train_on_ec2.output,
-                     evaluation_result=evaluation, smoke_result=smoke, deployed=endpoint.output,
-                     scaling=scaling.output, front_door=front_door.output, front_door_result=front_door_result)
+    front_door_result = check_front_door(front_door.output)
+    summary = report(front_door_result)
 
     chain(plan, [staged, code], backend, [tune, train_on_ec2])
     chain(tune, train, evaluation)

@@ -6,7 +6,15 @@ endpoint (and waits until it is gone), then every endpoint config and model whos
 project prefix, and the endpoint's rollback alarm; deletes the Lambda front door (its versions, alias `live`,
 function URL and concurrency settings go with it) and its role; terminates any EC2 training instance the
 pipeline launched that is still there. Keeps the model registry and the data in S3, so a later
-`dog_breed_pipeline` run can deploy again. Triggered by hand only.
+`dog_breed_pipeline` run can deploy again. Triggered by hand only; give it the values the pipeline's runs
+used, or it looks for resources of other names and finds nothing to remove.
+
+**More**: `docs/pipeline.md` in the project's repository (beside the `dags/` folder).
+
+#### Parameters
+
+The resources it removes are named by these, with this deployment's defaults:
+
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from airflow.sdk import Param, chain, dag, task
 
 from dog_breed import teardown
 from dog_breed.config import param_specs
+from dog_breed.dag_docs import parameter_table
 from dog_breed.ec2_training_hook import JOB_TAG
 from dog_breed.environment import DeploymentSettings
 from dog_breed.front_door_deployment import FrontDoor
@@ -26,6 +35,8 @@ from dog_breed.sagemaker_requests import rollback_alarm_name
 from dog_breed.steps import AWS_CONN_ID
 
 TARGET_PARAMS = ("project", "region", "endpoint_name", "lambda_function_name")
+PARAM_SPECS = {name: spec for name, spec in param_specs(DeploymentSettings.from_environment().defaults()).items()
+               if name in TARGET_PARAMS}
 AWS_TASK = {"retries": 3, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(hours=1)}
 
 
@@ -82,9 +93,8 @@ def terminate_training_instances(params: dict | None = None) -> list[str]:
     max_active_runs=1,
     default_args={"owner": "ml-platform"},
     tags=["dog-breed", "sagemaker", "teardown"],
-    doc_md=__doc__,
-    params={name: Param(**spec) for name, spec in param_specs(DeploymentSettings.from_environment().defaults()).items()
-            if name in TARGET_PARAMS},
+    doc_md=__doc__ + parameter_table(PARAM_SPECS),
+    params={name: Param(**spec) for name, spec in PARAM_SPECS.items()},
 )
 def dog_breed_teardown():
     chain(deregister_autoscaling(), delete_endpoint(), [delete_endpoint_configs(), delete_models(),

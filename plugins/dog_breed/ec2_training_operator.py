@@ -26,14 +26,14 @@ from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred, 
 from dog_breed.ec2_training import COMMAND_ENDED, Ec2Training, command_failure
 from dog_breed.ec2_training_hook import Ec2TrainingHook
 from dog_breed.ec2_training_triggers import InstanceOnlineTrigger, TrainingCommandTrigger
-from dog_breed.operator_settings import checked
+from dog_breed.operator_settings import PullsFromXCom, checked
 
 STDERR_TAIL_LINES = 10
 COMMAND_END_MARGIN_SECONDS = 300  # the agent's report of a timed-out command, after its executionTimeout
 LIFETIME_MARGIN_SECONDS = 900  # launch, the uploads, and termination, beyond the waits
 
 
-class Ec2SsmTrainingOperator(AwsBaseOperator[Ec2TrainingHook]):
+class Ec2SsmTrainingOperator(PullsFromXCom, AwsBaseOperator[Ec2TrainingHook]):
     """Train as `config` says: the fields of `Ec2Training` (job_name, code_uri, data_uri, output_uri, image_id,
     instance_type, volume_gb, interpreter, hyperparameters, execution_timeout_seconds), like the provider's
     SageMaker operators take their request."""

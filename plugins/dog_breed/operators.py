@@ -29,11 +29,12 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from dog_breed.autoscaling_hook import EndpointAutoscalingHook
 from dog_breed.autoscaling_requests import variants_to_release
+from dog_breed.operator_settings import PullsFromXCom
 from dog_breed.sagemaker_hook import TRAINING, TUNING, EndpointAction, JobKind, PipelineSageMakerHook
 from dog_breed.sagemaker_requests import with_tuned_hyperparameters
 
 
-class _AdoptsJobs:
+class _AdoptsJobs(PullsFromXCom):
     """Mixin for job operators: run under the name the hook claims, adopting the job an earlier try started."""
 
     aws_hook_class = PipelineSageMakerHook
@@ -91,7 +92,7 @@ class BestTrialTrainingOperator(_AdoptsJobs, SageMakerTrainingOperator):
         return super().execute(context)
 
 
-class ReusableModelOperator(SageMakerModelOperator):
+class ReusableModelOperator(PullsFromXCom, SageMakerModelOperator):
     """`SageMakerModelOperator` that returns the existing model of the same name (models are immutable and
     named after their training job, so the same name means the same artifact)."""
 
@@ -105,7 +106,7 @@ class ReusableModelOperator(SageMakerModelOperator):
         return {"Model": serialize(model)}
 
 
-class BlueGreenEndpointOperator(SageMakerEndpointOperator):
+class BlueGreenEndpointOperator(PullsFromXCom, SageMakerEndpointOperator):
     """Deploys `config["EndpointConfig"]` on `config["Endpoint"]`: creates the endpoint, or updates it
     blue/green with the request's auto-rollback alarm, which the hook keeps in CloudWatch.
 

@@ -4,6 +4,10 @@ Each step builds its AWS clients from the provider's hooks (connection `aws_defa
 talks to AWS or to the local endpoint named by AWS_ENDPOINT_URL), calls the pure modules of this
 package, and returns JSON-safe data for XCom. Arguments named `params`, `run_id` and `ti` are filled in
 by Airflow from the task context.
+
+A step takes as arguments the results of the tasks just before it; what earlier tasks returned (the
+validated plan above all) it reads from XCom by task id when it runs (`_pulled`). The chain runs those
+tasks first anyway, and an argument would draw one more edge in the graph for each.
 """
 
 from __future__ import annotations
@@ -33,7 +37,18 @@ AWS_CONN_ID = "aws_default"
 FRONT_DOOR_IMAGES = 3  # images sent through the front door, each checked against the endpoint's own answer
 MODEL_CODE_DIR = Path(metric_definitions.__file__).resolve().parent
 
+# The DAG's task ids whose results steps further down the chain read.
+VALIDATE_CONFIG, STAGE_DATASET, TUNE, TRAIN, TRAIN_ON_EC2, EVALUATE = (
+    "validate_config", "stage_dataset", "tune", "train", "train_on_ec2", "evaluate")
+DEPLOY_ENDPOINT, AUTOSCALE_ENDPOINT, SMOKE_TEST, DEPLOY_FRONT_DOOR = (
+    "deploy_endpoint", "autoscale_endpoint", "smoke_test", "deploy_front_door")
+
 log = logging.getLogger(__name__)
+
+
+def _pulled(ti: Any, task_id: str) -> Any:
+    """What the task `task_id` of this run returned; None when it was skipped (the other backend, a closed gate)."""
+    return ti.xcom_pull(task_ids=task_id)
 
 
 def _config(plan: dict[str, Any]) -> PipelineConfig:
@@ -72,15 +87,16 @@ def validate_config(params: dict[str, Any] | None = None, run_id: str | None = N
     }
 
 
-def choose_training_backend(plan: dict[str, Any], sagemaker: str, ec2: str) -> str:
+def choose_training_backend(sagemaker: str, ec2: str, ti: Any = None) -> str:
     """Branch: the task that starts training on the backend the run names (`sagemaker` or `ec2`)."""
-    backend = _config(plan).training_backend
+    backend = _config(_pulled(ti, VALIDATE_CONFIG)).training_backend
     log.info("Training on %s", backend)
     return ec2 if backend == "ec2" else sagemaker
 
 
-def stage_dataset(plan: dict[str, Any]) -> dict[str, Any]:
+def stage_dataset(ti: Any = None) -> dict[str, Any]:
     """Fetch, check and upload the dataset version once; return its manifest summary and S3 location."""
+    plan = _pulled(ti, VALIDATE_CONFIG)
     config, layout = _config(plan), _layout(plan)
     s3 = _client(config, "s3")
     staging.ensure_bucket(s3, config.bucket, config.region, log.info)
@@ -98,8 +114,9 @@ def stage_dataset(plan: dict[str, Any]) -> dict[str, Any]:
     return staged | {"s3_uri": layout.data_uri, "dataset_version": config.dataset_version}
 
 
-def package_model_code(plan: dict[str, Any]) -> str:
+def package_model_code(ti: Any = None) -> str:
     """Upload `model_code/` as the script-mode source the tuning and training jobs run."""
+    plan = _pulled(ti, VALIDATE_CONFIG)
     config, layout = _config(plan), _layout(plan)
     body = staging.source_tarball(MODEL_CODE_DIR)
     s3 = _client(config, "s3")
@@ -110,13 +127,13 @@ def package_model_code(plan: dict[str, Any]) -> str:
     return layout.code_uri
 
 
-def evaluate(plan: dict[str, Any], trained_on_sagemaker: dict[str, Any] | None,
-             trained_on_ec2: dict[str, Any] | None, tuning: dict[str, Any] | None) -> dict[str, Any]:
+def evaluate(trained_on_sagemaker: dict[str, Any] | None, trained_on_ec2: dict[str, Any] | None,
+             ti: Any = None) -> dict[str, Any]:
     """The candidate's test metrics against the threshold and against the model serving now; the candidate is
     what the backend that ran returned (the other one was skipped: None), with the tuning job behind it (None
     on EC2) for its lineage: the tasks after the gate take it from here, as they would be skipped with a
     skipped upstream."""
-    config = _config(plan)
+    config, tuning = _config(_pulled(ti, VALIDATE_CONFIG)), _pulled(ti, TUNE)
     job = (trained_on_sagemaker or trained_on_ec2)["Training"]
     s3, sagemaker = _client(config, "s3"), _client(config, "sagemaker")
     model_data_url = job["ModelArtifacts"]["S3ModelArtifacts"]
@@ -148,15 +165,16 @@ def gate(evaluation_result: dict[str, Any], deploy: str, skip: str) -> str:
     return skip
 
 
-def plan_deployment(plan: dict[str, Any], evaluation_result: dict[str, Any]) -> dict[str, Any]:
+def plan_deployment(ti: Any = None) -> dict[str, Any]:
     """The requests that deploy the approved candidate (`deployment_requests`), for the tasks that do."""
+    plan, evaluation_result = _pulled(ti, VALIDATE_CONFIG), _pulled(ti, EVALUATE)
     return deployment_requests(_config(plan), _names(plan), evaluation_result["training_job"],
                                evaluation_result["model_data_url"])
 
 
-def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], staged: dict[str, Any],
-                   model: dict[str, Any]) -> dict[str, Any]:
-    """Register the approved candidate, served by `model` (its CreateModel request), in the model model_packages."""
+def register_model(model: dict[str, Any], ti: Any = None) -> dict[str, Any]:
+    """Register the approved candidate, served by `model` (its CreateModel request), in the model registry."""
+    plan, evaluation_result, staged = _pulled(ti, VALIDATE_CONFIG), _pulled(ti, EVALUATE), _pulled(ti, STAGE_DATASET)
     config, names = _config(plan), _names(plan)
     model_name = evaluation_result["training_job"]
     metrics = evaluation_result["metrics"]
@@ -180,8 +198,10 @@ def register_model(plan: dict[str, Any], evaluation_result: dict[str, Any], stag
     return {"model_package_arn": package["ModelPackageArn"]}
 
 
-def smoke_test(plan: dict[str, Any], evaluation_result: dict[str, Any], deployed: dict[str, Any]) -> dict[str, Any]:
+def smoke_test(ti: Any = None) -> dict[str, Any]:
     """Send test images to the endpoint; check each answer's shape and the accuracy over all of them."""
+    plan, evaluation_result = _pulled(ti, VALIDATE_CONFIG), _pulled(ti, EVALUATE)
+    deployed = _pulled(ti, DEPLOY_ENDPOINT)
     config, layout = _config(plan), _layout(plan)
     s3, runtime = _client(config, "s3"), _client(config, "sagemaker-runtime")
     staged = staging.read_json(s3, config.bucket, layout.manifest_key)
@@ -204,9 +224,10 @@ def smoke_test(plan: dict[str, Any], evaluation_result: dict[str, Any], deployed
             "example": example}
 
 
-def check_front_door(plan: dict[str, Any], front_door: dict[str, Any]) -> dict[str, Any]:
+def check_front_door(front_door: dict[str, Any], ti: Any = None) -> dict[str, Any]:
     """Invoke the front door's alias with the user's event shapes, test images each, and check that its answers
     agree with the endpoint's own for the same images."""
+    plan = _pulled(ti, VALIDATE_CONFIG)
     config, layout = _config(plan), _layout(plan)
     s3, runtime = _client(config, "s3"), _client(config, "sagemaker-runtime")
     lambda_hook = LambdaHook(aws_conn_id=AWS_CONN_ID, region_name=config.region)
@@ -253,25 +274,27 @@ def _trials(sagemaker: Any, tuning_job: str) -> list[dict[str, Any]]:
             for summary in page["TrainingJobSummaries"]]
 
 
-def build_report(plan: dict[str, Any], tuning: dict[str, Any] | None, trained_on_sagemaker: dict[str, Any] | None,
-                 trained_on_ec2: dict[str, Any] | None, evaluation_result: dict[str, Any],
-                 smoke_result: dict[str, Any] | None, deployed: dict[str, Any] | None,
-                 scaling: dict[str, Any] | None = None, front_door: dict[str, Any] | None = None,
-                 front_door_result: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
+def build_report(front_door_result: dict[str, Any] | None, ti: Any = None, run_id: str | None = None) -> dict[str, Any]:
     """Write the run summary to the log and to S3 as Markdown; return it for `make run` and the tests.
 
-    The arguments are what the tasks returned: tune and train (None on the EC2 backend) or train_on_ec2 (None
-    on SageMaker's), deploy_endpoint, autoscale_endpoint, deploy_front_door and check_front_door (None when the
-    gate kept the candidate out)."""
+    It reads what the tasks returned: tune and train (None on the EC2 backend) or train_on_ec2 (None on
+    SageMaker's), evaluate, and deploy_endpoint, autoscale_endpoint, smoke_test, deploy_front_door and
+    check_front_door (`front_door_result`; all None when the gate kept the candidate out)."""
+    plan = _pulled(ti, VALIDATE_CONFIG)
     config, layout = _config(plan), _layout(plan)
     sagemaker, s3 = _client(config, "sagemaker"), _client(config, "s3")
+    tuning = _pulled(ti, TUNE)
     tuning_job = tuning["Tuning"] if tuning else None
+    trained = _pulled(ti, TRAIN) or _pulled(ti, TRAIN_ON_EC2)
+    deployed = _pulled(ti, DEPLOY_ENDPOINT)
     summary = report.summarize(
-        run_id=run_id, tuning_job=tuning_job, training_job=(trained_on_sagemaker or trained_on_ec2)["Training"],
+        run_id=run_id, tuning_job=tuning_job, training_job=trained["Training"],
         trials=_trials(sagemaker, tuning_job["HyperParameterTuningJobName"]) if tuning_job else [],
-        evaluation=evaluation_result, smoke=smoke_result, endpoint=deployed["Endpoint"] if deployed else None,
+        evaluation=_pulled(ti, EVALUATE), smoke=_pulled(ti, SMOKE_TEST),
+        endpoint=deployed["Endpoint"] if deployed else None,
         endpoint_instance=(config.endpoint_instance_type, config.endpoint_instance_count),
-        scaling=scaling, front_door=front_door, front_door_check=front_door_result, report_uri=layout.report_uri)
+        scaling=_pulled(ti, AUTOSCALE_ENDPOINT), front_door=_pulled(ti, DEPLOY_FRONT_DOOR),
+        front_door_check=front_door_result, report_uri=layout.report_uri)
     markdown = report.render(summary)
     s3.put_object(Bucket=config.bucket, Key=layout.report_key, Body=markdown.encode(), ContentType="text/markdown")
     log.info("Run summary (also at %s):\n%s", summary["report_uri"], markdown)

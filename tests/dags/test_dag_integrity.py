@@ -1,11 +1,13 @@
 """The DAG files as the DAG processor sees them: they import, have the expected shape and settings,
 and do nothing at parse time."""
 
+import json
+import re
 import subprocess
 import sys
 import textwrap
 
-from scripts.airflow_env import DAGS, airflow_env
+from scripts.airflow_env import DAGS, REPO, airflow_env
 
 # A fresh interpreter's environment: no PYTHONPATH, credentials or settings of the machine running the tests.
 BARE = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -48,10 +50,103 @@ def test_dag_folder_imports_without_errors(dagbag):
 
 def test_pipeline_tasks_and_edges(pipeline):
     assert {t.task_id for t in pipeline.tasks} == {task for edge in PIPELINE_EDGES for task in edge}
-    # Data dependencies add shortcuts (e.g. validate_config -> report); the pipeline's path must be there.
-    assert PIPELINE_EDGES <= edges(pipeline)
+    # The graph draws the pipeline and nothing else: no shortcut from a task's data reaching past the chain.
+    assert edges(pipeline) == PIPELINE_EDGES
     assert pipeline.get_task("gate").downstream_task_ids == {"plan_deployment", "report"}
     assert pipeline.get_task("choose_training_backend").downstream_task_ids == {"tune", "train_on_ec2"}
+
+
+def test_the_diagram_in_the_docs_is_the_dags_graph(pipeline):
+    text = (REPO / "docs" / "pipeline.md").read_text()
+    diagram = re.search(r"```mermaid\n(.*?)```", text, re.S).group(1)
+    drawn = re.findall(r"^\s*(\w+) --> (\w+)\s*$", diagram, re.M)
+    assert len(drawn) == diagram.count("-->")
+    assert len(set(drawn)) == len(drawn)
+    assert set(drawn) == edges(pipeline)
+
+
+def test_what_tasks_read_from_xcom_comes_from_tasks_before_them(pipeline):
+    from dog_breed import steps
+    from dog_breed.operator_settings import FromXCom
+
+    read_by_steps = {value for name, value in vars(steps).items() if name.isupper() and value in pipeline.task_ids}
+    assert read_by_steps == {"validate_config", "stage_dataset", "tune", "train", "train_on_ec2", "evaluate",
+                             "deploy_endpoint", "autoscale_endpoint", "smoke_test", "deploy_front_door"}
+    pulled = {(task.task_id, getattr(task, field).task_id) for task in pipeline.tasks for field in task.template_fields
+              if isinstance(getattr(task, field), FromXCom)}
+    assert pulled == {("tune", "validate_config"), ("train", "validate_config"), ("train_on_ec2", "validate_config"),
+                      ("create_model", "plan_deployment"), ("deploy_endpoint", "plan_deployment")}
+    for reader, source in pulled:
+        assert source in pipeline.get_task(reader).get_flat_relative_ids(upstream=True), (reader, source)
+
+
+class RecordedXCom:
+    """The `ti` of a task's context, for XCom reads only."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def xcom_pull(self, task_ids, key):
+        return self.values[task_ids, key]
+
+
+def test_from_xcom_fields_are_read_after_the_templates_render():
+    from dog_breed.operator_settings import FromXCom
+    from dog_breed.operators import BlueGreenEndpointOperator
+
+    endpoint = {"Endpoint": {"EndpointName": "{{ params.region }}", "EndpointConfigName": "c"}}
+    operator = BlueGreenEndpointOperator(task_id="deploy", config=FromXCom("plan", "endpoint"),
+                                         rollback_alarm=FromXCom("plan", "rollback_alarm"),
+                                         region_name="{{ params.region }}", aws_conn_id=None)
+    ti = RecordedXCom({("plan", "endpoint"): endpoint, ("plan", "rollback_alarm"): None})
+    operator.render_template_fields({"ti": ti, "params": {"region": "eu-west-1"}})
+    assert operator.region_name == "eu-west-1"
+    # XCom values are data: like an XComArg's, never rendered as Jinja.
+    assert operator.config == endpoint and operator.rollback_alarm is None
+
+
+def doc_rows(doc_md):
+    return {row[0].strip("`"): row[1:] for row in
+            ([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in doc_md.splitlines()
+             if line.startswith("| `"))}
+
+
+def test_each_dags_doc_has_its_parameter_table_from_the_params(dagbag):
+    from dog_breed.config import param_specs
+    from dog_breed.dag_docs import domain
+    from dog_breed.environment import profile_defaults
+
+    for dag in dagbag.dags.values():
+        rows = doc_rows(dag.doc_md)
+        assert list(rows) == list(dag.params.keys()), dag.dag_id
+        for name, (section, default, allowed, description) in rows.items():
+            param = dag.params.get_param(name)
+            assert section == param.schema["section"]
+            assert default == ("unset" if param.value == "" else f"`{json.dumps(param.value)}`")
+            assert description.replace("&lt;", "<") == param.description.replace("|", "\\|")
+            assert allowed, name
+    rows = doc_rows(dagbag.dags["dog_breed_pipeline"].doc_md)
+    assert rows["tuning_max_jobs"][2] == "≥ 1"
+    assert rows["lambda_memory_mb"][2] == "128 to 10240"
+    assert rows["tuning_strategy"][2] == 'one of `"Bayesian"`, `"Random"`, `"Hyperband"`'
+    assert rows["use_spot_instances"][2] == "true or false"
+    assert rows["endpoint_name"][2] == "at most 63 characters; matches `[a-zA-Z0-9](-*[a-zA-Z0-9])*`"
+    assert rows["ec2_image"][2] == "matches `ami-[0-9a-f]{8,17}\\|/[A-Za-z0-9_.\\-/]{1,2047}`"
+    # The aws profile leaves the bucket to the deployment.
+    assert domain(param_specs(profile_defaults("aws"))["bucket"]).endswith("or unset (`\"\"`: the deployment sets it)")
+
+
+def test_the_pipelines_doc_says_how_to_run_it_short_and_where_the_report_is(dagbag, pipeline):
+    from dog_breed.config import PipelineConfig
+
+    doc = pipeline.doc_md
+    assert "the parameters in the table below" in doc and doc.index("#### Parameters") < doc.index("| `")
+    short = json.loads(re.search(r"\*\*A short run\*\*.*?trigger with\s+`(\{.*?\})`", doc, re.S).group(1))
+    assert short["tuning_max_jobs"] == 1 and short["epochs_max"] <= 2
+    PipelineConfig.from_mapping({name: pipeline.params[name] for name in pipeline.params.keys()} | short)
+    assert "`report` task's log" in doc and "return value" in doc and "/reports/<run>.md" in doc
+    for dag in dagbag.dags.values():
+        assert "`docs/pipeline.md` in the project's repository" in dag.doc_md, dag.dag_id
 
 
 def test_no_cycles(dagbag):
