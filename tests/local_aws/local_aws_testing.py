@@ -240,9 +240,7 @@ def sdk_role(iam, s3_bucket: str, *kinds: str, account_id: str = "123456789012")
     from sagemaker.core.helper.iam_role_resolver import _replace_placeholders
 
     name = unique_name("sdk-role")[:64]
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))["Role"]["Arn"]
     for kind in kinds:
         policies = _replace_placeholders(IAM_POLICY_CONFIG[kind]["policies"], s3_bucket, "*", "aws", account_id)
         for policy_name, document in policies.items():
