@@ -82,7 +82,8 @@ def run_instances(params: dict, ctx, moto) -> Response:
                 backend.associate_iam_instance_profile(instance_id=instance_id, **_profile_argument(params))
             machine = Machine(_setup(ctx, instance, params, user_data, instance_environment(ctx, role_arn, instance_id),
                                      role_arn),
-                              on_state=lambda name, instance=instance: _locked_set_state(instance, name))
+                              on_state=lambda name, instance=instance: _locked_set_state(instance, name),
+                              start_sandbox=ctx.platform.supervisor.start_sandbox)
             _set_state(instance, "pending")
             machines = ctx.state(Machines)
             with machines.lock:

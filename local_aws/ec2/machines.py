@@ -69,9 +69,11 @@ class MachineSetup:
 
 
 class Machine:
-    def __init__(self, setup: MachineSetup, on_state: Callable[[str], None]):
+    def __init__(self, setup: MachineSetup, on_state: Callable[[str], None],
+                 start_sandbox: Callable[..., Sandbox]):
         self.setup = setup
         self._on_state = on_state
+        self._start = start_sandbox  # the supervisor's, so that the edge's end ends the instance too
         self.state = "pending"
         self.state_since = time.time()  # when it reached its state (a stopped agent last pinged then)
         self.console_path = setup.directory / "console.log"
@@ -162,7 +164,7 @@ class Machine:
                            tmp_dir=tmp, cpus=setup.cpus, power=True, minute_seconds=setup.minute_seconds)
         environment = self._base_environment()
         with open(self.console_path, "ab") as console:
-            return Sandbox.start(spec, ["/bin/sh", "-c", BOOT_SCRIPT, "boot", USER_DATA_PATH, RAN_MARKER],
+            return self._start(spec, ["/bin/sh", "-c", BOOT_SCRIPT, "boot", USER_DATA_PATH, RAN_MARKER],
                                  environment, cwd="/root",
                                  on_power=self._on_power, stdout=console, stderr=console)
 

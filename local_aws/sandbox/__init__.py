@@ -144,6 +144,7 @@ class Sandbox:
         self._init_pid = init_pid  # the host's PID of the sandbox's PID 1
         self.plain = lifeline is None and init_pid is None  # LOCAL_AWS_SANDBOX=none: no sandbox at all
         self._lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def start(cls, spec: SandboxSpec, argv: list[str], env: dict[str, str], cwd: str = "/",
@@ -244,13 +245,15 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        """End the sandbox: every process in it is killed; its root's mounts vanish with its namespace."""
+        """End the sandbox: every process in it is killed; its root's mounts vanish with its namespace.
+        Closing it again only waits for that end and touches nothing (its root may be a new sandbox's by then)."""
         with self._lock:
+            first, self._closed = not self._closed, True
             lifeline, self._lifeline = self._lifeline, None
             self._init_pid = None
         if lifeline is not None:
             os.close(lifeline)
-        if self.plain:  # no init to end the others: the program's session is what there is of the sandbox
+        if self.plain and first:  # no init to end the others: the program's session is what there is of it
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
         try:
@@ -258,7 +261,7 @@ class Sandbox:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        if self.spec.root.exists():
+        if first and self.spec.root.exists():
             shutil.rmtree(self.spec.root, ignore_errors=True)
 
 

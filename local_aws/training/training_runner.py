@@ -321,7 +321,7 @@ class TrainingRun:
         if self.platform.supervisor.stopping.is_set():
             raise RuntimeError("local_aws is shutting down; not starting new hosts")
         try:
-            sandbox = Sandbox.start(self._container(host), command,
+            sandbox = self.platform.supervisor.start_sandbox(self._container(host), command,
                                     {**self._host_env(host, master_port), **credentials}, cwd=cwd,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         except ProgramNotRunnable as refused:

@@ -16,6 +16,7 @@ import pytest
 
 from local_aws.sandbox import (MODE_VARIABLE, Mount, ProgramNotRunnable, Sandbox, SandboxSpec, SandboxUnavailable,
                                host_python_path, machine_report, unavailable_reason)
+from local_aws.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
@@ -198,6 +199,36 @@ def test_ending_a_sandbox_leaves_no_process(start):
     assert wait_for(lambda: len(running(f"sleep\0{marker}")) == 4)
     sandbox.close()
     assert wait_for(lambda: not running(f"sleep\0{marker}"))
+
+
+def test_closing_an_ended_sandbox_again_leaves_a_new_one_on_its_root_alone(tmp_path):
+    spec = SandboxSpec(name="again", root=tmp_path / "root")
+    first = Sandbox.start(spec, shell("exec sleep 60"), ENV)
+    first.close()
+    second = Sandbox.start(spec, shell("exec sleep 60"), ENV)  # an instance started again: the same root
+    try:
+        first.close()
+        first.terminate(grace_seconds=0.1)
+        assert second.process.poll() is None and spec.root.is_dir()
+    finally:
+        second.close()
+
+
+def test_the_edges_shutdown_ends_every_sandbox_before_it_returns(tmp_path):
+    supervisor = Supervisor()
+    marker = f"{uuid.uuid4().int % 10_000}.{os.getpid() + 2}"
+    sandboxes = [supervisor.start_sandbox(SandboxSpec(name=f"host-{n}", root=tmp_path / f"host-{n}"),
+                                          shell(f"trap '' TERM; sleep {marker} & wait; exec sleep {marker}"), ENV)
+                 for n in range(2)]
+    assert wait_for(lambda: len(running(f"sleep\0{marker}")) == 2)
+    began = time.monotonic()
+    supervisor.shutdown(grace_seconds=0.5)
+    # Both ended within one grace (together, not one after the other), with nothing of theirs left.
+    assert time.monotonic() - began < 5
+    assert all(sandbox.process.poll() is not None for sandbox in sandboxes)
+    assert running(f"sleep\0{marker}") == [] and running(str(tmp_path)) == []
+    with pytest.raises(RuntimeError, match="shutting down"):
+        supervisor.start_sandbox(SandboxSpec(name="late", root=tmp_path / "late"), shell("true"), ENV)
 
 
 def test_local_aws_dying_by_sigkill_ends_its_sandboxes(tmp_path):
