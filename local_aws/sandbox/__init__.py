@@ -324,8 +324,26 @@ def _cpus(count: int | None) -> list[int]:
 
 
 def _child_of(pid: int) -> int:
-    """The PID (as the host sees it) of `unshare`'s one child: the sandbox's PID 1."""
+    """The PID (as the host sees it) of the one child of `pid` (unshare's: the sandbox's PID 1; its init's:
+    the program)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     if len(children) != 1:
-        raise SandboxError(f"expected one child of unshare {pid}, found {children}")
+        # The kernel keeps that list only while the children are stopped (proc(5)); under load it can miss
+        # one. Every process's stat names its parent.
+        children = [str(child) for child in _children_by_stat(pid)]
+    if len(children) != 1:
+        raise SandboxError(f"expected one child of {pid}, found {children}")
     return int(children[0])
+
+
+def _children_by_stat(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:  # after the command's name: state, ppid
+                found.append(int(entry.name))
+    return found
