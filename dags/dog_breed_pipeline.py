@@ -113,6 +113,8 @@ def dog_breed_pipeline():
 
     tune = ResumableTuningOperator(task_id="tune", config=FromXCom("validate_config", "tuning"),
                                    execution_timeout=timedelta(hours=24), max_ingestion_time=24 * 3600, **JOB_TASK)
+    # The job's status transitions and log lines come from the project's wait and trigger (job_progress),
+    # deferred or not; the provider's print_log would log the first lines once more before deferring.
     train = BestTrialTrainingOperator(task_id="train", config=FromXCom("validate_config", "training"),
                                       tuning_result=tune.output, execution_timeout=timedelta(hours=12),
                                       max_ingestion_time=12 * 3600, print_log=False, **JOB_TASK)

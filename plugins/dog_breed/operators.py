@@ -14,8 +14,9 @@ collision (models, endpoint configs, tuning jobs) or start a second, duplicate j
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointOperator,
@@ -26,12 +27,17 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 )
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException
+from airflow.triggers.base import BaseTrigger
 
 from dog_breed.autoscaling_hook import EndpointAutoscalingHook
 from dog_breed.autoscaling_requests import variants_to_release
+from dog_breed.job_progress_triggers import JobProgressTrigger
 from dog_breed.operator_settings import PullsFromXCom
 from dog_breed.sagemaker_hook import TRAINING, TUNING, EndpointAction, JobKind, PipelineSageMakerHook
 from dog_breed.sagemaker_requests import with_tuned_hyperparameters
+
+
+DEFAULT_MAX_WAIT_SECONDS = 24 * 3600  # without max_ingestion_time: SageMaker's default MaxRuntimeInSeconds
 
 
 class _AdoptsJobs(PullsFromXCom):
@@ -54,15 +60,29 @@ class _AdoptsJobs(PullsFromXCom):
                       job[kind.status_key])
         if self.deferrable:
             self.defer(
-                trigger=SageMakerTrigger(job_name=claimed.name, job_type=kind.trigger_job_type,
-                                         waiter_delay=self.check_interval, aws_conn_id=self.aws_conn_id,
-                                         region_name=self.region_name, verify=self.verify,
-                                         botocore_config=self.botocore_config),
-                method_name="execute_complete",
+                trigger=self._progress_trigger(claimed.name), method_name="execute_complete",
                 timeout=datetime.timedelta(seconds=self.max_ingestion_time) if self.max_ingestion_time else None,
             )
         done = self.hook.wait_for_job(kind, claimed.name, self.check_interval, self.max_ingestion_time)
         return {kind.result_key: serialize(done)}
+
+    def defer(self, *, trigger: BaseTrigger, method_name: str, kwargs: dict[str, Any] | None = None,
+              timeout: datetime.timedelta | int | float | None = None) -> NoReturn:
+        """The provider's operators defer to `SageMakerTrigger`, which only waits: these defer to
+        `JobProgressTrigger`, which logs the job's progress while it waits and ends in the same event."""
+        if isinstance(trigger, SageMakerTrigger):
+            trigger = self._progress_trigger(trigger.job_name)
+        super().defer(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def _progress_trigger(self, job_name: str) -> JobProgressTrigger:
+        # As many polls as the task may wait (the provider's training operator polls 60 times by default:
+        # 30 minutes on AWS, less than a real training job), the task's timeout ending it sooner.
+        wait = self.max_ingestion_time or DEFAULT_MAX_WAIT_SECONDS
+        return JobProgressTrigger(job_name=job_name, job_type=self.kind.trigger_job_type,
+                                  poll_seconds=self.check_interval,
+                                  max_attempts=max(1, math.ceil(wait / max(self.check_interval, 1))),
+                                  aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify,
+                                  botocore_config=self.botocore_config)
 
 
 class ResumableTuningOperator(_AdoptsJobs, SageMakerTuningOperator):

@@ -5,6 +5,7 @@ moving past what failed), decides how an endpoint is deployed, and keeps its rol
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.common.compat.sdk import AirflowException
 
 from dog_breed.aws_errors import is_missing
+from dog_breed.job_progress import JobProgress, TrainingProgress, TuningProgress, follow
 from dog_breed.naming import TUNING_JOB_MAX_LEN, attempt_names
 from dog_breed.validation import NAME_MAX_LEN
 
@@ -38,6 +40,7 @@ TRAINING = JobKind("Training", "TrainingJobName", "TrainingJobStatus", "describe
                    NAME_MAX_LEN)
 TUNING = JobKind("Tuning", "HyperParameterTuningJobName", "HyperParameterTuningJobStatus", "describe_tuning_job",
                  "tuning", TUNING_JOB_MAX_LEN)
+KINDS = {kind.trigger_job_type: kind for kind in (TRAINING, TUNING)}
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,29 @@ class PipelineSageMakerHook(SageMakerHook):
                           job[kind.status_key])
         raise AirflowException(f"every attempt name of {planned_name} is taken by a failed or stopped job")
 
+    def progress(self, kind: JobKind, name: str, log: logging.Logger) -> JobProgress:
+        """What logs the job's progress to `log` each time it is polled (`job_progress`)."""
+        return (TuningProgress if kind is TUNING else TrainingProgress)(self, name, log)
+
     def wait_for_job(self, kind: JobKind, name: str, check_interval: int, max_ingestion_time: int | None) -> dict:
-        """The job's description once it has ended; AirflowException if it failed or took too long."""
-        return self.check_status(name, kind.status_key, getattr(self, kind.describe), check_interval,
-                                 max_ingestion_time)
+        """The job's description once it has ended, its progress logged meanwhile; AirflowException if it
+        failed, was stopped or took too long."""
+        done = follow(self.progress(kind, name, self.log), check_interval, max_ingestion_time)
+        status = done[kind.status_key]
+        if status != "Completed":
+            raise AirflowException(f"SageMaker {kind.result_key.lower()} job {name} is {status}: "
+                                   f"{done.get('FailureReason', '(no reason given)')}")
+        return done
+
+    def check_status(self, job_name: str, key: str, describe_function: Callable, check_interval: int,
+                     max_ingestion_time: int | None = None, non_terminal_states: set | None = None) -> dict:
+        """The provider's wait in the worker, which logs only the status: for training and tuning jobs,
+        `wait_for_job`, which logs their progress."""
+        kind = next((kind for kind in KINDS.values() if kind.status_key == key), None)
+        if kind is None or non_terminal_states is not None:
+            return super().check_status(job_name, key, describe_function, check_interval, max_ingestion_time,
+                                        non_terminal_states)
+        return self.wait_for_job(kind, job_name, check_interval, max_ingestion_time)
 
     def plan_endpoint(self, endpoint_name: str, config_name: str) -> EndpointPlan:
         """How to deploy `config_name` on `endpoint_name`; AirflowException if the endpoint is Failed or

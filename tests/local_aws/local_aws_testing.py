@@ -166,6 +166,28 @@ def probe_training_request(bucket: str, name: str, hyperparameters: dict | None 
     return request
 
 
+def probe_tuning_request(bucket: str, name: str, *, objective=("Maximize", "valid:accuracy"), strategy="Random",
+                   ranges=None, max_jobs=3, **config_overrides) -> dict:
+    """A tuning job of the probe script: one epoch per trial, `learning_rate` tuned unless `ranges` say otherwise."""
+    trial = probe_training_request(bucket, "unused", {"epochs": "1"})
+    definition = {
+        "StaticHyperParameters": trial["HyperParameters"],
+        **{k: trial[k] for k in ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig",
+                                 "ResourceConfig", "StoppingCondition")},
+    }
+    config = {
+        "Strategy": strategy,
+        "HyperParameterTuningJobObjective": {"Type": objective[0], "MetricName": objective[1]},
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 2},
+        "ParameterRanges": ranges or {"ContinuousParameterRanges": [
+            {"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.5", "ScalingType": "Logarithmic"}]},
+        "RandomSeed": 7,
+        **config_overrides,
+    }
+    return {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config,
+            "TrainingJobDefinition": definition}
+
+
 def source_tarball() -> bytes:
     """model_code/ packed as the SageMaker SDK packs a source_dir."""
     buffer = io.BytesIO()

@@ -1,11 +1,11 @@
 """The pipeline's job operators and the project hook under them, against local AWS: a task run again
-adopts the job its earlier try completed, waits for one still running (in the worker, or deferred to the
-provider's trigger), and moves past a failed one to the next attempt name."""
+adopts the job its earlier try completed, waits for one still running (in the worker, or deferred to
+the progress trigger), and moves past a failed one to the next attempt name."""
 
 import pytest
-from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
+from dog_breed.job_progress_triggers import JobProgressTrigger
 from dog_breed.operators import BestTrialTrainingOperator
 from dog_breed.sagemaker_hook import TRAINING, TUNING, PipelineSageMakerHook
 from local_aws_testing import unique_name, wait_for
@@ -45,18 +45,21 @@ def test_the_job_an_earlier_try_started_is_adopted_not_run_again(aws_env, sm, pr
     assert jobs_named_after(sm, name) == [name]
 
 
-def test_a_deferrable_task_defers_to_the_providers_trigger_for_a_running_job(aws_env, sm, probe_request):
+def test_a_deferrable_task_defers_to_the_progress_trigger_for_a_running_job(aws_env, sm, probe_request):
     name = unique_name("defer")
     sm.create_training_job(**probe_request(name, {"seconds": "30"}))
     try:
         with pytest.raises(TaskDeferred) as deferred:
             training_operator(probe_request(name), deferrable=True).execute({})
-        trigger = deferred.value.trigger
-        assert isinstance(trigger, SageMakerTrigger)
-        assert trigger.serialize()[1]["job_name"] == name and trigger.serialize()[1]["job_type"] == "training"
-        assert deferred.value.method_name == "execute_complete"
     finally:
         sm.stop_training_job(TrainingJobName=name)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, JobProgressTrigger)
+    # As long as the task may wait (max_ingestion_time 300 s, a poll a second), not the provider's 60 polls.
+    assert trigger.serialize()[1] == {
+        "job_name": name, "job_type": "training", "poll_seconds": 1, "max_attempts": 300, "aws_conn_id": None,
+        "region_name": None, "verify": None, "botocore_config": None}
+    assert deferred.value.method_name == "execute_complete"
 
 
 def test_a_failed_job_moves_the_run_to_the_next_attempt_name(aws_env, sm, probe_request):

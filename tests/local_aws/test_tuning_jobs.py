@@ -3,28 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from local_aws_testing import probe_training_request, unique_name, wait_for
-
-
-def tuning_request(bucket: str, name: str, *, objective=("Maximize", "valid:accuracy"), strategy="Random",
-                   ranges=None, max_jobs=3, **config_overrides) -> dict:
-    trial = probe_training_request(bucket, "unused", {"epochs": "1"})
-    definition = {
-        "StaticHyperParameters": trial["HyperParameters"],
-        **{k: trial[k] for k in ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig",
-                                 "ResourceConfig", "StoppingCondition")},
-    }
-    config = {
-        "Strategy": strategy,
-        "HyperParameterTuningJobObjective": {"Type": objective[0], "MetricName": objective[1]},
-        "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 2},
-        "ParameterRanges": ranges or {"ContinuousParameterRanges": [
-            {"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.5", "ScalingType": "Logarithmic"}]},
-        "RandomSeed": 7,
-        **config_overrides,
-    }
-    return {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config,
-            "TrainingJobDefinition": definition}
+from local_aws_testing import probe_tuning_request, unique_name, wait_for
 
 
 def run_tuning(sm, request: dict) -> dict:
@@ -45,7 +24,7 @@ def expected_accuracy(learning_rate: str) -> float:
 ])
 def test_three_trials_and_the_best_by_the_objective(sm, bucket, strategy, objective):
     name = unique_name("tune")[:32]
-    described = run_tuning(sm, tuning_request(bucket, name, strategy=strategy, objective=objective))
+    described = run_tuning(sm, probe_tuning_request(bucket, name, strategy=strategy, objective=objective))
 
     assert described["HyperParameterTuningJobStatus"] == "Completed"
     assert described["TrainingJobStatusCounters"] == {
@@ -80,7 +59,7 @@ def test_every_range_type_one_trial_at_a_time(sm, bucket):
         "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["adamw", "sgd"]}],
     }
     name = unique_name("ranges")[:32]
-    request = tuning_request(bucket, name, strategy="Bayesian", ranges=ranges, max_jobs=3)
+    request = probe_tuning_request(bucket, name, strategy="Bayesian", ranges=ranges, max_jobs=3)
     del request["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"]
     request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] = 1
     described = run_tuning(sm, request)
@@ -104,7 +83,7 @@ def test_every_range_type_one_trial_at_a_time(sm, bucket):
 
 def test_trials_sort_by_objective(sm, bucket):
     name = unique_name("sorted")[:32]
-    run_tuning(sm, tuning_request(bucket, name, max_jobs=2))
+    run_tuning(sm, probe_tuning_request(bucket, name, max_jobs=2))
     trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending")[
         "TrainingJobSummaries"]
@@ -115,7 +94,7 @@ def test_trials_sort_by_objective(sm, bucket):
 
 
 def test_failing_trials_fail_the_tuning_job(sm, bucket):
-    request = tuning_request(bucket, unique_name("fails")[:32], max_jobs=2)
+    request = probe_tuning_request(bucket, unique_name("fails")[:32], max_jobs=2)
     request["TrainingJobDefinition"]["StaticHyperParameters"]["mode"] = "fail"
     described = run_tuning(sm, request)
     assert described["HyperParameterTuningJobStatus"] == "Failed"
@@ -126,7 +105,7 @@ def test_failing_trials_fail_the_tuning_job(sm, bucket):
 
 
 def test_stopping_a_tuning_job_stops_its_trials(sm, bucket):
-    request = tuning_request(bucket, unique_name("stop")[:32], max_jobs=4)
+    request = probe_tuning_request(bucket, unique_name("stop")[:32], max_jobs=4)
     request["TrainingJobDefinition"]["StaticHyperParameters"]["mode"] = "sleep"
     name = request["HyperParameterTuningJobName"]
     sm.create_hyper_parameter_tuning_job(**request)
@@ -171,7 +150,7 @@ def test_unknown_tuning_job_is_resource_not_found(sm, call):
      "greater than its MaxValue"),
 ])
 def test_invalid_or_unsupported_configurations_are_refused(sm, bucket, change, refused):
-    request = tuning_request(bucket, unique_name("bad")[:32], **change)
+    request = probe_tuning_request(bucket, unique_name("bad")[:32], **change)
     with pytest.raises(ClientError) as raised:
         sm.create_hyper_parameter_tuning_job(**request)
     assert raised.value.response["Error"]["Code"] == "ValidationException"
