@@ -18,10 +18,13 @@ The same DAG runs against AWS and against the project's local AWS endpoint: only
 one tuning trial of one or two epochs instead of the profile's several trials; tuning and training are nearly
 all of a run's time. With `training_backend` `ec2`, `{"ec2_epochs": 1}`.
 
-**The report**: the `report` task's log holds the run's summary as Markdown (outcome and the gate's reason,
-hyperparameters, tuning trials, test accuracy, endpoint, scaling, front door, cost estimate); the same
-summary is the task's return value (its XCom `return_value`, which `make run` prints) and is stored at
-`s3://<bucket>/<s3_prefix>/reports/<run>.md`.
+**The report**: the run's note, on the run's page (outcome and the gate's reason, test metrics, endpoint,
+scaling, front door, cost), set by the `report` task through Airflow's REST API as the `airflow_api`
+connection names it (`make up` and the compose stack define it; `airflow dags test`, which `make run` uses,
+has no API server, so there the log says no note was set); the same lines in the `report` task's log; the
+full report in Markdown (hyperparameters, every tuning trial, timings) at
+`s3://<bucket>/<s3_prefix>/reports/<run>.md`; the summary as the task's return value (its XCom
+`return_value`, which `make run` prints).
 
 **More**: `docs/pipeline.md` in the project's repository (beside the `dags/` folder) describes each task,
 setting it up on AWS, and the tests.

@@ -17,7 +17,6 @@ LOGS=${DOG_BREED_UP_LOGS:-$REPO/build}
 export AIRFLOW_HOME=${AIRFLOW_HOME:-$REPO/build/airflow_standalone}
 # The project's Airflow settings, the local profile and its sample dataset (scripts/airflow_env.py).
 eval "$("$BIN/python" "$REPO/scripts/airflow_env.py" --home "$AIRFLOW_HOME" --profile local)"
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin
 export AIRFLOW__API__PORT=$UI_PORT
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 # LocalExecutor starts this many worker processes; the pipeline runs at most two tasks at once.
@@ -36,6 +35,11 @@ unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_DEFAULT_PROF
 # endpoint, the region and the profile, never the secret key.
 export AIRFLOW_CONN_AWS_DEFAULT="{\"conn_type\": \"aws\", \"extra\": {\"endpoint_url\": \"$AWS_ENDPOINT_URL\", \"region_name\": \"$AWS_DEFAULT_REGION\", \"profile_name\": \"$AWS_PROFILE\"}}"
 mkdir -p "$AIRFLOW_HOME" "$LOGS"
+# The user the report task sets the run's note as (scripts/report_user.py): its password goes into the simple
+# auth manager's own file, which keeps it, and into the airflow_api connection the tasks read.
+eval "$("$BIN/python" scripts/report_user.py --passwords "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated" \
+    --port "$UI_PORT")"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin,$DOG_BREED_REPORT_USER
 
 [[ -f build/sample/dogImages.zip ]] ||
     "$BIN/python" -m sample_dataset --out build/sample --zip build/sample/dogImages.zip

@@ -16,6 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+NOTE_MAX_CHARS = 1000  # what Airflow keeps of a run's note (DagRunNote.content, the REST API's max_length)
+NOTE_METRICS = ("test_accuracy", "valid_accuracy", "test_loss")
+
 PRICE_PER_HOUR_USD = {
     "ml.t3.medium": 0.05,
     "ml.m5.large": 0.115,
@@ -206,6 +209,44 @@ def render(summary: dict[str, Any]) -> str:
     lines += ["", f"**Estimated training cost:** {_money(summary['training_cost'])} "
                   "(on-demand us-east-1 prices; see docs/pipeline.md)", ""]
     return "\n".join(lines)
+
+
+def note(summary: dict[str, Any]) -> str:
+    """The run's note: the report's outcome, metrics, endpoint, front door and cost in Markdown within the
+    NOTE_MAX_CHARS Airflow keeps, the full report's S3 URI last. Lines that do not fit are left out from the
+    end (the URI always stays); nothing is cut mid-line but a long gate reason."""
+    decision = summary["decision"]
+    metrics = summary["metrics"]
+    headline = f"**{'Deployed' if decision['deploy'] else 'Not deployed'}:** {decision['reason']}"
+    lines = [_clipped(headline, NOTE_MAX_CHARS // 2),
+             "- " + ", ".join(f"{name} {metrics[name]:.4g}" for name in NOTE_METRICS if name in metrics)
+             + f" (training job `{summary['training_job']}`)"]
+    endpoint = summary.get("endpoint")
+    if endpoint:
+        lines.append(f"- endpoint `{endpoint['name']}` ({endpoint['status']}): smoke test {endpoint['smoke_accuracy']} on "
+                     f"{endpoint['smoke_images']} images, {_money(endpoint['hourly_cost'])} per hour")
+    scaling = summary.get("scaling")
+    if scaling:
+        lines.append(f"- autoscaling {scaling['min']} to {scaling['max']} instances")
+    front_door = summary.get("front_door")
+    if front_door:
+        lines.append(f"- front door `{front_door['function']}` v{front_door['version']} behind "
+                     f"`{front_door['alias']}`: {front_door['reserved_concurrency']} reserved, "
+                     f"{front_door['provisioned_concurrency']} provisioned" +
+                     (f", URL {front_door['url']}" if front_door.get("url") else ""))
+    ec2 = summary.get("ec2")
+    if ec2:
+        lines.append(f"- trained on EC2 `{ec2['instance_type']}`: {_money(ec2['cost'])} against "
+                     f"{_money(ec2['sagemaker_cost'])} on SageMaker")
+    lines.append(f"- training cost {_money(summary['training_cost'])}")
+    last = f"Full report: `{summary['report_uri']}`"
+    while lines and len("\n".join([*lines, last])) > NOTE_MAX_CHARS:
+        lines.pop()
+    return "\n".join([*lines, last])
+
+
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _scaling_lines(scaling: dict[str, Any] | None) -> list[str]:

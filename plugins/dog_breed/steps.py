@@ -26,7 +26,8 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from botocore.config import Config
 
-from dog_breed import dataset, evaluation, front_door_check, model_packages, operator_plans, report, smoke, staging
+from dog_breed import (dataset, evaluation, front_door_check, model_packages, operator_plans, report, run_notes,
+                       smoke, staging)
 from dog_breed.config import PipelineConfig
 from dog_breed.layout import DataLayout
 from dog_breed.naming import ResourceNames, resource_names
@@ -275,7 +276,8 @@ def _trials(sagemaker: Any, tuning_job: str) -> list[dict[str, Any]]:
 
 
 def build_report(front_door_result: dict[str, Any] | None, ti: Any = None, run_id: str | None = None) -> dict[str, Any]:
-    """Write the run summary to the log and to S3 as Markdown; return it for `make run` and the tests.
+    """Write the run's report to S3 as Markdown, its short form to the log and to the run's note (`run_notes`);
+    return the summary for `make run` and the tests.
 
     It reads what the tasks returned: tune and train (None on the EC2 backend) or train_on_ec2 (None on
     SageMaker's), evaluate, and deploy_endpoint, autoscale_endpoint, smoke_test, deploy_front_door and
@@ -297,5 +299,8 @@ def build_report(front_door_result: dict[str, Any] | None, ti: Any = None, run_i
         front_door_check=front_door_result, report_uri=layout.report_uri)
     markdown = report.render(summary)
     s3.put_object(Bucket=config.bucket, Key=layout.report_key, Body=markdown.encode(), ContentType="text/markdown")
-    log.info("Run summary (also at %s):\n%s", summary["report_uri"], markdown)
+    note = report.note(summary)
+    log.info("Run summary:\n%s", note)
+    if ti is not None:
+        run_notes.set_run_note(ti.dag_id, ti.run_id, note)
     return summary
