@@ -31,6 +31,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ NAMESPACES, NONE = "namespaces", "none"
 SYSTEM_DIRECTORIES = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 INIT = Path(__file__).with_name("init.py")
 READY_SECONDS = 30
+CHILD_SECONDS = 2.0  # how long a sandbox's first process may take to show as its parent's child
 DEFAULT_TMP_BYTES = 512 * 1024 * 1024
 
 
@@ -326,14 +328,18 @@ def _cpus(count: int | None) -> list[int]:
 def _child_of(pid: int) -> int:
     """The PID (as the host sees it) of the one child of `pid` (unshare's: the sandbox's PID 1; its init's:
     the program)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    if len(children) != 1:
-        # The kernel keeps that list only while the children are stopped (proc(5)); under load it can miss
-        # one. Every process's stat names its parent.
-        children = [str(child) for child in _children_by_stat(pid)]
-    if len(children) != 1:
-        raise SandboxError(f"expected one child of {pid}, found {children}")
-    return int(children[0])
+    deadline = time.monotonic() + CHILD_SECONDS
+    while True:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if len(children) != 1:
+            # The kernel keeps that list only while the children are stopped (proc(5)); under load it can miss
+            # one. Every process's stat names its parent.
+            children = [str(child) for child in _children_by_stat(pid)]
+        if len(children) == 1:
+            return int(children[0])
+        if time.monotonic() > deadline:  # CI twice saw none at all for a moment, two sandboxes starting at once
+            raise SandboxError(f"expected one child of {pid}, found {children}")
+        time.sleep(0.02)
 
 
 def _children_by_stat(pid: int) -> list[int]:
