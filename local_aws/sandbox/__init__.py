@@ -191,7 +191,8 @@ class Sandbox:
                 raise ProgramNotRunnable(report.removeprefix("unrunnable "))
             raise SandboxError(f"the sandbox of {spec.name} could not be built: "
                                f"{report.removeprefix('error ') or 'its first process ended before it was ready'}")
-        sandbox._init_pid = _child_of(process.pid)
+        # CI twice saw unshare with no child at all for a moment after `ready`, two sandboxes starting at once.
+        sandbox._init_pid = _child_of(process.pid, wait_seconds=CHILD_SECONDS)
         threading.Thread(target=_relay_power_events, args=(status, spec.name, on_power), daemon=True,
                          name=f"sandbox-{spec.name}").start()
         return sandbox
@@ -325,10 +326,10 @@ def _cpus(count: int | None) -> list[int]:
     return allowed[:max(1, count)]
 
 
-def _child_of(pid: int) -> int:
+def _child_of(pid: int, wait_seconds: float = 0) -> int:
     """The PID (as the host sees it) of the one child of `pid` (unshare's: the sandbox's PID 1; its init's:
-    the program)."""
-    deadline = time.monotonic() + CHILD_SECONDS
+    the program), looked for again for up to `wait_seconds` while it is not there."""
+    deadline = time.monotonic() + wait_seconds
     while True:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         if len(children) != 1:
@@ -337,7 +338,7 @@ def _child_of(pid: int) -> int:
             children = [str(child) for child in _children_by_stat(pid)]
         if len(children) == 1:
             return int(children[0])
-        if time.monotonic() > deadline:  # CI twice saw none at all for a moment, two sandboxes starting at once
+        if time.monotonic() >= deadline:
             raise SandboxError(f"expected one child of {pid}, found {children}")
         time.sleep(0.02)
 

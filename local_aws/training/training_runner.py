@@ -318,12 +318,10 @@ class TrainingRun:
             program = str(self.framework[toolkit.PROGRAM_PARAM])
             command = [sys.executable, program, *toolkit.to_cmd_args(self.user_hyperparameters)]
             cwd = str(toolkit.CONTAINER_DIRS.code)
-        if self.platform.supervisor.stopping.is_set():
-            raise RuntimeError("local_aws is shutting down; not starting new hosts")
-        try:
-            sandbox = self.platform.supervisor.start_sandbox(self._container(host), command,
-                                    {**self._host_env(host, master_port), **credentials}, cwd=cwd,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:  # the supervisor refuses a new sandbox once local AWS is shutting down
+            sandbox = self.platform.supervisor.start_sandbox(
+                self._container(host), command, {**self._host_env(host, master_port), **credentials}, cwd=cwd,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         except ProgramNotRunnable as refused:
             what = "ContainerEntrypoint" if self.entrypoint else "the training toolkit"
             raise JobFailure(f"ClientError: The training container on {host} could not start: {what}: {refused}")
